@@ -1,0 +1,36 @@
+# SILASTRI — every command creates the environment if it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint demo bench clean
+
+$(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt functions/api/requirements.txt pyproject.toml package.json package-lock.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	npm ci --no-audit --no-fund --silent
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/silastri up
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy layers/common/python/silastri infra/silastri_local functions
+
+demo: $(STAMP)
+	$(BIN)/silastri demo --type orsos && $(BIN)/silastri demo --type sip
+
+bench: $(STAMP)
+	$(BIN)/silastri bench --count 20
+
+clean:
+	rm -rf $(VENV) node_modules .silastri

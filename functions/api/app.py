@@ -1,0 +1,2 @@
+from chalice import Chalice
+app = Chalice(app_name="silastri")

@@ -1,0 +1,98 @@
+"""Offices and their permit-type catalog, read from data files (a new office is configuration only)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+from pydantic import BaseModel, Field
+
+from .errors import NotFoundError
+
+
+class Requirement(BaseModel):
+    requirement_id: str
+    name: str
+    name_en: str
+
+
+class FormField(BaseModel):
+    field: str
+    label: str
+    required: bool = True
+    max_length: int = 200
+
+
+class PermitType(BaseModel):
+    permit_type: str
+    name: str
+    name_en: str
+    subject: str
+    needs_technical_recommendation: bool
+    technical_agency: str | None
+    classification_code: str
+    unit_code: str
+    validity_years: int
+    fee: int = 0
+    decree_title: str
+    considerations: list[str]
+    decision_text: list[str]
+    requirements: list[Requirement]
+    form_fields: list[FormField]
+
+    def requirement(self, requirement_id: str) -> Requirement:
+        for requirement in self.requirements:
+            if requirement.requirement_id == requirement_id:
+                return requirement
+        raise NotFoundError(f"unknown requirement '{requirement_id}' for {self.permit_type}", field="requirement_id")
+
+
+class Office(BaseModel):
+    office_id: str
+    name: str
+    short_name: str
+    government: str
+    address: str
+    city: str
+    regency: str
+    head_title: str
+    registration_prefix: str = "REG"
+    numbering_format: str
+    revision_deadline_working_days: int = Field(ge=1)
+    max_revision_rounds: int = Field(ge=1)
+    pickup_window_days: int = Field(ge=1)
+    permit_types: list[str]
+
+
+class Catalog(BaseModel):
+    offices: dict[str, Office]
+    permit_types: dict[str, PermitType]
+
+    def office(self, office_id: str) -> Office:
+        try:
+            return self.offices[office_id]
+        except KeyError:
+            raise NotFoundError(f"unknown office '{office_id}'", field="office_id") from None
+
+    def permit_type(self, office_id: str, permit_type: str) -> PermitType:
+        """The permit type if the office offers it; NotFoundError otherwise."""
+        office = self.office(office_id)
+        if permit_type not in office.permit_types or permit_type not in self.permit_types:
+            raise NotFoundError(f"unknown permit type '{permit_type}'", field="permit_type")
+        return self.permit_types[permit_type]
+
+    def offered(self, office_id: str) -> list[PermitType]:
+        return [self.permit_types[p] for p in self.office(office_id).permit_types]
+
+
+def _load(name: str) -> dict:
+    return json.loads(resources.files("silastri.domain").joinpath("data", name).read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    """The seeded catalog (Rokan Hilir and its permit types)."""
+    offices = [Office(**o) for o in _load("offices.json")["offices"]]
+    types = [PermitType(**t) for t in _load("permit_types.json")["permit_types"]]
+    return Catalog(offices={o.office_id: o for o in offices}, permit_types={t.permit_type: t for t in types})

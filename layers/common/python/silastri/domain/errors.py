@@ -1,0 +1,38 @@
+"""Domain errors. Lambda reports the class name as errorType, so ASL Retry/Catch can match them."""
+
+
+class DomainError(Exception):
+    """Base of every rule violation; `field` names the offending input when there is one."""
+
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(DomainError):
+    status = 400
+
+
+class NotFoundError(DomainError):
+    status = 404
+
+
+class ForbiddenError(DomainError):
+    status = 403
+
+
+class ConflictError(DomainError):
+    """The resource is not in a state that allows this (e.g. a task already decided)."""
+
+    status = 409
+
+
+class NumberCollisionError(ConflictError):
+    """The proposed permit number was taken meanwhile."""
+
+
+class TransientStepError(Exception):
+    """A workflow step failed for a reason worth retrying (ASL Retry matches this name)."""

@@ -1,0 +1,186 @@
+"""The records of the licensing process, as plain pydantic models (no storage concerns)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .catalog import PermitType
+from .errors import ValidationError
+
+
+class ApplicationStatus(StrEnum):
+    DRAFT = "draft"
+    IN_PROGRESS = "in_progress"
+    AWAITING_REVISION = "awaiting_revision"
+    ISSUED = "issued"            # signed; waiting for print/pickup
+    COMPLETED = "completed"      # handed over
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"
+    FAILED = "failed"
+
+
+OPEN_STATUSES = {ApplicationStatus.IN_PROGRESS, ApplicationStatus.AWAITING_REVISION, ApplicationStatus.ISSUED}
+
+
+class DocumentState(StrEnum):
+    QUARANTINED = "quarantined"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class DocumentVersion(BaseModel):
+    """One uploaded file for a requirement; accepted versions are kept as history."""
+
+    upload_id: str
+    requirement_id: str
+    version: int
+    state: DocumentState
+    key: str
+    filename: str
+    size_bytes: int | None = None
+    sha256: str | None = None
+    pages: int | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+    uploaded_at: datetime
+
+
+class Application(BaseModel):
+    application_id: str
+    office_id: str
+    applicant_id: str
+    permit_type: str
+    status: ApplicationStatus = ApplicationStatus.DRAFT
+    registration_number: str | None = None
+    form: dict[str, str] = Field(default_factory=dict)
+    documents: list[DocumentVersion] = Field(default_factory=list)
+    current_step: str | None = None
+    resume_at: str | None = None
+    execution_name: str | None = None
+    revision_round: int = 0
+    return_count: int = 0
+    revision_deadline: datetime | None = None
+    revision_notes: dict[str, str] = Field(default_factory=dict)
+    proposed_number: str | None = None
+    permit_number: str | None = None
+    permit_id: str | None = None
+    receipt_key: str | None = None
+    draft_permit_key: str | None = None
+    permit_key: str | None = None
+    rejection_key: str | None = None
+    rejection_reasons: list[str] = Field(default_factory=list)
+    submit_key: str | None = None
+    survey_done: bool = False
+    verified_by: str | None = None
+    created_at: datetime
+    submitted_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    def current_documents(self) -> dict[str, DocumentVersion]:
+        """The latest accepted version per requirement."""
+        latest: dict[str, DocumentVersion] = {}
+        for doc in self.documents:
+            if doc.state == DocumentState.ACCEPTED:
+                held = latest.get(doc.requirement_id)
+                if held is None or doc.version > held.version:
+                    latest[doc.requirement_id] = doc
+        return latest
+
+    def missing_requirements(self, permit_type: PermitType) -> list[str]:
+        have = self.current_documents()
+        return [r.requirement_id for r in permit_type.requirements if r.requirement_id not in have]
+
+    def holder_name(self) -> str:
+        return self.form.get("organisation_name") or self.form.get("practitioner_name") or "-"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DECIDED = "decided"
+    CANCELLED = "cancelled"
+
+
+class Task(BaseModel):
+    """A human step waiting on an officer (or the applicant). The task token never leaves the backend."""
+
+    task_id: str
+    application_id: str
+    office_id: str
+    step: str
+    role: str
+    status: TaskStatus = TaskStatus.OPEN
+    opened_at: datetime
+    execution_name: str
+    outcome: str | None = None
+    note: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class TimelineEvent(BaseModel):
+    application_id: str
+    event_id: str
+    at: datetime
+    step: str
+    action: str
+    actor_role: str
+    actor_id: str | None = None
+    note: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class PermitRecord(BaseModel):
+    """The public registry entry behind a permit's QR code."""
+
+    permit_id: str
+    permit_number: str
+    office_id: str
+    permit_type: str
+    application_id: str
+    holder_name: str
+    issued_at: datetime
+    valid_until: datetime | None
+    signer_name: str
+    signer_title: str
+    sha256: str | None = None
+    document_key: str | None = None
+    revoked: bool = False
+    revoked_reason: str | None = None
+
+
+_FIELD_OK = re.compile(r"^[^<>{}\x00-\x08\x0b-\x1f]*$")
+
+
+def validate_form(permit_type: PermitType, form: dict[str, Any]) -> dict[str, str]:
+    """Check an application form against its permit type; return the cleaned form.
+
+    Raises ValidationError naming the first offending field.
+    """
+    if not isinstance(form, dict):
+        raise ValidationError("form must be an object", field="form")
+    known = {f.field for f in permit_type.form_fields}
+    for name in form:
+        if name not in known:
+            raise ValidationError(f"unknown field '{name}'", field=f"form.{name}")
+    cleaned: dict[str, str] = {}
+    for spec in permit_type.form_fields:
+        value = form.get(spec.field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if spec.required:
+                raise ValidationError(f"'{spec.label}' wajib diisi", field=f"form.{spec.field}")
+            continue
+        if not isinstance(value, str):
+            raise ValidationError(f"'{spec.label}' must be text", field=f"form.{spec.field}")
+        value = value.strip()
+        if len(value) > spec.max_length:
+            raise ValidationError(f"'{spec.label}' maksimal {spec.max_length} karakter", field=f"form.{spec.field}")
+        if not _FIELD_OK.match(value):
+            raise ValidationError(f"'{spec.label}' mengandung karakter yang tidak diizinkan", field=f"form.{spec.field}")
+        cleaned[spec.field] = value
+    return cleaned

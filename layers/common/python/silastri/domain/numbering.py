@@ -1,0 +1,34 @@
+"""Permit and registration number formats (the sequence itself is kept by the numbering adapter)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .catalog import Office, PermitType
+from .clock import ROMAN_MONTHS, to_wib
+
+
+def counter_id(office_id: str, permit_type: str, year: int) -> str:
+    """One gap-free sequence per office, permit type and year."""
+    return f"permit#{office_id}#{permit_type}#{year}"
+
+
+def registration_counter_id(office_id: str, year: int) -> str:
+    return f"registration#{office_id}#{year}"
+
+
+def format_permit_number(office: Office, permit_type: PermitType, seq: int, when: datetime) -> str:
+    """e.g. `503/DPMPTSP-IOS/0007/XI/2026` (format per office)."""
+    local = to_wib(when)
+    return office.numbering_format.format(
+        classification=permit_type.classification_code,
+        unit=permit_type.unit_code,
+        seq=seq,
+        month_roman=ROMAN_MONTHS[local.month - 1],
+        year=local.year,
+    )
+
+
+def format_registration_number(office: Office, seq: int, when: datetime) -> str:
+    """e.g. `REG-2026-000123`."""
+    return f"{office.registration_prefix}-{to_wib(when).year}-{seq:06d}"
