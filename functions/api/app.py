@@ -1,2 +1,335 @@
-from chalice import Chalice
+"""SILASTRI's JSON API and web pages (Chalice). Every route is thin: parse, call one service, answer.
+
+Authentication: Cognito ID tokens (Authorization: Bearer …), verified here against the pool's JWKS —
+API Gateway authorizers are not enforced locally, so the app never relies on them alone."""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pydantic
+from chalice import Chalice, Response
+
+from silastri.adapters import dynamo, identity, messaging, storage
+from silastri.adapters.identity import AuthError, Principal
+from silastri.domain import steps
+from silastri.domain.catalog import default_catalog
+from silastri.domain.errors import DomainError, ForbiddenError, NotFoundError, ValidationError
+from silastri.observability import logger
+from silastri.services import accounts, applications, permits, tasks
+from silastri.settings import get_settings
+
 app = Chalice(app_name="silastri")
+app.api.binary_types = []
+
+JSON = "application/json"
+
+
+def _error(status: int, message: str, field: str | None = None) -> Response:
+    return Response(status_code=status, headers={"Content-Type": JSON},
+                    body={"error": {"message": message, "field": field}})
+
+
+def api(route: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into clear 4xx answers with the offending field."""
+
+    @functools.wraps(route)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return route(*args, **kwargs)
+        except DomainError as exc:
+            return _error(exc.status, exc.message, exc.field)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            return _error(400, first["msg"], ".".join(str(p) for p in first["loc"]) or None)
+
+    return wrapper
+
+
+def body() -> dict[str, Any]:
+    raw = app.current_request.raw_body
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("the request body is not valid JSON", field="body") from None
+    if not isinstance(data, dict):
+        raise ValidationError("the request body must be a JSON object", field="body")
+    return data
+
+
+def principal() -> Principal:
+    header = (app.current_request.headers or {}).get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        raise AuthError("login required")
+    return identity.verify_token(header[7:].strip())
+
+
+def officer() -> Principal:
+    who = principal()
+    if not who.roles & {r.value for r in steps.OFFICER_ROLES} or not who.office_id:
+        raise ForbiddenError("officers only", field="role")
+    return who
+
+
+def _field(data: dict[str, Any], name: str, kind: type = str) -> Any:
+    value = data.get(name)
+    if not isinstance(value, kind) or (kind is str and not value.strip()):
+        raise ValidationError(f"'{name}' is required", field=name)
+    return value
+
+
+# ----------------------------------------------------------------------------- accounts
+
+@app.route("/api/auth/register", methods=["POST"])
+@api
+def register() -> Any:
+    data = body()
+    result = accounts.register(data.get("name", ""), data.get("email", ""), data.get("phone", ""),
+                               data.get("password", ""))
+    return Response(status_code=201, body=result)
+
+
+@app.route("/api/auth/activate", methods=["POST"])
+@api
+def activate() -> Any:
+    data = body()
+    accounts.activate(_field(data, "email"), _field(data, "code"))
+    return {"activated": True}
+
+
+@app.route("/api/auth/resend", methods=["POST"])
+@api
+def resend() -> Any:
+    accounts.resend(_field(body(), "email"))
+    return {"sent": True}
+
+
+@app.route("/api/auth/login", methods=["POST"])
+@api
+def login() -> Any:
+    data = body()
+    return identity.login(_field(data, "email").lower(), _field(data, "password"))
+
+
+@app.route("/api/me", methods=["GET"])
+@api
+def me() -> Any:
+    return principal().model_dump(mode="json")
+
+
+# ----------------------------------------------------------------------------- catalog
+
+@app.route("/api/catalog", methods=["GET"])
+@api
+def catalog() -> Any:
+    office_id = (app.current_request.query_params or {}).get("office", get_settings().default_office_id)
+    office = default_catalog().office(office_id)
+    return {"office": office.model_dump(include={"office_id", "short_name", "regency"}),
+            "permit_types": [t.model_dump(exclude={"considerations", "decision_text"})
+                             for t in default_catalog().offered(office_id)],
+            "service_standard": [{"sop_number": s.sop_number, "title": s.title, "standard_time": s.standard_time_label}
+                                 for s in steps.STEPS.values() if s.step_id not in (steps.StepId.REVISION,
+                                                                                   steps.StepId.REJECTION_SIGNING)]}
+
+
+# ----------------------------------------------------------------------------- applications (applicant)
+
+@app.route("/api/applications", methods=["POST"])
+@api
+def create_application() -> Any:
+    data = body()
+    created = applications.create_draft(principal(), _field(data, "permit_type"), data.get("form") or {},
+                                        data.get("office_id"))
+    return Response(status_code=201, body=applications.status_view(created))
+
+
+@app.route("/api/applications", methods=["GET"])
+@api
+def my_applications() -> Any:
+    who = principal()
+    return {"applications": [applications.status_view(a) for a in dynamo.applications_of(who.user_id)]}
+
+
+@app.route("/api/applications/{application_id}", methods=["GET"])
+@api
+def application_status(application_id: str) -> Any:
+    return applications.status_view(applications.owned(principal(), application_id))
+
+
+@app.route("/api/applications/{application_id}", methods=["PUT"])
+@api
+def update_application(application_id: str) -> Any:
+    return applications.status_view(applications.update_draft(principal(), application_id, body().get("form") or {}))
+
+
+@app.route("/api/applications/{application_id}/uploads", methods=["POST"])
+@api
+def request_upload(application_id: str) -> Any:
+    data = body()
+    return Response(status_code=201, body=applications.request_upload(
+        principal(), application_id, _field(data, "requirement_id"), _field(data, "filename"),
+        _field(data, "size_bytes", int)))
+
+
+@app.route("/api/applications/{application_id}/uploads/{upload_id}/complete", methods=["POST"])
+@api
+def complete_upload(application_id: str, upload_id: str) -> Any:
+    doc = applications.complete_upload(principal(), application_id, upload_id)
+    status = 200 if doc.state == "accepted" else 422
+    return Response(status_code=status, body=doc.model_dump(mode="json", exclude={"key"}))
+
+
+@app.route("/api/applications/{application_id}/submit", methods=["POST"])
+@api
+def submit(application_id: str) -> Any:
+    key = (app.current_request.headers or {}).get("idempotency-key")
+    submitted = applications.submit(principal(), application_id, key)
+    return Response(status_code=202, body=applications.status_view(submitted))
+
+
+@app.route("/api/applications/{application_id}/resubmit", methods=["POST"])
+@api
+def resubmit(application_id: str) -> Any:
+    return applications.status_view(applications.resubmit(principal(), application_id))
+
+
+@app.route("/api/applications/{application_id}/withdraw", methods=["POST"])
+@api
+def withdraw(application_id: str) -> Any:
+    reason = body().get("reason")
+    return applications.status_view(applications.withdraw(principal(), application_id, reason))
+
+
+@app.route("/api/applications/{application_id}/survey", methods=["POST"])
+@api
+def survey(application_id: str) -> Any:
+    applications.fill_survey(principal(), application_id, body())
+    return Response(status_code=201, body={"survey": "recorded"})
+
+
+_FILES = {"receipt": "receipt_key", "permit": "permit_key", "rejection-letter": "rejection_key"}
+_OFFICER_FILES = {**_FILES, "permit-draft": "draft_permit_key"}
+
+
+@app.route("/api/applications/{application_id}/files/{kind}", methods=["GET"])
+@api
+def download(application_id: str, kind: str) -> Any:
+    """A short-lived download link for an issued document (applicant: own; officers: their office)."""
+    who = principal()
+    app_record = dynamo.get_application(application_id)
+    if app_record.applicant_id == who.user_id:
+        allowed = _FILES
+    elif who.office_id == app_record.office_id and who.roles & {r.value for r in steps.OFFICER_ROLES}:
+        allowed = _OFFICER_FILES
+    else:
+        raise NotFoundError("application not found", field="application_id")
+    if kind not in allowed:
+        raise NotFoundError(f"unknown document '{kind}'", field="kind")
+    key = getattr(app_record, allowed[kind])
+    if not key:
+        raise NotFoundError("this document is not available yet", field="kind")
+    name = f"{kind}-{app_record.registration_number}.pdf"
+    return {"url": storage.download_url(key, name), "filename": name}
+
+
+# ----------------------------------------------------------------------------- officers
+
+@app.route("/api/tasks", methods=["GET"])
+@api
+def task_queue() -> Any:
+    return {"tasks": tasks.queue_view(officer())}
+
+
+@app.route("/api/tasks/{task_id}", methods=["GET"])
+@api
+def task_detail(task_id: str) -> Any:
+    return tasks.task_view(officer(), task_id)
+
+
+@app.route("/api/tasks/{task_id}/decision", methods=["POST"])
+@api
+def decide(task_id: str) -> Any:
+    who = officer()
+    data = body()
+    decided = tasks.decide(who, task_id, _field(data, "outcome"), data.get("note"), data.get("details") or {})
+    return decided.model_dump(mode="json")
+
+
+# ----------------------------------------------------------------------------- public
+
+@app.route("/api/verify/{permit_id}", methods=["GET"])
+@api
+def verify(permit_id: str) -> Any:
+    return permits.verify(permit_id)
+
+
+@app.route("/verifikasi/{permit_id}", methods=["GET"])
+def verify_page(permit_id: str) -> Response:
+    try:
+        result = permits.verify(permit_id)
+    except NotFoundError:
+        return _page("Verifikasi izin", "<p role='alert'>Izin tidak ditemukan.</p>", status=404)
+    verdict = "SAH — tanda tangan elektronik valid" if result["valid"] else "TIDAK SAH"
+    rows = "".join(f"<tr><th scope='row'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in [
+        ("Nomor izin", result["permit_number"]), ("Pemegang izin", result["holder_name"]),
+        ("Jenis izin", result["permit_type"]), ("Berlaku sampai", result["valid_until"]),
+        ("Ditandatangani oleh", f"{result['signer_name']} — {result['signer_title']}"),
+        ("Dicabut", "Ya" if result["revoked"] else "Tidak")])
+    return _page("Verifikasi izin", f"<p class='verdict'><strong>{verdict}</strong></p><table>{rows}</table>")
+
+
+@app.route("/", methods=["GET"])
+def home() -> Response:
+    offered = "".join(f"<li>{html.escape(t.name)} — gratis</li>"
+                      for t in default_catalog().offered(get_settings().default_office_id))
+    return _page("SILASTRI RV", "<p>Sistem Layanan Informasi Perizinan Terintegrasi — DPMPTSP Kabupaten Rokan "
+                 f"Hilir.</p><h2>Jenis izin</h2><ul>{offered}</ul><p><a href='/api/openapi.json'>API (OpenAPI)</a></p>")
+
+
+@app.route("/api/openapi.json", methods=["GET"])
+def openapi() -> Any:
+    from silastri.openapi import document
+
+    return document(app.routes)
+
+
+# ----------------------------------------------------------------------------- local stack only
+
+@app.route("/lokal/kotak-keluar", methods=["GET"])
+def local_outbox_page() -> Response:
+    """The local outbox (WhatsApp/e-mail sent on the local stack). Does not exist on AWS."""
+    if get_settings().messaging_mode != "local-outbox":
+        return _page("Tidak ditemukan", "<p>Halaman tidak ditemukan.</p>", status=404)
+    items = messaging.LocalOutbox(messaging.outbox_path()).messages()[-200:]
+    rows = "".join(
+        f"<tr><td>{html.escape(m.at.isoformat())}</td><td>{m.channel}</td><td>{html.escape(m.to)}</td>"
+        f"<td>{html.escape(m.text)}{'<br><a href=' + repr(html.escape(m.link)) + '>tautan</a>' if m.link else ''}</td></tr>"
+        for m in reversed(items))
+    return _page("Kotak keluar lokal", "<p>Pesan WhatsApp dan email yang dikirim oleh stack lokal.</p>"
+                 f"<table><tr><th>Waktu</th><th>Kanal</th><th>Kepada</th><th>Pesan</th></tr>{rows}</table>")
+
+
+@app.route("/api/local/outbox", methods=["GET"])
+def local_outbox() -> Any:
+    if get_settings().messaging_mode != "local-outbox":
+        return _error(404, "not found")
+    return {"messages": [m.model_dump(mode="json") for m in messaging.LocalOutbox(messaging.outbox_path()).messages()]}
+
+
+def _page(title: str, content: str, status: int = 200) -> Response:
+    page = (f"<!doctype html><html lang='id'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
+            "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
+            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem;text-align:left}</style>"
+            f"</head><body><header><strong>SILASTRI RV</strong></header><main><h1>{html.escape(title)}</h1>"
+            f"{content}</main></body></html>")
+    return Response(status_code=status, headers={"Content-Type": "text/html; charset=utf-8"}, body=page)
+
+
+logger.debug("api loaded")

@@ -1,2 +1,9 @@
+"""Close the application: completed, rejected, withdrawn or lapsed."""
+
+from silastri.observability import logger
+from silastri.services import automated
+
+
+@logger.inject_lambda_context
 def handler(event, context):
-    return event
+    return automated.close_application(automated.CloseEvent.model_validate(event))

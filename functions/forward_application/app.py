@@ -1,2 +1,9 @@
+"""SOP 3 — forward to the technical team, or (SIP) to the verifier."""
+
+from silastri.observability import logger
+from silastri.services import automated
+
+
+@logger.inject_lambda_context
 def handler(event, context):
-    return event
+    return automated.forward_application(automated.StepEvent.model_validate(event))

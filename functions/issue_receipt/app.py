@@ -1,2 +1,9 @@
+"""SOP 2 — issue the receipt (Tanda Terima)."""
+
+from silastri.observability import logger
+from silastri.services import automated
+
+
+@logger.inject_lambda_context
 def handler(event, context):
-    return event
+    return automated.issue_receipt(automated.StepEvent.model_validate(event))

@@ -1,2 +1,23 @@
+"""Opens a human task: the task token is stored server-side only; the task enters its role's queue."""
+
+from pydantic import BaseModel
+
+from silastri.observability import logger
+from silastri.services import tasks
+
+
+class OpenTaskEvent(BaseModel):
+    task_token: str
+    application_id: str
+    office_id: str
+    step: str
+    state: str
+    execution_name: str
+
+
+@logger.inject_lambda_context
 def handler(event, context):
-    return event
+    request = OpenTaskEvent.model_validate(event)
+    task = tasks.open_human_task(request.application_id, request.office_id, request.step, request.state,
+                                 request.task_token, request.execution_name)
+    return {"task_id": task.task_id}

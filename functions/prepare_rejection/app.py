@@ -1,2 +1,9 @@
+"""Draft the rejection letter."""
+
+from silastri.observability import logger
+from silastri.services import automated
+
+
+@logger.inject_lambda_context
 def handler(event, context):
-    return event
+    return automated.prepare_rejection(automated.StepEvent.model_validate(event))

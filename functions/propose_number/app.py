@@ -1,2 +1,9 @@
+"""SOP 7 — propose the next permit number."""
+
+from silastri.observability import logger
+from silastri.services import automated
+
+
+@logger.inject_lambda_context
 def handler(event, context):
-    return event
+    return automated.propose_number(automated.StepEvent.model_validate(event))

@@ -1,2 +1,9 @@
+"""Record a failed run on the application."""
+
+from silastri.observability import logger
+from silastri.services import automated
+
+
+@logger.inject_lambda_context
 def handler(event, context):
-    return event
+    return automated.record_failure(automated.FailureEvent.model_validate(event))

@@ -1,2 +1,9 @@
+"""SOP 1 — record the submission and notify the applicant."""
+
+from silastri.observability import logger
+from silastri.services import automated
+
+
+@logger.inject_lambda_context
 def handler(event, context):
-    return event
+    return automated.record_submission(automated.StepEvent.model_validate(event))

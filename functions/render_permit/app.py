@@ -1,2 +1,9 @@
+"""SOP 7–8 — draft the permit decree with number and QR code."""
+
+from silastri.observability import logger
+from silastri.services import automated
+
+
+@logger.inject_lambda_context
 def handler(event, context):
-    return event
+    return automated.render_permit(automated.StepEvent.model_validate(event))

@@ -1,2 +1,124 @@
-def main() -> int:
+"""`silastri` — the local stack and its tools.
+
+  silastri up                      run the local stack (API and pages on http://127.0.0.1:8000)
+  silastri demo [--type orsos|sip] [--count N]
+  silastri bench [--count N]
+  silastri check-pdf FILE...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from .runtime import DEFAULT_DATA_DIR, OFFICERS_FILE, LocalStack
+
+
+def _up(args: argparse.Namespace) -> int:
+    stack = LocalStack(data_dir=Path(args.data_dir), api_port=args.port, aws_port=args.aws_port,
+                       run_schedules=not args.no_schedules)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    stack.start()
+    assert stack.aws
+    print(f"SILASTRI lokal berjalan: {stack.api_url}  (data: {stack.data_dir}; AWS lokal: {stack.aws.endpoint_url})")
+    if stack.restored:
+        print(f"data dipulihkan dari {stack.data_dir}; {len(stack.resumed)} alur kerja dilanjutkan")
+    print("Akun petugas (lokal):")
+    for role, entry in stack.officers.items():
+        print(f"  {role:15s} {entry['email']:32s} {entry['password']}")
+    print(f"Kotak keluar WhatsApp/email lokal: {stack.api_url}/lokal/kotak-keluar")
+    print("Tekan Ctrl+C untuk berhenti (data disimpan).", flush=True)
+    stopping.wait()
+    print("menyimpan data dan berhenti…", flush=True)
+    stack.stop()
     return 0
+
+
+def _running_stack(url: str, data_dir: Path) -> dict[str, dict[str, str]] | None:
+    """Officer logins of a stack already running at `url`, if any."""
+    try:
+        urllib.request.urlopen(url + "/api/catalog", timeout=2).read()  # noqa: S310 - loopback
+    except OSError:
+        return None
+    path = data_dir / OFFICERS_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _with_stack(args: argparse.Namespace, work: object) -> int:
+    """Run `work(api_url, officers, data_dir)` against a running stack or an embedded one."""
+    data_dir = Path(args.data_dir)
+    officers = _running_stack(args.url, data_dir)
+    if officers is not None:
+        return work(args.url, officers, data_dir)  # type: ignore[operator]
+    with LocalStack(data_dir=data_dir, api_port=0, run_schedules=False) as stack:
+        return work(stack.api_url, stack.officers, data_dir)  # type: ignore[operator]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return _with_stack(args, lambda url, officers, data_dir: run_demo(url, officers, data_dir, args.type, args.count))
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    def work(url: str, officers: dict[str, dict[str, str]], data_dir: Path) -> int:
+        print(json.dumps(run_bench(url, officers, args.count), indent=2))
+        return 0
+
+    if args.fresh:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp, LocalStack(data_dir=Path(tmp), api_port=0, persist=False,
+                                                              run_schedules=False) as stack:
+            return work(stack.api_url, stack.officers, Path(tmp))
+    return _with_stack(args, work)
+
+
+def _check_pdf(args: argparse.Namespace) -> int:
+    from .cmd_check_pdf import run
+
+    return run(args.files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="silastri", description="SILASTRI local stack and tools")
+    parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="where local data is kept")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run the local stack")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument("--aws-port", type=int, default=0, help="port of the local AWS emulator (0: any free port)")
+    up.add_argument("--no-schedules", action="store_true", help="do not run scheduled functions")
+    up.set_defaults(func=_up)
+    demo = sub.add_parser("demo", help="play every SOP step through the API")
+    demo.add_argument("--type", choices=["orsos", "sip"], default="orsos")
+    demo.add_argument("--count", type=int, default=1)
+    demo.add_argument("--url", default="http://127.0.0.1:8000")
+    demo.set_defaults(func=_demo)
+    bench = sub.add_parser("bench", help="measure the workflow on the local runtime")
+    bench.add_argument("--count", type=int, default=20)
+    bench.add_argument("--url", default="http://127.0.0.1:8000")
+    bench.add_argument("--fresh", action="store_true", help="on a fresh, throw-away local stack")
+    bench.set_defaults(func=_bench)
+    check = sub.add_parser("check-pdf", help="validate PDFs as uploads are validated")
+    check.add_argument("files", nargs="+")
+    check.set_defaults(func=_check_pdf)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    code = int(args.func(args))
+    if args.command in ("demo", "bench"):
+        print(f"selesai dalam {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

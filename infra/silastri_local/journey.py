@@ -1,0 +1,195 @@
+"""An application's whole journey, played through the API only (the applicant and every officer).
+
+Used by `silastri demo`, `silastri bench` and the workflow tests."""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import ApiClient, fetch, post_form, wait_for
+
+FORMS = {
+    "izin-operasional-orsos": {
+        "organisation_name": "Yayasan Peduli Anak Rokan Hilir", "organisation_address": "Jl. Perniagaan No. 12",
+        "district": "Bangko", "chair_name": "Hj. Nurhayati", "legal_entity_number": "AHU-0012345.AH.01.04.2026",
+        "field_of_activity": "Lembaga kesejahteraan sosial anak",
+    },
+    "sip": {
+        "practitioner_name": "dr. Andi Pratama", "profession": "Dokter umum", "str_number": "STR-1234567890",
+        "practice_address": "Klinik Sehat, Jl. Sudirman No. 5, Bagansiapiapi", "district": "Bangko",
+    },
+}
+TYPES = {"orsos": "izin-operasional-orsos", "sip": "sip"}
+
+
+def sample_pdf(title: str) -> bytes:
+    """A small, well-formed one-page PDF standing in for a scanned requirement."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
+    pdf.setFont("Helvetica", 14)
+    pdf.drawString(72, 760, title)
+    pdf.drawString(72, 740, "Dokumen contoh untuk demo SILASTRI RV")
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+@dataclass
+class StepLine:
+    sop: str
+    actor: str
+    output: str
+    seconds: float
+
+
+@dataclass
+class Journey:
+    """One applicant and one application, moved through the SOP by the officers' API calls."""
+
+    api: ApiClient
+    officers: dict[str, ApiClient]
+    permit_type: str
+    on_step: Callable[[StepLine], None] = lambda line: None
+    applicant: ApiClient | None = None
+    application_id: str = ""
+    registration_number: str = ""
+    lines: list[StepLine] = field(default_factory=list)
+    _mark: float = field(default_factory=time.perf_counter)
+
+    def _done(self, sop: str, actor: str, output: str) -> None:
+        now = time.perf_counter()
+        line = StepLine(sop, actor, output, now - self._mark)
+        self._mark = now
+        self.lines.append(line)
+        self.on_step(line)
+
+    # ---------------------------------------------------------------- applicant
+
+    def register(self) -> ApiClient:
+        email = f"pemohon-{uuid.uuid4().hex[:10]}@contoh.id"
+        phone = "08" + "".join(str(secrets.randbelow(10)) for _ in range(10))
+        password = "Pemohon-" + secrets.token_hex(4) + "A1"
+        self.api.post("/api/auth/register", {"name": "Pemohon Demo", "email": email, "phone": phone,
+                                             "password": password})
+        e164 = "+62" + phone[1:]
+
+        def code() -> str | None:
+            for message in reversed(self.api.get("/api/local/outbox")["messages"]):
+                if message["to"] == e164:
+                    found = re.search(r"\b(\d{6})\b", message["text"])
+                    return found.group(1) if found else None
+            return None
+
+        self.api.post("/api/auth/activate", {"email": email, "code": wait_for(code, what="activation code")})
+        self.applicant = self.api.login(email, password)
+        return self.applicant
+
+    def apply(self) -> str:
+        applicant = self.applicant or self.register()
+        created = applicant.post("/api/applications", {"permit_type": self.permit_type,
+                                                       "form": FORMS[self.permit_type]})
+        self.application_id = created["application_id"]
+        catalog = applicant.get("/api/catalog")
+        spec = next(t for t in catalog["permit_types"] if t["permit_type"] == self.permit_type)
+        for requirement in spec["requirements"]:
+            self.upload(requirement["requirement_id"], sample_pdf(requirement["name"]))
+        return self.application_id
+
+    def upload(self, requirement_id: str, data: bytes, filename: str = "dokumen.pdf") -> dict[str, Any]:
+        assert self.applicant
+        slot = self.applicant.post(f"/api/applications/{self.application_id}/uploads",
+                                   {"requirement_id": requirement_id, "filename": filename, "size_bytes": len(data)})
+        status = post_form(slot["url"], slot["fields"], data, filename)
+        if status >= 300:
+            raise RuntimeError(f"upload refused by storage: HTTP {status}")
+        return self.applicant.post(f"/api/applications/{self.application_id}/uploads/{slot['upload_id']}/complete")
+
+    def submit(self, key: str | None = None) -> dict[str, Any]:
+        assert self.applicant
+        result = self.applicant.post(f"/api/applications/{self.application_id}/submit",
+                                     headers={"Idempotency-Key": key or uuid.uuid4().hex})
+        self.registration_number = result["registration_number"]
+        self._done("1", "applicant", f"permohonan {self.registration_number}")
+        return result
+
+    def status(self) -> dict[str, Any]:
+        assert self.applicant
+        return self.applicant.get(f"/api/applications/{self.application_id}")
+
+    # ---------------------------------------------------------------- officers
+
+    def task(self, role: str, step: str, timeout: float = 30) -> dict[str, Any]:
+        """Wait until the application's task for `step` is in `role`'s queue."""
+        officer = self.officers[role]
+
+        def find() -> dict[str, Any] | None:
+            for row in officer.get("/api/tasks")["tasks"]:
+                if row["application_id"] == self.application_id and row["step"] == step:
+                    return row
+            return None
+
+        return wait_for(find, timeout=timeout, what=f"{step} task for {role}")
+
+    def decide(self, role: str, step: str, outcome: str, note: str | None = None,
+               details: dict[str, Any] | None = None) -> dict[str, Any]:
+        row = self.task(role, step)
+        return self.officers[role].post(f"/api/tasks/{row['task_id']}/decision",
+                                        {"outcome": outcome, "note": note, "details": details or {}})
+
+    def wait_status(self, predicate: Callable[[dict[str, Any]], bool], what: str, timeout: float = 30) -> dict[str, Any]:
+        return wait_for(lambda: (lambda s: s if predicate(s) else None)(self.status()), timeout=timeout, what=what)
+
+    # ---------------------------------------------------------------- the happy path
+
+    def run_to_pickup(self) -> bytes:
+        """Every SOP step in order; returns the signed permit PDF."""
+        if not self.application_id:
+            self.apply()
+        self.submit()
+        self.decide("back_office", "completeness_check", "complete", "Berkas lengkap")
+        self.wait_status(lambda s: s["downloads"]["receipt"], "receipt")
+        self._done("2", "back_office", "Tanda Terima")
+        needs_review = self.permit_type == "izin-operasional-orsos"
+        self._done("3", "back_office", "diteruskan ke " + ("Tim Teknis" if needs_review else "Ahli Muda (SIP)"))
+        if needs_review:
+            self.decide("technical_team", "technical_review", "recommend", "Lokasi dan kegiatan sesuai")
+            self._done("4", "technical_team", "Rekomendasi Teknis")
+        self.decide("verifier", "verification", "verified", "Berkas terverifikasi")
+        self._done("5", "verifier", "Verifikasi Berkas")
+        self.decide("approver", "approval", "approved", "Disetujui")
+        self._done("6", "approver", "Persetujuan Izin")
+        row = self.task("back_office", "numbering")
+        detail = self.officers["back_office"].get(f"/api/tasks/{row['task_id']}")
+        number = detail["proposed_number"]
+        self.officers["back_office"].post(f"/api/tasks/{row['task_id']}/decision",
+                                          {"outcome": "confirmed", "details": {"number": number}})
+        self._done("7", "back_office", f"Nomor izin {number}")
+        self.decide("head", "signing", "signed")
+        self._done("8", "head", "TTE (PAdES)")
+        self.decide("back_office", "printing", "printed", details={"copies": 1})
+        self._done("9", "back_office", "Dokumen Izin dicetak")
+        assert self.applicant
+        self.applicant.post(f"/api/applications/{self.application_id}/survey",
+                            {"scores": dict.fromkeys(SKM_ELEMENTS, 4), "comment": "Pelayanan cepat"})
+        self.decide("back_office", "pickup", "handed_over")
+        self.wait_status(lambda s: s["status"] == "completed", "completion")
+        self._done("10", "applicant", "izin diambil, SKM terisi")
+        link = self.applicant.get(f"/api/applications/{self.application_id}/files/permit")
+        return fetch(link["url"])
+
+
+SKM_ELEMENTS = ["persyaratan", "prosedur", "waktu", "biaya", "produk", "kompetensi", "perilaku", "pengaduan", "sarana"]
+
+
+def officer_clients(api: ApiClient, officers: dict[str, dict[str, str]]) -> dict[str, ApiClient]:
+    return {role: api.login(entry["email"], entry["password"]) for role, entry in officers.items()}

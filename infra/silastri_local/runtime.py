@@ -1,0 +1,353 @@
+"""The embedded local runtime: `silastri up`.
+
+moto's AWS emulator in this process (Step Functions executing the real ASL, Lambda invocations
+dispatched to the real handlers), every resource created from template.yaml, the SQS event source
+mapping and the schedules played here, the Chalice app served on 127.0.0.1, data kept across restarts."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from . import template as tpl
+from .moto_server import LambdaContext, LocalAws
+from .resources import PREFIX, LocalResources
+
+REGION = "ap-southeast-3"
+SNAPSHOT_FILE = "aws-state.pickle"
+OFFICERS_FILE = "officers.json"
+DEFAULT_DATA_DIR = tpl.ROOT / ".silastri"
+
+OFFICERS = [
+    ("back_office", "backoffice", "Rina Marlina (Back Office)"),
+    ("technical_team", "timteknis", "Dedi Saputra (Tim Teknis Dinas Sosial)"),
+    ("verifier", "ahlimuda", "Yusuf Hamdani (Penata Perizinan Ahli Muda)"),
+    ("approver", "ahlimadya", "Sri Wahyuni (Penata Perizinan Ahli Madya)"),
+    ("head", "kadis", "H. Ahmad Fauzi, S.Sos., M.Si."),
+]
+
+
+def _load_handler(spec: tpl.FunctionSpec) -> Callable[..., Any]:
+    """Import a function's module from its CodeUri the way Lambda does, under a unique module name."""
+    module_name = f"silastri_fn_{spec.logical_id}"
+    module: ModuleType | None = sys.modules.get(module_name)
+    if module is None:
+        loader = importlib.util.spec_from_file_location(module_name, spec.module_path)
+        assert loader and loader.loader
+        module = importlib.util.module_from_spec(loader)
+        sys.modules[module_name] = module
+        loader.loader.exec_module(module)
+    return getattr(module, spec.attribute)
+
+
+class LocalStack:
+    """Everything `silastri up` runs, startable and stoppable from tests."""
+
+    def __init__(self, data_dir: Path = DEFAULT_DATA_DIR, api_port: int = 8000, aws_port: int = 0,
+                 host: str = "127.0.0.1", persist: bool = True, snapshot_seconds: float = 5.0,
+                 poll_seconds: float = 0.2, run_schedules: bool = True) -> None:
+        self.data_dir = Path(data_dir)
+        self.api_port = api_port
+        self.aws_port = aws_port
+        self.host = host
+        self.persist = persist
+        self.snapshot_seconds = snapshot_seconds
+        self.poll_seconds = poll_seconds
+        self.run_schedules = run_schedules
+        self.template = tpl.load_template()
+        self.specs = {s.logical_id: s for s in tpl.functions(self.template)}
+        self.aws: LocalAws | None = None
+        self.resources: LocalResources | None = None
+        self.officers: dict[str, dict[str, str]] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._api_server: Any = None
+        self._handlers: dict[str, Callable[..., Any]] = {}
+        self.restored = False
+        self.resumed: list[str] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    def start(self) -> LocalStack:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}.items():
+            os.environ[key] = value
+        os.environ.pop("AWS_PROFILE", None)
+        self.aws = LocalAws(host=self.host, port=self.aws_port, handler_resolver=self._resolve).start()
+        os.environ["AWS_ENDPOINT_URL"] = self.aws.endpoint_url
+        snapshot = self.data_dir / SNAPSHOT_FILE
+        if self.persist and snapshot.exists():
+            self.restored = self.aws.restore(snapshot)
+        if self.api_port == 0:
+            self.api_port = _free_port(self.host)
+        self.resources = LocalResources(self.template, REGION, {"PublicBaseUrl": self.api_url,
+                                                                "MessagingMode": "local-outbox"})
+        self.resources.create_all()
+        self._configure_environment()
+        self._seed_officers()
+        self._start_event_sources()
+        self._start_api()
+        self.resumed = self._resume_runs()
+        if self.persist:
+            self._spawn(self._snapshot_loop, "snapshots")
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._api_server is not None:
+            self._api_server.shutdown()
+            self._api_server.server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        if self.aws is not None:
+            if self.persist:
+                self.save()
+            self.aws.stop()
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+
+    def save(self) -> None:
+        assert self.aws
+        self.aws.snapshot(self.data_dir / SNAPSHOT_FILE)
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ configuration
+
+    def _configure_environment(self) -> None:
+        assert self.resources and self.aws
+        env = self.resources.function_environment()
+        pool_id = env["USER_POOL_ID"]
+        env.update({
+            # moto serves the pool's keys itself; tokens still name the AWS host as issuer
+            "COGNITO_JWKS_URL": f"{self.aws.endpoint_url}/{pool_id}/.well-known/jwks.json",
+            "PUBLIC_BASE_URL": self.api_url,
+            "MESSAGING_MODE": "local-outbox",
+            "SIGNER_MODE": "dev-pki",
+            "DATA_DIR": str(self.data_dir),
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        })
+        os.environ.update(env)
+        from silastri.adapters import aws, dynamo
+        from silastri.settings import get_settings
+
+        get_settings.cache_clear()
+        aws.client.cache_clear()
+        dynamo._BOUND = False  # tables may have new names after a fresh start
+        from silastri.services import permits
+
+        permits.signer.cache_clear()
+
+    def _seed_officers(self) -> None:
+        """One officer account per role in the default office; logins kept in the data directory."""
+        assert self.resources
+        path = self.data_dir / OFFICERS_FILE
+        saved: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
+        idp = self.resources.client("cognito-idp")
+        pool_id = os.environ["USER_POOL_ID"]
+        office_id = os.environ.get("DEFAULT_OFFICE_ID", "rokan-hilir")
+        for role, handle, name in OFFICERS:
+            entry = saved.get(role) or {"email": f"{handle}@rokanhilir.local",
+                                        "password": "Rohil-" + secrets.token_urlsafe(9) + "9a", "name": name}
+            try:
+                idp.admin_get_user(UserPoolId=pool_id, Username=entry["email"])
+            except idp.exceptions.UserNotFoundException:
+                idp.admin_create_user(
+                    UserPoolId=pool_id, Username=entry["email"], MessageAction="SUPPRESS",
+                    UserAttributes=[{"Name": "email", "Value": entry["email"]}, {"Name": "name", "Value": name},
+                                    {"Name": "custom:office_id", "Value": office_id},
+                                    {"Name": "phone_number", "Value": f"+6281100000{OFFICERS.index((role, handle, name))}"}],
+                )
+                idp.admin_set_user_password(UserPoolId=pool_id, Username=entry["email"], Password=entry["password"],
+                                            Permanent=True)
+                idp.admin_add_user_to_group(UserPoolId=pool_id, Username=entry["email"], GroupName=role)
+            saved[role] = entry
+        path.write_text(json.dumps(saved, indent=2))
+        path.chmod(0o600)
+        self.officers = saved
+
+    # ------------------------------------------------------------------ Lambda
+
+    def _resolve(self, function_name: str) -> Callable[..., Any] | None:
+        name = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
+        logical = name[len(PREFIX) + 1:] if name.startswith(f"{PREFIX}-") else name
+        spec = self.specs.get(logical)
+        if spec is None:
+            return None
+        if logical not in self._handlers:
+            self._handlers[logical] = _load_handler(spec)
+        return self._handlers[logical]
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Call a function's handler directly (event sources, schedules)."""
+        handler = self._resolve(logical_id)
+        assert handler is not None, logical_id
+        name = f"{PREFIX}-{logical_id}"
+        context = LambdaContext(function_name=name, function_version="$LATEST",
+                                invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{name}",
+                                memory_limit_in_mb=512, timeout_seconds=60)
+        return handler(event, context)
+
+    # ------------------------------------------------------------------ event sources and schedules
+
+    def _start_event_sources(self) -> None:
+        assert self.resources
+        for spec in self.specs.values():
+            for event in spec.events.values():
+                props = event.get("Properties", {})
+                if event["Type"] == "SQS":
+                    queue_arn = self.resources.resolve(props["Queue"])
+                    queue_url = self.resources.refs[queue_arn.rsplit(":", 1)[-1].removeprefix(f"{PREFIX}-")]
+                    self._spawn(lambda s=spec, u=queue_url, a=queue_arn, b=int(props.get("BatchSize", 10)):
+                                self._poll_queue(s.logical_id, u, a, b), f"sqs-{spec.logical_id}")
+                elif event["Type"] == "Schedule" and self.run_schedules:
+                    seconds = parse_rate(props["Schedule"])
+                    self._spawn(lambda s=spec, n=seconds: self._schedule(s.logical_id, n), f"schedule-{spec.logical_id}")
+
+    def poll_queue_once(self, logical_id: str, queue_url: str, queue_arn: str, batch: int, wait: int = 0,
+                        failed_visibility: int | None = None) -> int:
+        """One receive → invoke → delete round, as Lambda's event source mapping does.
+
+        Records reported in batchItemFailures stay on the queue and come back after the visibility
+        timeout; past maxReceiveCount SQS moves them to the dead-letter queue."""
+        assert self.resources
+        sqs = self.resources.client("sqs")
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=batch, WaitTimeSeconds=wait,
+                                       AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+            "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
+            "awsRegion": REGION} for m in messages]}
+        try:
+            response = self.invoke(logical_id, event) or {}
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        except Exception:  # a crashed invocation fails the whole batch, as on AWS
+            failed = {m["MessageId"] for m in messages}
+        for message in messages:
+            if message["MessageId"] in failed:
+                if failed_visibility is not None:
+                    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"],
+                                                  VisibilityTimeout=failed_visibility)
+            else:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def _poll_queue(self, logical_id: str, queue_url: str, queue_arn: str, batch: int) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.poll_queue_once(logical_id, queue_url, queue_arn, batch):
+                    self._stop.wait(self.poll_seconds)
+            except Exception:  # the emulator is stopping or restarting; try again
+                self._stop.wait(1)
+
+    def _schedule(self, logical_id: str, seconds: float) -> None:
+        while not self._stop.wait(seconds):
+            try:
+                self.invoke(logical_id, {"source": "aws.events", "detail-type": "Scheduled Event",
+                                         "id": str(uuid.uuid4()), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ")})
+            except Exception as exc:  # keep the schedule alive, as EventBridge would
+                print(f"scheduled {logical_id} failed: {exc.__class__.__name__}", file=sys.stderr)
+
+    def _snapshot_loop(self) -> None:
+        while not self._stop.wait(self.snapshot_seconds):
+            try:
+                self.save()
+            except Exception as exc:
+                print(f"snapshot failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=f"silastri-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # ------------------------------------------------------------------ API
+
+    def _start_api(self) -> None:
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        chalice_app = self._resolve("ApiFunction")
+        config = Config.create(chalice_stage="local", app_name="silastri", lambda_timeout=30)
+        self._api_server = create_local_server(chalice_app, config, self.host, self.api_port)
+        self._spawn(self._api_server.serve_forever, "api")
+
+    # ------------------------------------------------------------------ restart
+
+    def _resume_runs(self) -> list[str]:
+        """Start a new run for every application that was mid-flow when the stack stopped; it enters
+        the workflow at the step the application had reached (the ASL's resume entry)."""
+        from silastri.adapters import dynamo, workflow
+        from silastri.domain.clock import now_utc
+        from silastri.domain.models import Application, ApplicationStatus
+        from silastri.services.applications import workflow_input
+
+        assert self.resources
+        sfn = self.resources.client("stepfunctions")
+        machine = os.environ["STATE_MACHINE_ARN"]
+        running = {e["name"] for e in sfn.list_executions(stateMachineArn=machine,
+                                                          statusFilter="RUNNING")["executions"]}
+        resumed = []
+        for app in dynamo.all_applications():
+            if app.status not in (ApplicationStatus.IN_PROGRESS, ApplicationStatus.AWAITING_REVISION,
+                                  ApplicationStatus.ISSUED) or not app.registration_number:
+                continue
+            if app.execution_name in running:
+                continue
+            payload = workflow_input(app)
+            if app.resume_at:
+                payload["resume_at"] = app.resume_at
+            if app.resume_at == "AwaitRevision" and app.revision_deadline:
+                payload["revision"] = {"round": app.revision_round, "limit_reached": False,
+                                       "timeout_seconds": max(1, int((app.revision_deadline - now_utc()).total_seconds()))}
+            name = f"{app.registration_number}-r{int(time.time() * 1000) % 10**10}"
+
+            def change(target: Application, run_name: str = name) -> None:
+                target.execution_name = run_name
+
+            dynamo.update_application(app.application_id, change)
+            workflow.start_run(name, payload)
+            resumed.append(name)
+        return resumed
+
+
+_RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
+
+
+def parse_rate(expression: str) -> float:
+    """`rate(15 minutes)` → 900 seconds (cron expressions are not used by this template)."""
+    match = _RATE.match(expression.strip())
+    if not match:
+        raise ValueError(f"unsupported schedule expression: {expression}")
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[match.group(2).rstrip("s")]
+    return int(match.group(1)) * unit
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,518 @@
+"""DynamoDB adapter (pynamodb). Domain records are stored as a JSON body plus the attributes that keys
+and indexes need; optimistic locking (`version`) guards read-modify-write updates."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.models import Model
+
+from ..domain.errors import ConflictError, NotFoundError
+from ..domain.ikm import SurveyAnswers
+from ..domain.models import Application, PermitRecord, Task, TaskStatus, TimelineEvent
+from ..settings import get_settings
+
+T = TypeVar("T")
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "ap-southeast-3"
+
+
+class _Meta:
+    """Table names are bound from settings by `bind_tables()` before first use."""
+
+    table_name = ""
+    region = _region()
+
+
+class ByApplicantIndex(GlobalSecondaryIndex["ApplicationItem"]):
+    class Meta:
+        index_name = "by_applicant"
+        projection = AllProjection()
+
+    applicant_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ByRegistrationIndex(GlobalSecondaryIndex["ApplicationItem"]):
+    class Meta:
+        index_name = "by_registration"
+        projection = AllProjection()
+
+    registration_number = UnicodeAttribute(hash_key=True)
+
+
+class ApplicationItem(Model):
+    class Meta(_Meta):
+        pass
+
+    application_id = UnicodeAttribute(hash_key=True)
+    applicant_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    registration_number = UnicodeAttribute(null=True)
+    office_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    body = JSONAttribute()
+    version = VersionAttribute()
+    by_applicant = ByApplicantIndex()
+    by_registration = ByRegistrationIndex()
+
+
+class ByQueueIndex(GlobalSecondaryIndex["TaskItem"]):
+    class Meta:
+        index_name = "by_queue"
+        projection = IncludeProjection(["application_id", "office_id", "step", "role", "status", "execution_name"])
+
+    queue = UnicodeAttribute(hash_key=True)
+    opened_at = UnicodeAttribute(range_key=True)
+
+
+class ByApplicationIndex(GlobalSecondaryIndex["TaskItem"]):
+    class Meta:
+        index_name = "by_application"
+        projection = IncludeProjection(
+            ["office_id", "step", "role", "status", "outcome", "note", "decided_by", "decided_at", "execution_name"]
+        )
+
+    application_id = UnicodeAttribute(hash_key=True)
+    opened_at = UnicodeAttribute(range_key=True)
+
+
+class TaskItem(Model):
+    class Meta(_Meta):
+        pass
+
+    task_id = UnicodeAttribute(hash_key=True)
+    application_id = UnicodeAttribute()
+    office_id = UnicodeAttribute()
+    step = UnicodeAttribute()
+    role = UnicodeAttribute()
+    status = UnicodeAttribute()
+    queue = UnicodeAttribute(null=True)  # set only while open: a sparse index of open work
+    opened_at = UnicodeAttribute()
+    execution_name = UnicodeAttribute()
+    task_token = UnicodeAttribute()  # secret: never returned by the API, never logged
+    outcome = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UnicodeAttribute(null=True)
+    decision_details = JSONAttribute(null=True)
+    reminded_at = UnicodeAttribute(null=True)
+    by_queue = ByQueueIndex()
+    by_application = ByApplicationIndex()
+
+
+class EventItem(Model):
+    class Meta(_Meta):
+        pass
+
+    application_id = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)
+    body = JSONAttribute()
+
+
+class CounterItem(Model):
+    class Meta(_Meta):
+        pass
+
+    counter_id = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+    holder = UnicodeAttribute(null=True)  # which application took `value` (numbering recovery)
+
+
+class SurveyItem(Model):
+    class Meta(_Meta):
+        pass
+
+    office_id = UnicodeAttribute(hash_key=True)
+    application_id = UnicodeAttribute(range_key=True)
+    body = JSONAttribute()
+
+
+class CodeItem(Model):
+    """A one-time code (stored as a hash) with its expiry, attempts and last send time."""
+
+    class Meta(_Meta):
+        pass
+
+    code_id = UnicodeAttribute(hash_key=True)
+    code_hash = UnicodeAttribute()
+    expires_epoch = NumberAttribute()
+    attempts = NumberAttribute(default=0)
+    sent_epoch = NumberAttribute()
+    subject = UnicodeAttribute()
+
+
+class ByNumberIndex(GlobalSecondaryIndex["PermitItem"]):
+    class Meta:
+        index_name = "by_number"
+        projection = AllProjection()
+
+    permit_number = UnicodeAttribute(hash_key=True)
+
+
+class PermitItem(Model):
+    class Meta(_Meta):
+        pass
+
+    permit_id = UnicodeAttribute(hash_key=True)
+    permit_number = UnicodeAttribute()
+    body = JSONAttribute()
+    version = VersionAttribute()
+    by_number = ByNumberIndex()
+
+
+_BOUND = False
+
+
+def bind_tables() -> None:
+    """Point every model at the tables named in settings (idempotent)."""
+    global _BOUND
+    if _BOUND:
+        return
+    settings = get_settings()
+    for model, name in [
+        (ApplicationItem, settings.applications_table),
+        (TaskItem, settings.tasks_table),
+        (EventItem, settings.events_table),
+        (CounterItem, settings.counters_table),
+        (PermitItem, settings.permits_table),
+        (SurveyItem, settings.surveys_table),
+        (CodeItem, settings.codes_table),
+    ]:
+        model.Meta.table_name = name
+        model.Meta.region = _region()
+    _BOUND = True
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+# ----------------------------------------------------------------------------- applications
+
+def _application_item(app: Application) -> ApplicationItem:
+    return ApplicationItem(
+        application_id=app.application_id,
+        applicant_id=app.applicant_id,
+        created_at=_iso(app.created_at),
+        registration_number=app.registration_number,
+        office_id=app.office_id,
+        status=app.status.value,
+        body=app.model_dump(mode="json"),
+    )
+
+
+def create_application(app: Application) -> None:
+    bind_tables()
+    item = _application_item(app)
+    try:
+        item.save(condition=ApplicationItem.application_id.does_not_exist())
+    except PutError as exc:
+        raise ConflictError("application exists") from exc
+
+
+def get_application(application_id: str) -> Application:
+    bind_tables()
+    try:
+        item = ApplicationItem.get(application_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFoundError("application not found", field="application_id") from None
+    return Application.model_validate(item.body)
+
+
+def update_application(application_id: str, change: Callable[[Application], T], attempts: int = 5) -> tuple[Application, T]:
+    """Read, apply `change` (which mutates the model and may raise), write back with optimistic locking.
+
+    Retries on a concurrent write; returns the saved application and what `change` returned.
+    """
+    bind_tables()
+    for _ in range(attempts):
+        try:
+            item = ApplicationItem.get(application_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFoundError("application not found", field="application_id") from None
+        app = Application.model_validate(item.body)
+        result = change(app)
+        item.body = app.model_dump(mode="json")
+        item.status = app.status.value
+        item.registration_number = app.registration_number
+        try:
+            item.save()
+        except PutError as exc:
+            if _is_conditional_failure(exc):
+                continue
+            raise
+        return app, result
+    raise ConflictError("the application is being changed by someone else; try again")
+
+
+def applications_of(applicant_id: str) -> list[Application]:
+    bind_tables()
+    return [Application.model_validate(i.body)
+            for i in ApplicationItem.by_applicant.query(applicant_id, scan_index_forward=False)]
+
+
+def application_by_registration(registration_number: str) -> Application:
+    bind_tables()
+    for item in ApplicationItem.by_registration.query(registration_number):
+        return Application.model_validate(item.body)
+    raise NotFoundError("no application with that registration number", field="registration_number")
+
+
+def all_applications() -> Iterator[Application]:
+    """Full scan, for operators (restart resume, benchmarks); never on a request path."""
+    bind_tables()
+    for item in ApplicationItem.scan():
+        yield Application.model_validate(item.body)
+
+
+# ----------------------------------------------------------------------------- tasks
+
+def _task(item: TaskItem) -> Task:
+    return Task(
+        task_id=item.task_id, application_id=item.application_id, office_id=item.office_id, step=item.step,
+        role=item.role, status=TaskStatus(item.status), opened_at=datetime.fromisoformat(item.opened_at),
+        execution_name=item.execution_name, outcome=item.outcome, note=item.note, decided_by=item.decided_by,
+        decided_at=datetime.fromisoformat(item.decided_at) if item.decided_at else None,
+    )
+
+
+def queue_key(office_id: str, role: str) -> str:
+    return f"{office_id}#{role}"
+
+
+def open_task(task: Task, token: str) -> Task:
+    """Open a human task, or — for the same application and step still open (a resumed run) — hand the
+    existing task the new token. Returns the task as stored."""
+    bind_tables()
+    for existing in TaskItem.by_application.query(task.application_id):
+        if existing.status == TaskStatus.OPEN.value and existing.step == task.step:
+            full = TaskItem.get(existing.task_id, consistent_read=True)
+            full.update(actions=[TaskItem.task_token.set(token), TaskItem.execution_name.set(task.execution_name)])
+            return _task(full)
+    item = TaskItem(
+        task_id=task.task_id, application_id=task.application_id, office_id=task.office_id, step=task.step,
+        role=task.role, status=TaskStatus.OPEN.value, queue=queue_key(task.office_id, task.role),
+        opened_at=_iso(task.opened_at), execution_name=task.execution_name, task_token=token,
+    )
+    item.save(condition=TaskItem.task_id.does_not_exist())
+    return task
+
+
+def get_task(task_id: str) -> Task:
+    bind_tables()
+    try:
+        return _task(TaskItem.get(task_id, consistent_read=True))
+    except DoesNotExist:
+        raise NotFoundError("task not found", field="task_id") from None
+
+
+def claim_decision(task_id: str, outcome: str, note: str | None, actor_id: str, at: datetime,
+                   details: dict[str, Any] | None = None) -> str:
+    """Record the decision exactly once (open → decided, conditional). Returns the task token.
+
+    Raises ConflictError when the task was already decided or cancelled.
+    """
+    bind_tables()
+    item = TaskItem(task_id=task_id)
+    try:
+        item.update(
+            actions=[
+                TaskItem.status.set(TaskStatus.DECIDED.value),
+                TaskItem.queue.remove(),
+                TaskItem.outcome.set(outcome),
+                TaskItem.note.set(note),
+                TaskItem.decided_by.set(actor_id),
+                TaskItem.decided_at.set(_iso(at)),
+                TaskItem.decision_details.set(details or {}),
+            ],
+            condition=(TaskItem.status == TaskStatus.OPEN.value),
+        )
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            raise ConflictError("this task has already been decided") from exc
+        raise
+    return item.task_token
+
+
+def cancel_open_tasks(application_id: str) -> None:
+    bind_tables()
+    for existing in TaskItem.by_application.query(application_id):
+        if existing.status == TaskStatus.OPEN.value:
+            try:
+                TaskItem(task_id=existing.task_id).update(
+                    actions=[TaskItem.status.set(TaskStatus.CANCELLED.value), TaskItem.queue.remove()],
+                    condition=(TaskItem.status == TaskStatus.OPEN.value),
+                )
+            except UpdateError as exc:
+                if not _is_conditional_failure(exc):
+                    raise
+
+
+def open_task_of(application_id: str) -> tuple[Task, str] | None:
+    """The application's open task and its token (backend use only)."""
+    bind_tables()
+    for existing in TaskItem.by_application.query(application_id, scan_index_forward=False):
+        if existing.status == TaskStatus.OPEN.value:
+            full = TaskItem.get(existing.task_id, consistent_read=True)
+            if full.status == TaskStatus.OPEN.value:
+                return _task(full), full.task_token
+    return None
+
+
+def tasks_of_application(application_id: str) -> list[Task]:
+    bind_tables()
+    return [_task(TaskItem.get(i.task_id)) for i in TaskItem.by_application.query(application_id)]
+
+
+def queue(office_id: str, role: str) -> list[Task]:
+    """Open tasks of an office and role, oldest first."""
+    bind_tables()
+    tasks = []
+    for item in TaskItem.by_queue.query(queue_key(office_id, role), scan_index_forward=True):
+        if item.status == TaskStatus.OPEN.value:
+            tasks.append(Task(
+                task_id=item.task_id, application_id=item.application_id, office_id=item.office_id,
+                step=item.step, role=item.role, status=TaskStatus.OPEN,
+                opened_at=datetime.fromisoformat(item.opened_at), execution_name=item.execution_name,
+            ))
+    return tasks
+
+
+def mark_reminded(task_id: str, at: datetime) -> bool:
+    """Set the reminder mark once; False if already reminded or no longer open."""
+    bind_tables()
+    try:
+        TaskItem(task_id=task_id).update(
+            actions=[TaskItem.reminded_at.set(_iso(at))],
+            condition=TaskItem.reminded_at.does_not_exist() & (TaskItem.status == TaskStatus.OPEN.value),
+        )
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def all_open_tasks() -> Iterator[Task]:
+    bind_tables()
+    for item in TaskItem.scan(TaskItem.status == TaskStatus.OPEN.value):
+        yield _task(item)
+
+
+# ----------------------------------------------------------------------------- timeline
+
+def append_event(event: TimelineEvent) -> None:
+    bind_tables()
+    EventItem(application_id=event.application_id, event_id=event.event_id,
+              body=event.model_dump(mode="json")).save()
+
+
+def new_event_id(at: datetime) -> str:
+    """Sortable by time, unique without coordination."""
+    return f"{at.strftime('%Y%m%dT%H%M%S.%f')}#{secrets.token_hex(3)}"
+
+
+def timeline(application_id: str) -> list[TimelineEvent]:
+    bind_tables()
+    return [TimelineEvent.model_validate(i.body) for i in EventItem.query(application_id, consistent_read=True)]
+
+
+# ----------------------------------------------------------------------------- counters
+
+def increment_counter(counter_id: str) -> int:
+    """Atomic +1 (for registration numbers, where a gap does not matter)."""
+    bind_tables()
+    item = CounterItem(counter_id=counter_id)
+    item.update(actions=[CounterItem.value.add(1)])
+    return int(item.value)
+
+
+def read_counter(counter_id: str) -> tuple[int, str | None]:
+    bind_tables()
+    try:
+        item = CounterItem.get(counter_id, consistent_read=True)
+    except DoesNotExist:
+        return 0, None
+    return int(item.value), item.holder
+
+
+def advance_counter(counter_id: str, expected: int, holder: str) -> bool:
+    """Move the counter from `expected` to `expected + 1`, recording who holds the new value.
+
+    One conditional write: either this caller owns the number or someone else got there first (False).
+    """
+    bind_tables()
+    item = CounterItem(counter_id=counter_id)
+    condition = (CounterItem.value == expected) if expected else (
+        CounterItem.counter_id.does_not_exist() | (CounterItem.value == 0))
+    try:
+        item.update(actions=[CounterItem.value.set(expected + 1), CounterItem.holder.set(holder)], condition=condition)
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+# ----------------------------------------------------------------------------- permits registry
+
+def put_permit(record: PermitRecord) -> None:
+    bind_tables()
+    item = PermitItem(permit_id=record.permit_id, permit_number=record.permit_number, body=record.model_dump(mode="json"))
+    try:
+        item.save(condition=PermitItem.permit_id.does_not_exist())
+    except PutError as exc:
+        if not _is_conditional_failure(exc):
+            raise
+        existing = PermitItem.get(record.permit_id, consistent_read=True)
+        existing.body = record.model_dump(mode="json")
+        existing.permit_number = record.permit_number
+        existing.save()
+
+
+def get_permit(permit_id: str) -> PermitRecord:
+    bind_tables()
+    try:
+        return PermitRecord.model_validate(PermitItem.get(permit_id, consistent_read=True).body)
+    except DoesNotExist:
+        raise NotFoundError("permit not found", field="permit_id") from None
+
+
+def permit_by_number(permit_number: str) -> PermitRecord | None:
+    bind_tables()
+    for item in PermitItem.by_number.query(permit_number):
+        return PermitRecord.model_validate(item.body)
+    return None
+
+
+# ----------------------------------------------------------------------------- SKM surveys
+
+def put_survey(office_id: str, application_id: str, survey: SurveyAnswers) -> None:
+    bind_tables()
+    SurveyItem(office_id=office_id, application_id=application_id, body=survey.model_dump(mode="json")).save(
+        condition=SurveyItem.application_id.does_not_exist())
+
+
+def surveys_of(office_id: str) -> list[SurveyAnswers]:
+    bind_tables()
+    return [SurveyAnswers.model_validate(i.body) for i in SurveyItem.query(office_id)]
+
+
+def _is_conditional_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"

@@ -1,0 +1,31 @@
+"""Step Functions: start a run named after the registration number, resume a waiting task."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..domain.errors import ConflictError
+from ..settings import get_settings
+from .aws import client
+
+
+def start_run(name: str, payload: dict[str, Any]) -> str:
+    """Start a run; a second start with the same name and input is a no-op (as on AWS)."""
+    arn = get_settings().state_machine_arn
+    if not arn:
+        raise RuntimeError("STATE_MACHINE_ARN is not configured for this function")
+    sfn = client("stepfunctions")
+    try:
+        return sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))["executionArn"]
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return f"{arn.replace(':stateMachine:', ':execution:')}:{name}"
+
+
+def resume(task_token: str, output: dict[str, Any]) -> None:
+    """Hand a human decision to the waiting run. Raises ConflictError if the run no longer waits."""
+    sfn = client("stepfunctions")
+    try:
+        sfn.send_task_success(taskToken=task_token, output=json.dumps(output))
+    except (sfn.exceptions.TaskDoesNotExist, sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken) as exc:
+        raise ConflictError("the workflow is no longer waiting for this task") from exc

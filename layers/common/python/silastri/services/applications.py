@@ -1,0 +1,282 @@
+"""The applicant's side of the process: draft, upload, submit, revise, withdraw, survey, status."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from ..adapters import dynamo, storage, workflow
+from ..adapters.identity import Principal
+from ..domain import steps
+from ..domain.catalog import default_catalog
+from ..domain.clock import now_utc
+from ..domain.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from ..domain.ikm import SurveyAnswers
+from ..domain.models import (
+    OPEN_STATUSES,
+    Application,
+    ApplicationStatus,
+    DocumentState,
+    DocumentVersion,
+    validate_form,
+)
+from ..domain.numbering import format_registration_number, registration_counter_id
+from ..settings import get_settings
+from . import timeline
+
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+def owned(principal: Principal, application_id: str) -> Application:
+    """The application if `principal` is its applicant; 404 otherwise (no hint that it exists)."""
+    app = dynamo.get_application(application_id)
+    if app.applicant_id != principal.user_id:
+        raise NotFoundError("application not found", field="application_id")
+    return app
+
+
+def create_draft(principal: Principal, permit_type: str, form: dict[str, Any], office_id: str | None = None) -> Application:
+    if steps.Role.APPLICANT.value not in principal.roles:
+        raise ForbiddenError("only applicants create applications", field="role")
+    office = office_id or get_settings().default_office_id
+    definition = default_catalog().permit_type(office, permit_type)
+    cleaned = validate_form(definition, form)
+    app = Application(application_id=str(uuid.uuid4()), office_id=office, applicant_id=principal.user_id,
+                      permit_type=permit_type, form=cleaned, created_at=now_utc())
+    dynamo.create_application(app)
+    return app
+
+
+def update_draft(principal: Principal, application_id: str, form: dict[str, Any]) -> Application:
+    app = owned(principal, application_id)
+    cleaned = validate_form(default_catalog().permit_type(app.office_id, app.permit_type), form)
+
+    def change(target: Application) -> None:
+        if target.status != ApplicationStatus.DRAFT:
+            raise ConflictError("only a draft can be edited")
+        target.form = cleaned
+
+    return dynamo.update_application(app.application_id, change)[0]
+
+
+def _uploadable(app: Application) -> None:
+    if app.status not in (ApplicationStatus.DRAFT, ApplicationStatus.AWAITING_REVISION):
+        raise ConflictError("documents can only be changed on a draft or during a revision")
+
+
+def request_upload(principal: Principal, application_id: str, requirement_id: str, filename: str,
+                   size_bytes: int) -> dict[str, Any]:
+    """Reserve an upload slot in quarantine and return a presigned POST limited to a PDF of the allowed size."""
+    app = owned(principal, application_id)
+    _uploadable(app)
+    default_catalog().permit_type(app.office_id, app.permit_type).requirement(requirement_id)
+    settings = get_settings()
+    if not isinstance(filename, str) or not filename.lower().endswith(".pdf") or len(filename) > 200:
+        raise ValidationError("only PDF files (.pdf) are accepted", field="filename")
+    if not isinstance(size_bytes, int) or size_bytes <= 0:
+        raise ValidationError("size_bytes must be a positive integer", field="size_bytes")
+    if size_bytes > settings.upload_max_bytes:
+        raise ValidationError(f"the file is larger than {settings.upload_max_bytes // (1024 * 1024)} MB",
+                              field="size_bytes")
+    upload_id = uuid.uuid4().hex
+    key = storage.quarantine_key(app.office_id, app.application_id, upload_id)
+    safe_name = re.sub(r"[^A-Za-z0-9._ -]", "_", filename)
+
+    def change(target: Application) -> None:
+        _uploadable(target)
+        target.documents.append(DocumentVersion(
+            upload_id=upload_id, requirement_id=requirement_id, version=0, state=DocumentState.QUARANTINED,
+            key=key, filename=safe_name, uploaded_at=now_utc()))
+
+    post = storage.presigned_upload(key, settings.upload_max_bytes)
+    dynamo.update_application(app.application_id, change)
+    return {"upload_id": upload_id, "url": post["url"], "fields": post["fields"],
+            "max_bytes": settings.upload_max_bytes}
+
+
+def complete_upload(principal: Principal, application_id: str, upload_id: str) -> DocumentVersion:
+    """Validate the quarantined file; promote it if it is a sound PDF, otherwise reject and delete it."""
+    from ..adapters.pdf_check import PdfLimits, check_pdf  # heavy: only here
+
+    app = owned(principal, application_id)
+    _uploadable(app)
+    doc = next((d for d in app.documents if d.upload_id == upload_id), None)
+    if doc is None:
+        raise NotFoundError("upload not found", field="upload_id")
+    if doc.state != DocumentState.QUARANTINED:
+        return doc
+    limit = get_settings().upload_max_bytes
+    data = storage.read_upload(doc.key, limit)
+    if data is None:
+        raise ValidationError("the file has not been uploaded yet", field="upload_id")
+    verdict = check_pdf(data, PdfLimits(max_bytes=limit))
+    version = max((d.version for d in app.documents if d.requirement_id == doc.requirement_id), default=0) + 1
+    final_key = storage.document_key(app.office_id, app.application_id, doc.requirement_id, version)
+    if verdict.accepted:
+        storage.put_upload(final_key, data)
+    storage.delete_upload(doc.key)
+
+    def change(target: Application) -> DocumentVersion:
+        entry = next(d for d in target.documents if d.upload_id == upload_id)
+        entry.size_bytes, entry.sha256, entry.pages = verdict.size_bytes, verdict.sha256, verdict.pages
+        if verdict.accepted:
+            entry.state, entry.key, entry.version = DocumentState.ACCEPTED, final_key, version
+        else:
+            entry.state, entry.reason_code, entry.reason = DocumentState.REJECTED, verdict.reason_code, verdict.message_id
+        return entry
+
+    return dynamo.update_application(app.application_id, change)[1]
+
+
+def workflow_input(app: Application) -> dict[str, Any]:
+    """What a run carries: ids and routing facts only — never personal data."""
+    definition = default_catalog().permit_type(app.office_id, app.permit_type)
+    return {
+        "application_id": app.application_id,
+        "office_id": app.office_id,
+        "permit_type": app.permit_type,
+        "registration_number": app.registration_number,
+        "needs_technical_recommendation": definition.needs_technical_recommendation,
+    }
+
+
+def submit(principal: Principal, application_id: str, idempotency_key: str | None) -> Application:
+    """Submit once: the same Idempotency-Key returns the same result; the run is named after the
+    registration number, so a retried start cannot start a second run."""
+    if not idempotency_key or not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise ValidationError("an Idempotency-Key header (8–128 characters) is required", field="Idempotency-Key")
+    app = owned(principal, application_id)
+    if app.status == ApplicationStatus.DRAFT:
+        definition = default_catalog().permit_type(app.office_id, app.permit_type)
+        missing = app.missing_requirements(definition)
+        if missing:
+            raise ValidationError(f"documents missing: {', '.join(missing)}", field="documents")
+        office = default_catalog().office(app.office_id)
+        when = now_utc()
+        seq = dynamo.increment_counter(registration_counter_id(app.office_id, when.year))
+        registration = format_registration_number(office, seq, when)
+
+        def change(target: Application) -> None:
+            if target.status != ApplicationStatus.DRAFT:
+                return  # a concurrent submit won; checked below
+            target.status = ApplicationStatus.IN_PROGRESS
+            target.registration_number = registration
+            target.execution_name = registration
+            target.submitted_at = when
+            target.submit_key = idempotency_key
+            target.current_step = steps.StepId.SUBMISSION.value
+
+        app = dynamo.update_application(app.application_id, change)[0]
+    if app.submit_key != idempotency_key:
+        raise ConflictError("this application has already been submitted")
+    if app.status == ApplicationStatus.IN_PROGRESS and app.current_step == steps.StepId.SUBMISSION.value:
+        assert app.registration_number
+        workflow.start_run(app.registration_number, workflow_input(app))
+    return app
+
+
+def resubmit(principal: Principal, application_id: str) -> Application:
+    """After a revision request: every document the back office asked for has a newer accepted version."""
+    from . import tasks  # late import: tasks imports this module
+
+    app = owned(principal, application_id)
+    if app.status != ApplicationStatus.AWAITING_REVISION:
+        raise ConflictError("this application is not waiting for a revision")
+    if app.revision_deadline and now_utc() > app.revision_deadline:
+        raise ConflictError("the revision deadline has passed")
+    open_task = dynamo.open_task_of(app.application_id)
+    if open_task is None or open_task[0].step != steps.StepId.REVISION.value:
+        raise ConflictError("this application is not waiting for a revision")
+    requested_at = open_task[0].opened_at
+    current = app.current_documents()
+    stale = [r for r in app.revision_notes if r in current and current[r].uploaded_at < requested_at]
+    missing = [r for r in app.revision_notes if r not in current]
+    if stale or missing:
+        raise ValidationError(f"replace these documents first: {', '.join(stale + missing)}", field="documents")
+    tasks.decide(principal, open_task[0].task_id, "resubmitted", None, {})
+    return dynamo.get_application(app.application_id)
+
+
+def withdraw(principal: Principal, application_id: str, reason: str | None) -> Application:
+    """Withdraw an application that is not yet decided; the waiting run ends as withdrawn."""
+    from . import tasks
+
+    app = owned(principal, application_id)
+    if app.status == ApplicationStatus.DRAFT:
+        def change(target: Application) -> None:
+            target.status = ApplicationStatus.WITHDRAWN
+            target.closed_at = now_utc()
+
+        return dynamo.update_application(app.application_id, change)[0]
+    if app.status not in (ApplicationStatus.IN_PROGRESS, ApplicationStatus.AWAITING_REVISION) or app.permit_number:
+        raise ConflictError("this application can no longer be withdrawn")
+    open_task = dynamo.open_task_of(app.application_id)
+    if open_task is None:
+        raise ConflictError("the application is between two steps; try again in a moment")
+    tasks.withdraw_task(principal, open_task[0], reason)
+    return dynamo.get_application(app.application_id)
+
+
+def fill_survey(principal: Principal, application_id: str, answers: dict[str, Any]) -> None:
+    """The SKM survey: one per application, once the permit is issued."""
+    app = owned(principal, application_id)
+    if app.status not in (ApplicationStatus.ISSUED, ApplicationStatus.COMPLETED):
+        raise ConflictError("the survey opens when the permit is ready for pickup")
+    try:
+        survey = SurveyAnswers.model_validate(answers)
+    except Exception as exc:
+        raise ValidationError(str(exc).splitlines()[-1] if str(exc) else "invalid survey", field="scores") from exc
+
+    def change(target: Application) -> None:
+        if target.survey_done:
+            raise ConflictError("the survey for this application has already been filled")
+        target.survey_done = True
+
+    dynamo.update_application(app.application_id, change)
+    dynamo.put_survey(app.office_id, app.application_id, survey)
+    timeline.record(app.application_id, steps.StepId.PICKUP.value, "survey_filled", steps.Role.APPLICANT.value,
+                    principal.user_id)
+
+
+def status_view(app: Application) -> dict[str, Any]:
+    """Status with a per-step timeline (SOP standard time beside the actual time)."""
+    events = dynamo.timeline(app.application_id)
+    definition = default_catalog().permit_type(app.office_id, app.permit_type)
+    per_step: list[dict[str, Any]] = []
+    for step_def in steps.STEPS.values():
+        if step_def.step_id == steps.StepId.TECHNICAL_REVIEW and not definition.needs_technical_recommendation:
+            continue
+        mine = [e for e in events if e.step == step_def.step_id.value]
+        started = next((e.at for e in mine if e.action in ("task_opened", "started", "submitted")), None)
+        finished = next((e.at for e in reversed(mine) if e.action in ("decided", "done")), None)
+        state = "done" if finished else ("current" if app.current_step == step_def.step_id.value else "pending")
+        if not mine and state == "pending" and step_def.step_id in (
+                steps.StepId.REVISION, steps.StepId.REJECTION_SIGNING):
+            continue
+        per_step.append({
+            "step": step_def.step_id.value, "sop_number": step_def.sop_number, "title": step_def.title,
+            "title_en": step_def.title_en, "role": step_def.role.value if step_def.role else "system",
+            "standard_time": step_def.standard_time_label, "state": state,
+            "started_at": started.isoformat() if started else None,
+            "finished_at": finished.isoformat() if finished else None,
+            "actual_seconds": (finished - started).total_seconds() if started and finished else None,
+        })
+    return {
+        "application_id": app.application_id,
+        "registration_number": app.registration_number,
+        "permit_type": app.permit_type,
+        "status": app.status.value,
+        "current_step": app.current_step,
+        "permit_number": app.permit_number,
+        "permit_id": app.permit_id if app.permit_key else None,
+        "revision_deadline": app.revision_deadline.isoformat() if app.revision_deadline else None,
+        "revision_notes": app.revision_notes,
+        "documents": [d.model_dump(mode="json", exclude={"key"}) for d in app.documents],
+        "steps": per_step,
+        "timeline": [e.model_dump(mode="json", exclude={"actor_id"}) for e in events],
+        "downloads": {k: bool(v) for k, v in (("receipt", app.receipt_key), ("permit", app.permit_key),
+                                                ("rejection_letter", app.rejection_key))},
+        "survey_done": app.survey_done,
+        "open": app.status in OPEN_STATUSES,
+    }

@@ -1,0 +1,172 @@
+"""The automated SOP steps, one function per Lambda. Each takes the run's payload (ids only) and is
+idempotent: the workflow may retry it, and a resumed run may repeat it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ..adapters import dynamo, storage
+from ..domain import steps
+from ..domain.catalog import default_catalog
+from ..domain.clock import add_working_days, now_utc
+from ..domain.models import Application, ApplicationStatus
+from . import numbering, permits, timeline
+
+MAX_RETURNS = 6  # officer-to-officer returns before the run stops for an operator
+
+
+class StepEvent(BaseModel):
+    """What the ASL passes to an automated step: the application, the state's name, the run's data."""
+
+    application_id: str
+    state: str | None = None
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+def _mark(application_id: str, state: str | None, **fields: Any) -> Application:
+    def change(app: Application) -> None:
+        if state:
+            app.resume_at = state
+        for name, value in fields.items():
+            setattr(app, name, value)
+
+    return dynamo.update_application(application_id, change)[0]
+
+
+def record_submission(event: StepEvent) -> dict[str, Any]:
+    """SOP 1: the submission is on record; the applicant gets SILASTRI's notification."""
+    app = _mark(event.application_id, event.state)
+    if not any(e.action == "submitted" for e in dynamo.timeline(app.application_id)):
+        timeline.record(app.application_id, steps.StepId.SUBMISSION.value, "submitted", steps.Role.APPLICANT.value,
+                        app.applicant_id)
+        timeline.record(app.application_id, steps.StepId.SUBMISSION.value, "done", "system")
+        timeline.notify("submitted", application_id=app.application_id, registration_number=app.registration_number,
+                        user_id=app.applicant_id)
+    return {"registration_number": app.registration_number}
+
+
+def request_revision(event: StepEvent) -> dict[str, Any]:
+    """SOP 2, incomplete: count the round, set the deadline (working days), tell the applicant."""
+    app = dynamo.get_application(event.application_id)
+    office = default_catalog().office(app.office_id)
+    now = now_utc()
+    deadline = add_working_days(now, office.revision_deadline_working_days)
+    round_number = app.revision_round + 1
+    app = _mark(app.application_id, event.state, revision_round=round_number, revision_deadline=deadline)
+    limit_reached = round_number > office.max_revision_rounds
+    if limit_reached:
+        _mark(app.application_id, None, rejection_reasons=[
+            f"Berkas belum lengkap setelah {office.max_revision_rounds} kali perbaikan."])
+    else:
+        timeline.record(app.application_id, steps.StepId.REVISION.value, "revision_requested", "system",
+                        round=round_number, deadline=deadline.isoformat())
+        timeline.notify("revision_requested", application_id=app.application_id,
+                        registration_number=app.registration_number, user_id=app.applicant_id,
+                        params={"deadline": deadline.isoformat()})
+    return {"round": round_number, "limit_reached": limit_reached,
+            "timeout_seconds": max(1, int((deadline - now).total_seconds()))}
+
+
+def issue_receipt(event: StepEvent) -> dict[str, Any]:
+    """SOP 2 output: the Tanda Terima PDF."""
+    app = dynamo.get_application(event.application_id)
+    key = storage.issued_key(app.office_id, app.application_id, "receipt")
+    if not app.receipt_key:
+        storage.put_document(key, permits.render_receipt(app, now_utc()))
+        timeline.record(app.application_id, steps.StepId.COMPLETENESS_CHECK.value, "receipt_issued", "system")
+        timeline.notify("receipt_issued", application_id=app.application_id,
+                        registration_number=app.registration_number, user_id=app.applicant_id)
+    _mark(app.application_id, event.state, receipt_key=key, revision_notes={})
+    return {"receipt": True}
+
+
+def forward_application(event: StepEvent) -> dict[str, Any]:
+    """SOP 3: the back office forwards to the technical team, or (SIP) straight to the verifier."""
+    app = _mark(event.application_id, event.state)
+    definition = default_catalog().permit_type(app.office_id, app.permit_type)
+    target = steps.Role.TECHNICAL_TEAM if definition.needs_technical_recommendation else steps.Role.VERIFIER
+    timeline.record(app.application_id, steps.StepId.FORWARDING.value, "done", "system", forwarded_to=target.value,
+                    agency=definition.technical_agency)
+    return {"forwarded_to": target.value}
+
+
+def record_return(event: StepEvent) -> dict[str, Any]:
+    """An officer returned the file one step back: count it; too many ends the run for an operator."""
+    app = dynamo.get_application(event.application_id)
+    count = app.return_count + 1
+    _mark(app.application_id, None, return_count=count)
+    target = event.input.get("return_to")
+    timeline.record(app.application_id, str(event.input.get("decision", {}).get("step", app.current_step)),
+                    "returned", "system", return_to=target, count=count)
+    return {"count": count, "limit_reached": count > MAX_RETURNS}
+
+
+def propose_number(event: StepEvent) -> dict[str, Any]:
+    """SOP 7: the next number in the office's format, shown to the back office for confirmation."""
+    app = dynamo.get_application(event.application_id)
+    proposal = numbering.propose(app)
+    _mark(app.application_id, event.state, proposed_number=proposal)
+    timeline.record(app.application_id, steps.StepId.NUMBERING.value, "number_proposed", "system", number=proposal)
+    return {"proposed_number": proposal}
+
+
+def render_permit(event: StepEvent) -> dict[str, Any]:
+    """Draft the decree (number, holder, validity, QR to the public verification page) for the head's preview."""
+    app = dynamo.get_application(event.application_id)
+    permit_id = app.permit_id or permits.new_permit_id()
+    if not app.permit_id:
+        app = _mark(app.application_id, None, permit_id=permit_id)
+    key = storage.issued_key(app.office_id, app.application_id, "permit-draft")
+    storage.put_document(key, permits.render_permit(app, default_catalog().office(app.office_id).head_title))
+    _mark(app.application_id, event.state, draft_permit_key=key)
+    return {"permit_id": permit_id}
+
+
+def prepare_rejection(event: StepEvent) -> dict[str, Any]:
+    """Draft the rejection letter (signed by the head at the next step)."""
+    app = dynamo.get_application(event.application_id)
+    key = storage.issued_key(app.office_id, app.application_id, "rejection-letter-draft")
+    storage.put_document(key, permits.render_rejection(app, default_catalog().office(app.office_id).head_title))
+    _mark(app.application_id, event.state)
+    timeline.record(app.application_id, steps.StepId.REJECTION_SIGNING.value, "rejection_drafted", "system")
+    return {"draft": True}
+
+
+_FINAL = {
+    "completed": ApplicationStatus.COMPLETED,
+    "rejected": ApplicationStatus.REJECTED,
+    "withdrawn": ApplicationStatus.WITHDRAWN,
+    "lapsed": ApplicationStatus.LAPSED,
+}
+
+
+class CloseEvent(BaseModel):
+    application_id: str
+    outcome: str
+
+
+def close_application(event: CloseEvent) -> dict[str, Any]:
+    """The run's final outcome: completed, rejected, withdrawn or lapsed."""
+    status = _FINAL[event.outcome]
+    dynamo.cancel_open_tasks(event.application_id)
+    app = _mark(event.application_id, None, status=status, closed_at=now_utc(), resume_at=None,
+                current_step=None)
+    timeline.record(app.application_id, "closed", event.outcome, "system")
+    timeline.notify(f"closed_{event.outcome}", application_id=app.application_id,
+                    registration_number=app.registration_number, user_id=app.applicant_id)
+    return {"status": status.value}
+
+
+class FailureEvent(BaseModel):
+    application_id: str
+    error: dict[str, Any] = Field(default_factory=dict)
+
+
+def record_failure(event: FailureEvent) -> dict[str, Any]:
+    """Record why a run failed (error name only; causes can carry data and are not copied)."""
+    error_name = str(event.error.get("Error", "Unknown"))[:100]
+    app = _mark(event.application_id, None, status=ApplicationStatus.FAILED)
+    timeline.record(app.application_id, app.current_step or "workflow", "failed", "system", error=error_name)
+    return {"status": "failed", "error": error_name}

@@ -1,0 +1,75 @@
+"""Permit numbers: proposed at SOP 7, assigned when the back office confirms.
+
+Gap-free and unique per office, permit type and year without a transaction: the counter item holds the
+last number and the application that took it. Taking a number is one conditional write (value n-1 → n,
+holder = application). Before advancing, a caller first makes sure the previous holder has its number
+written (helping), so a crash between the two writes can never leave a gap or lose a number.
+"""
+
+from __future__ import annotations
+
+from ..adapters import dynamo
+from ..domain.catalog import default_catalog
+from ..domain.clock import now_utc, to_wib
+from ..domain.errors import ConflictError, NumberCollisionError
+from ..domain.models import Application
+from ..domain.numbering import counter_id, format_permit_number
+
+
+def _counter(app: Application) -> str:
+    return counter_id(app.office_id, app.permit_type, to_wib(now_utc()).year)
+
+
+def _format(app: Application, seq: int) -> str:
+    catalog = default_catalog()
+    return format_permit_number(catalog.office(app.office_id), catalog.permit_type(app.office_id, app.permit_type),
+                                seq, now_utc())
+
+
+def propose(app: Application) -> str:
+    """The number this application would get if confirmed now."""
+    if app.permit_number:
+        return app.permit_number
+    value, holder = dynamo.read_counter(_counter(app))
+    if holder == app.application_id:
+        return _format(app, value)
+    return _format(app, value + 1)
+
+
+def _write_number(application_id: str, number: str) -> None:
+    def change(target: Application) -> None:
+        if target.permit_number is None:
+            target.permit_number = number
+
+    dynamo.update_application(application_id, change)
+
+
+def assign(application_id: str, expected_number: str) -> str:
+    """Confirm `expected_number` for the application; idempotent for the same application.
+
+    Raises NumberCollisionError when the number was taken meanwhile (nothing changes; propose again).
+    """
+    app = dynamo.get_application(application_id)
+    if app.permit_number:
+        if app.permit_number != expected_number:
+            raise ConflictError(f"this application already has number {app.permit_number}", field="number")
+        return app.permit_number
+    counter = _counter(app)
+    for _ in range(20):
+        value, holder = dynamo.read_counter(counter)
+        if holder == app.application_id:  # we took it earlier but crashed before writing it down
+            number = _format(app, value)
+            _write_number(app.application_id, number)
+            return number
+        if holder:  # help the previous holder finish, so no number is ever lost
+            previous = dynamo.get_application(holder)
+            if previous.permit_number is None:
+                _write_number(holder, _format(previous, value))
+        number = _format(app, value + 1)
+        if number != expected_number:
+            raise NumberCollisionError(f"number {expected_number} is no longer free; the next is {number}",
+                                       field="number")
+        if dynamo.advance_counter(counter, value, app.application_id):
+            _write_number(app.application_id, number)
+            return number
+    raise ConflictError("numbering is busy; try again")

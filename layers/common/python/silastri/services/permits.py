@@ -1,0 +1,182 @@
+"""Issued documents: receipt, permit decree, rejection letter; signing (TTE) and public verification.
+
+Signing happens at the head's decision, inside the API call, so that signing secrets (a BSrE
+passphrase, later) never enter the workflow's payloads or history."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..adapters import dynamo, storage
+from ..adapters.identity import Principal
+from ..domain.catalog import Office, default_catalog
+from ..domain.clock import now_utc, to_wib
+from ..domain.errors import ConflictError, NotFoundError
+from ..domain.models import Application, ApplicationStatus, PermitRecord
+from ..settings import get_settings
+
+if TYPE_CHECKING:
+    from ..adapters.documents import Letterhead, SignatureBlock
+    from ..adapters.signing import Signer
+
+
+@cache
+def signer() -> Signer:
+    """The configured signing adapter."""
+    from ..adapters.signing import DevPkiSigner
+
+    return DevPkiSigner(Path(get_settings().data_dir) / "pki")
+
+
+def letterhead(office: Office) -> Letterhead:
+    from ..adapters.documents import Letterhead
+
+    return Letterhead(government=office.government, office_name=office.name, address=office.address, city=office.city)
+
+
+def verify_url(permit_id: str) -> str:
+    return f"{get_settings().public_base_url.rstrip('/')}/verifikasi/{permit_id}"
+
+
+def render_receipt(app: Application, checked_at: datetime) -> bytes:
+    from ..adapters import documents
+
+    catalog = default_catalog()
+    office = catalog.office(app.office_id)
+    definition = catalog.permit_type(app.office_id, app.permit_type)
+    names = {r.requirement_id: r.name for r in definition.requirements}
+    assert app.registration_number and app.submitted_at
+    return documents.render_receipt(
+        letterhead(office), registration_number=app.registration_number, applicant_name=app.holder_name(),
+        organisation_name=app.form.get("organisation_name"), permit_type_name=definition.name,
+        submitted_at=app.submitted_at, checked_at=checked_at,
+        documents=[names.get(r, r) for r in app.current_documents()],
+        pickup_code_url=f"{get_settings().public_base_url.rstrip('/')}/ambil/{app.registration_number}",
+    )
+
+
+def _signature(office: Office, name: str, acting: bool = False) -> SignatureBlock:
+    from ..adapters.documents import SignatureBlock
+
+    return SignatureBlock(signer_name=name, signer_title=office.head_title, acting=acting)
+
+
+def render_permit(app: Application, signer_name: str, acting: bool = False) -> bytes:
+    """The permit decree with its number, holder, validity, signature block and verification QR."""
+    from ..adapters import documents
+
+    catalog = default_catalog()
+    office = catalog.office(app.office_id)
+    definition = catalog.permit_type(app.office_id, app.permit_type)
+    assert app.permit_number and app.permit_id
+    issued = to_wib(now_utc()).date()
+    labels = {f.field: f.label for f in definition.form_fields}
+    return documents.render_permit(
+        letterhead(office), permit_number=app.permit_number, title=definition.decree_title,
+        holder_name=app.holder_name(), holder_details=[(labels.get(k, k), v) for k, v in app.form.items()],
+        considerations=definition.considerations, decision_text=definition.decision_text, issued_at=issued,
+        valid_until=issued.replace(year=issued.year + definition.validity_years),
+        signature=_signature(office, signer_name, acting), verify_url=verify_url(app.permit_id),
+    )
+
+
+def render_rejection(app: Application, signer_name: str) -> bytes:
+    from ..adapters import documents
+
+    catalog = default_catalog()
+    office = catalog.office(app.office_id)
+    definition = catalog.permit_type(app.office_id, app.permit_type)
+    assert app.registration_number
+    return documents.render_rejection_letter(
+        letterhead(office), letter_number=None, registration_number=app.registration_number,
+        addressee=app.holder_name(), permit_type_name=definition.name,
+        reasons=app.rejection_reasons or ["Berkas tidak memenuhi persyaratan."],
+        issued_at=to_wib(now_utc()).date(), signature=_signature(office, signer_name),
+    )
+
+
+def _sign(pdf: bytes, principal: Principal, office: Office, reason: str) -> bytes:
+    from ..adapters.signing import SignerIdentity
+
+    identity = SignerIdentity(name=principal.name or principal.email or "Kepala Dinas", title=office.head_title)
+    return signer().sign_pdf(pdf, signer=identity, reason=reason, location=office.city)
+
+
+def sign_permit(application_id: str, principal: Principal) -> PermitRecord:
+    """Render the final decree in the signer's name, sign it (PAdES), store it and register it."""
+    app = dynamo.get_application(application_id)
+    if not app.permit_number or not app.permit_id:
+        raise ConflictError("the permit has no number yet")
+    catalog = default_catalog()
+    office = catalog.office(app.office_id)
+    definition = catalog.permit_type(app.office_id, app.permit_type)
+    name = principal.name or principal.email or "Kepala Dinas"
+    signed = _sign(render_permit(app, name), principal, office, f"Penetapan {definition.decree_title}")
+    key = storage.issued_key(app.office_id, app.application_id, "permit")
+    storage.put_document(key, signed)
+    issued = now_utc()
+    record = PermitRecord(
+        permit_id=app.permit_id, permit_number=app.permit_number, office_id=app.office_id,
+        permit_type=app.permit_type, application_id=app.application_id, holder_name=app.holder_name(),
+        issued_at=issued, valid_until=issued.replace(year=issued.year + definition.validity_years),
+        signer_name=name, signer_title=office.head_title, sha256=hashlib.sha256(signed).hexdigest(),
+        document_key=key,
+    )
+    dynamo.put_permit(record)
+
+    def change(target: Application) -> None:
+        target.permit_key = key
+        target.status = ApplicationStatus.ISSUED
+
+    dynamo.update_application(application_id, change)
+    return record
+
+
+def sign_rejection(application_id: str, principal: Principal) -> str:
+    app = dynamo.get_application(application_id)
+    office = default_catalog().office(app.office_id)
+    signed = _sign(render_rejection(app, principal.name or "Kepala Dinas"), principal, office, "Penolakan permohonan izin")
+    key = storage.issued_key(app.office_id, app.application_id, "rejection-letter")
+    storage.put_document(key, signed)
+
+    def change(target: Application) -> None:
+        target.rejection_key = key
+
+    dynamo.update_application(application_id, change)
+    return key
+
+
+def new_permit_id() -> str:
+    """The public id in the permit's QR code: random, so permits cannot be enumerated."""
+    return uuid.uuid4().hex
+
+
+def verify(permit_id: str) -> dict[str, Any]:
+    """Public verification: registry entry + the stored PDF's signature, hash and revocation."""
+    from ..adapters.signing import verify_signed_pdf
+
+    record = dynamo.get_permit(permit_id)
+    if not record.document_key:
+        raise NotFoundError("permit not issued", field="permit_id")
+    data = storage.get_document(record.document_key)
+    report = verify_signed_pdf(data, signer().trust_roots_pem())
+    reasons = list(report.reasons)
+    if hashlib.sha256(data).hexdigest() != record.sha256:
+        reasons.append("hash-mismatch")
+    if record.revoked:
+        reasons.append("revoked")
+    return {
+        "permit_number": record.permit_number, "holder_name": record.holder_name,
+        "permit_type": default_catalog().permit_types[record.permit_type].name,
+        "issued_at": record.issued_at.isoformat(),
+        "valid_until": record.valid_until.isoformat() if record.valid_until else None,
+        "signer_name": record.signer_name, "signer_title": record.signer_title,
+        "signature_valid": report.valid, "revoked": record.revoked,
+        "valid": report.valid and not reasons, "reasons": reasons,
+        "checked_at": datetime.now(UTC).isoformat(),
+    }

@@ -1,0 +1,188 @@
+"""Human tasks: opened by the workflow (task token kept server-side), decided through the API exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ..adapters import dynamo, storage, workflow
+from ..adapters.identity import Principal
+from ..domain import steps
+from ..domain.catalog import default_catalog
+from ..domain.clock import now_utc
+from ..domain.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from ..domain.models import Application, ApplicationStatus, Task, TaskStatus
+from ..observability import logger
+from . import numbering, permits, timeline
+
+
+def open_human_task(application_id: str, office_id: str, step_id: str, state: str, token: str,
+                    execution_name: str) -> Task:
+    """Store the token, put the task in its role's queue, tell the people who must act.
+
+    A resumed run (same application and step still open) hands the new token to the existing task."""
+    definition = steps.step(step_id)
+    assert definition.role is not None, f"{step_id} is not a human step"
+    candidate = Task(task_id=uuid.uuid4().hex, application_id=application_id, office_id=office_id, step=step_id,
+                     role=definition.role.value, opened_at=now_utc(), execution_name=execution_name)
+    stored = dynamo.open_task(candidate, token)
+    resumed = stored.task_id != candidate.task_id
+
+    def change(app: Application) -> None:
+        app.current_step = step_id
+        app.resume_at = state
+        if step_id == steps.StepId.REVISION.value:
+            app.status = ApplicationStatus.AWAITING_REVISION
+        elif app.status == ApplicationStatus.AWAITING_REVISION:
+            app.status = ApplicationStatus.IN_PROGRESS
+
+    app, _ = dynamo.update_application(application_id, change)
+    if not resumed:
+        timeline.record(application_id, step_id, "task_opened", "system", task_id=stored.task_id)
+        if definition.role != steps.Role.APPLICANT:
+            timeline.notify("task_opened", application_id=application_id,
+                            registration_number=app.registration_number, office_id=office_id,
+                            role=definition.role.value, params={"task_id": stored.task_id, "step": step_id})
+    logger.info("task opened", application_id=application_id, step=step_id, resumed=resumed)
+    return stored
+
+
+def _authorise(principal: Principal, task: Task, app: Application) -> None:
+    if task.role == steps.Role.APPLICANT.value:
+        if app.applicant_id != principal.user_id:
+            raise NotFoundError("task not found", field="task_id")
+        return
+    if principal.office_id != task.office_id:
+        raise ForbiddenError("this task belongs to another office", field="office_id")
+    if task.role not in principal.roles:
+        raise ForbiddenError(f"this task is for role '{task.role}'", field="role")
+
+
+def _before(task: Task, app: Application, principal: Principal, outcome: str, note: str | None,
+            details: dict[str, Any]) -> dict[str, Any]:
+    """Step-specific checks and effects that must hold before the decision counts (all idempotent).
+
+    Returns the application changes to apply once the decision is recorded."""
+    step_id = steps.StepId(task.step)
+    changes: dict[str, Any] = {}
+    if step_id == steps.StepId.APPROVAL and app.verified_by == principal.user_id:
+        raise ForbiddenError("the officer who verified this application cannot also approve it", field="role")
+    if step_id == steps.StepId.COMPLETENESS_CHECK:
+        notes = details.get("document_notes") or {}
+        if not isinstance(notes, dict):
+            raise ValidationError("document_notes must map requirement ids to notes", field="document_notes")
+        definition = default_catalog().permit_type(app.office_id, app.permit_type)
+        for requirement_id, text in notes.items():
+            definition.requirement(requirement_id)
+            if not isinstance(text, str) or not text.strip():
+                raise ValidationError("every document note needs text", field=f"document_notes.{requirement_id}")
+        changes["revision_notes"] = {k: v.strip() for k, v in notes.items()} if outcome == "incomplete" else {}
+    elif (step_id, outcome) in ((steps.StepId.TECHNICAL_REVIEW, "not_recommend"), (steps.StepId.APPROVAL, "rejected")):
+        changes["rejection_reasons"] = [note.strip() if note else ""]
+    elif step_id == steps.StepId.VERIFICATION and outcome == "verified":
+        changes["verified_by"] = principal.user_id
+    elif step_id == steps.StepId.NUMBERING:
+        number = details.get("number")
+        if not isinstance(number, str) or not number:
+            raise ValidationError("confirm the proposed number (field 'number')", field="number")
+        numbering.assign(app.application_id, number)
+    elif step_id == steps.StepId.SIGNING and outcome == "signed":
+        permits.sign_permit(app.application_id, principal)
+    elif step_id == steps.StepId.REJECTION_SIGNING:
+        permits.sign_rejection(app.application_id, principal)
+    elif step_id == steps.StepId.PRINTING:
+        copies = details.get("copies", 1)
+        if not isinstance(copies, int) or not 1 <= copies <= 10:
+            raise ValidationError("copies must be 1..10", field="copies")
+    elif step_id == steps.StepId.PICKUP and not app.survey_done:
+        raise ConflictError("the applicant has not filled the SKM survey yet", field="survey")
+    return changes
+
+
+def decide(principal: Principal, task_id: str, outcome: str, note: str | None, details: dict[str, Any]) -> Task:
+    """Record a decision exactly once and resume the waiting run.
+
+    Raises Forbidden/Validation errors (nothing changes) or ConflictError when already decided."""
+    if note is not None and (not isinstance(note, str) or len(note) > 2000):
+        raise ValidationError("note must be text of at most 2000 characters", field="note")
+    if not isinstance(details, dict):
+        raise ValidationError("details must be an object", field="details")
+    task = dynamo.get_task(task_id)
+    app = dynamo.get_application(task.application_id)
+    _authorise(principal, task, app)
+    steps.check_decision(task.step, principal.roles, outcome, note)
+    if task.status != TaskStatus.OPEN:
+        raise ConflictError("this task has already been decided")
+    changes = _before(task, app, principal, outcome, note, details)
+    token = dynamo.claim_decision(task_id, outcome, note, principal.user_id, now_utc(), details)
+    if changes:
+        def change(target: Application) -> None:
+            for name, value in changes.items():
+                setattr(target, name, value)
+
+        dynamo.update_application(app.application_id, change)
+    role = task.role
+    timeline.record(app.application_id, task.step, "decided", role, principal.user_id, note, outcome=outcome,
+                    task_id=task_id, **({"copies": details.get("copies", 1)} if task.step == "printing" else {}))
+    workflow.resume(token, {"outcome": outcome, "task_id": task_id})
+    logger.info("task decided", application_id=app.application_id, step=task.step, outcome=outcome)
+    return dynamo.get_task(task_id)
+
+
+def withdraw_task(principal: Principal, task: Task, reason: str | None) -> None:
+    """The applicant withdraws: the open task resolves as `withdrawn` and the run closes the application."""
+    token = dynamo.claim_decision(task.task_id, steps.WITHDRAWN, reason, principal.user_id, now_utc())
+    timeline.record(task.application_id, task.step, "withdrawn", steps.Role.APPLICANT.value, principal.user_id, reason)
+    workflow.resume(token, {"outcome": steps.WITHDRAWN, "task_id": task.task_id})
+
+
+def queue_view(principal: Principal) -> list[dict[str, Any]]:
+    """Open tasks of the officer's office for each of their roles, oldest first."""
+    if not principal.office_id:
+        raise ForbiddenError("officers only", field="role")
+    now = now_utc()
+    rows = []
+    for role in sorted(principal.roles & {r.value for r in steps.OFFICER_ROLES}):
+        for task in dynamo.queue(principal.office_id, role):
+            app = dynamo.get_application(task.application_id)
+            definition = steps.step(task.step)
+            rows.append({
+                "task_id": task.task_id, "application_id": task.application_id,
+                "registration_number": app.registration_number, "permit_type": app.permit_type,
+                "holder": app.holder_name(), "step": task.step, "sop_number": definition.sop_number,
+                "title": definition.title, "role": task.role, "opened_at": task.opened_at.isoformat(),
+                "waiting_seconds": int((now - task.opened_at).total_seconds()),
+                "standard_time": definition.standard_time_label,
+            })
+    rows.sort(key=lambda r: r["opened_at"])
+    return rows
+
+
+def task_view(principal: Principal, task_id: str) -> dict[str, Any]:
+    """The task and its application for the deciding officer (never the token)."""
+    task = dynamo.get_task(task_id)
+    app = dynamo.get_application(task.application_id)
+    _authorise(principal, task, app)
+    definition = steps.step(task.step)
+    documents = []
+    for requirement_id, doc in app.current_documents().items():
+        documents.append({"requirement_id": requirement_id, "filename": doc.filename, "version": doc.version,
+                          "pages": doc.pages, "url": storage.upload_url(doc.key, doc.filename)})
+    extra: dict[str, Any] = {}
+    if task.step == steps.StepId.NUMBERING.value:
+        extra["proposed_number"] = numbering.propose(app)
+    return {
+        "task": task.model_dump(mode="json"),
+        "title": definition.title,
+        "sop_number": definition.sop_number,
+        "outcomes": [o.model_dump() for o in definition.outcomes],
+        "application": {
+            "application_id": app.application_id, "registration_number": app.registration_number,
+            "permit_type": app.permit_type, "status": app.status.value, "form": app.form,
+            "permit_number": app.permit_number, "revision_notes": app.revision_notes,
+            "survey_done": app.survey_done,
+        },
+        "documents": documents,
+        "timeline": [e.model_dump(mode="json") for e in dynamo.timeline(app.application_id)],
+        **extra,
+    }
