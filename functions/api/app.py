@@ -13,7 +13,6 @@ from typing import Any
 
 import pydantic
 from chalice import Chalice, Response
-
 from silastri.adapters import dynamo, identity, messaging, storage
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps

@@ -2,7 +2,6 @@
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from silastri.adapters.messaging import Notification
 from silastri.observability import logger
 from silastri.services import notifier

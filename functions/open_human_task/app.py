@@ -1,7 +1,6 @@
 """Opens a human task: the task token is stored server-side only; the task enters its role's queue."""
 
 from pydantic import BaseModel
-
 from silastri.observability import logger
 from silastri.services import tasks
 

@@ -69,19 +69,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    """Always on a fresh, throw-away stack in this process, so the counts are this run's alone."""
+    import tempfile
+
     from .bench import run_bench
 
-    def work(url: str, officers: dict[str, dict[str, str]], data_dir: Path) -> int:
-        print(json.dumps(run_bench(url, officers, args.count), indent=2))
-        return 0
-
-    if args.fresh:
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp, LocalStack(data_dir=Path(tmp), api_port=0, persist=False,
-                                                              run_schedules=False) as stack:
-            return work(stack.api_url, stack.officers, Path(tmp))
-    return _with_stack(args, work)
+    with tempfile.TemporaryDirectory() as tmp, LocalStack(data_dir=Path(tmp), api_port=0, persist=False,
+                                                          run_schedules=False) as stack:
+        print(json.dumps(run_bench(stack, args.count, args.type), indent=2))
+    return 0
 
 
 def _check_pdf(args: argparse.Namespace) -> int:
@@ -106,8 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(func=_demo)
     bench = sub.add_parser("bench", help="measure the workflow on the local runtime")
     bench.add_argument("--count", type=int, default=20)
-    bench.add_argument("--url", default="http://127.0.0.1:8000")
-    bench.add_argument("--fresh", action="store_true", help="on a fresh, throw-away local stack")
+    bench.add_argument("--type", choices=["orsos", "sip"], default="orsos")
     bench.set_defaults(func=_bench)
     check = sub.add_parser("check-pdf", help="validate PDFs as uploads are validated")
     check.add_argument("files", nargs="+")

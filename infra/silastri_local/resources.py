@@ -3,6 +3,7 @@ template's intrinsic functions (Ref, GetAtt, Sub) to the local physical ids."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -199,10 +200,8 @@ class LocalResources:
     def _group(self, props: dict[str, Any]) -> None:
         idp = self.client("cognito-idp")
         pool_id = self.resolve(props["UserPoolId"])
-        try:
+        with contextlib.suppress(idp.exceptions.GroupExistsException):
             idp.create_group(UserPoolId=pool_id, GroupName=props["GroupName"], Description=props.get("Description", ""))
-        except idp.exceptions.GroupExistsException:
-            pass
 
     def _functions(self) -> None:
         lam = self.client("lambda")

@@ -117,3 +117,12 @@ def test_working_days_skip_weekends_and_times_are_wib():
     friday = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 10:00 WIB Friday
     assert add_working_days(friday, 1).weekday() == 0
     assert format_datetime_wib(friday) == "27 November 2026 10:00 WIB"
+
+
+def test_add_years_keeps_the_day_or_falls_back_on_29_february():
+    from datetime import date
+
+    from silastri.domain.clock import add_years
+
+    assert add_years(date(2026, 11, 28), 5) == date(2031, 11, 28)
+    assert add_years(date(2028, 2, 29), 5) == date(2033, 2, 28)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
+
+_D = TypeVar("_D", date, datetime)
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -31,6 +34,14 @@ def format_datetime_wib(moment: datetime) -> str:
     """`28 November 2026 10:24 WIB`."""
     local = to_wib(moment)
     return f"{format_date_id(local.date())} {local:%H:%M} WIB"
+
+
+def add_years(moment: _D, years: int) -> _D:
+    """Same day `years` later; 29 February becomes 28 February in a common year."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
 
 
 def add_working_days(start: datetime, days: int, holidays: frozenset[date] = frozenset()) -> datetime:

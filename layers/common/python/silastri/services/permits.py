@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..adapters import dynamo, storage
 from ..adapters.identity import Principal
 from ..domain.catalog import Office, default_catalog
-from ..domain.clock import now_utc, to_wib
+from ..domain.clock import add_years, now_utc, to_wib
 from ..domain.errors import ConflictError, NotFoundError
 from ..domain.models import Application, ApplicationStatus, PermitRecord
 from ..settings import get_settings
@@ -80,7 +80,7 @@ def render_permit(app: Application, signer_name: str, acting: bool = False) -> b
         letterhead(office), permit_number=app.permit_number, title=definition.decree_title,
         holder_name=app.holder_name(), holder_details=[(labels.get(k, k), v) for k, v in app.form.items()],
         considerations=definition.considerations, decision_text=definition.decision_text, issued_at=issued,
-        valid_until=issued.replace(year=issued.year + definition.validity_years),
+        valid_until=add_years(issued, definition.validity_years),
         signature=_signature(office, signer_name, acting), verify_url=verify_url(app.permit_id),
     )
 
@@ -100,10 +100,11 @@ def render_rejection(app: Application, signer_name: str) -> bytes:
     )
 
 
-def _sign(pdf: bytes, principal: Principal, office: Office, reason: str) -> bytes:
+def _sign(pdf: bytes, principal: Principal, office: Office, reason: str, acting: bool = False) -> bytes:
     from ..adapters.signing import SignerIdentity
 
-    identity = SignerIdentity(name=principal.name or principal.email or "Kepala Dinas", title=office.head_title)
+    identity = SignerIdentity(name=principal.name or principal.email or "Kepala Dinas", title=office.head_title,
+                              acting=acting)
     return signer().sign_pdf(pdf, signer=identity, reason=reason, location=office.city)
 
 
@@ -123,7 +124,7 @@ def sign_permit(application_id: str, principal: Principal) -> PermitRecord:
     record = PermitRecord(
         permit_id=app.permit_id, permit_number=app.permit_number, office_id=app.office_id,
         permit_type=app.permit_type, application_id=app.application_id, holder_name=app.holder_name(),
-        issued_at=issued, valid_until=issued.replace(year=issued.year + definition.validity_years),
+        issued_at=issued, valid_until=add_years(issued, definition.validity_years),
         signer_name=name, signer_title=office.head_title, sha256=hashlib.sha256(signed).hexdigest(),
         document_key=key,
     )

@@ -1,0 +1,208 @@
+"""`silastri bench`: N applications through the local runtime; figures per application as JSON.
+
+Counts come from what actually ran: Step Functions execution history (state transitions), the
+runtime's Lambda dispatch (invocations and their durations), and the emulator's request log
+(DynamoDB, S3, SNS, SQS requests). Cost is list price × those counts (table below)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .client import ApiClient
+from .journey import TYPES, Journey, officer_clients
+
+# AWS list prices in USD (on-demand, us-east-1 as published; ap-southeast-3 Jakarta is ~10–25% higher).
+PRICES = {
+    "sfn_transition": 0.025 / 1000,         # Step Functions Standard, per state transition
+    "lambda_request": 0.20 / 1_000_000,     # per request
+    "lambda_gb_second_arm64": 0.0000133334,  # per GB-second, arm64
+    "ddb_write_unit": 0.625 / 1_000_000,    # on-demand write request unit
+    "ddb_read_unit": 0.125 / 1_000_000,     # on-demand read request unit
+    "s3_write": 0.005 / 1000,               # PUT, COPY, POST, LIST
+    "s3_read": 0.0004 / 1000,               # GET and others
+    "sns_publish": 0.50 / 1_000_000,
+    "sqs_request": 0.40 / 1_000_000,
+    "api_gateway_request": 3.50 / 1_000_000,  # REST API
+}
+_DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+class Meter:
+    """Counts the emulator's requests by service/operation and the Lambda handlers' invocations."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: Counter[str] = Counter()
+        self.ddb_write_units = 0
+        self.ddb_read_units = 0
+        self.lambda_calls: Counter[str] = Counter()
+        self.lambda_seconds: dict[str, float] = defaultdict(float)
+        self.per_application_seconds: dict[str, float] = defaultdict(float)
+
+    def record_request(self, environ: dict[str, Any]) -> None:
+        auth = environ.get("HTTP_AUTHORIZATION", "") + environ.get("QUERY_STRING", "")
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        with self.lock:
+            if target.startswith("DynamoDB_"):
+                operation = target.split(".", 1)[1]
+                self.requests[f"dynamodb:{operation}"] += 1
+                if operation in _DDB_WRITES:
+                    self.ddb_write_units += max(1, math.ceil(size / 1024))
+                else:
+                    self.ddb_read_units += 1
+            elif "/s3/" in auth or "%2Fs3%2F" in auth or environ.get("REQUEST_METHOD") == "POST" and "multipart" in environ.get("CONTENT_TYPE", ""):
+                kind = "read" if environ.get("REQUEST_METHOD") in ("GET", "HEAD") else "write"
+                self.requests[f"s3:{kind}"] += 1
+            elif "/sns/" in auth:
+                self.requests["sns:request"] += 1
+            elif "/sqs/" in auth or target.startswith("AmazonSQS"):
+                self.requests["sqs:request"] += 1
+
+    def wrap_handler(self, name: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(event: Any, context: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return handler(event, context)
+            finally:
+                elapsed = time.perf_counter() - started
+                with self.lock:
+                    self.lambda_calls[name] += 1
+                    self.lambda_seconds[name] += elapsed
+                    if isinstance(event, dict) and "application_id" in event:
+                        self.per_application_seconds[event["application_id"]] += elapsed
+
+        return timed
+
+
+@contextmanager
+def metering(stack: Any) -> Iterator[Meter]:
+    """Attach a Meter to a running LocalStack (emulator requests and handler dispatch)."""
+    from moto.server import DomainDispatcherApplication
+
+    meter = Meter()
+    original_call = DomainDispatcherApplication.__call__
+
+    def counting_call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        meter.record_request(environ)
+        return original_call(self, environ, start_response)
+
+    original_resolve = stack._resolve
+
+    def resolve(function_name: str) -> Any:
+        handler = original_resolve(function_name)
+        return meter.wrap_handler(function_name.rsplit(":", 1)[-1], handler) if handler else None
+
+    DomainDispatcherApplication.__call__ = counting_call  # type: ignore[method-assign]
+    stack._resolve = resolve
+    if stack.aws is not None:
+        stack.aws.handler_resolver = resolve
+    try:
+        yield meter
+    finally:
+        DomainDispatcherApplication.__call__ = original_call  # type: ignore[method-assign]
+        stack._resolve = original_resolve
+        if stack.aws is not None:
+            stack.aws.handler_resolver = original_resolve
+
+
+class TimedClient(ApiClient):
+    """Counts API requests and their server time, per application (the driver never waits inside one)."""
+
+    def __init__(self, base: ApiClient, ledger: dict[str, list[float]]) -> None:
+        super().__init__(base.base_url, base.token, base.timeout)
+        self.ledger = ledger
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+             raw: bytes | None = None) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().call(method, path, body, headers, raw)
+        finally:
+            self.ledger["requests"].append(time.perf_counter() - started)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
+
+
+def run_bench(stack: Any, count: int, kind: str = "orsos") -> dict[str, Any]:
+    """Run `count` applications one after another and return the figures per application."""
+    import boto3
+
+    sfn = boto3.client("stepfunctions")
+    machine = stack.resources.refs["LicensingStateMachine"]
+    base = ApiClient(stack.api_url)
+    staff = officer_clients(base, stack.officers)
+    transitions: list[int] = []
+    workflow_lambdas: list[int] = []
+    machine_seconds: list[float] = []
+    api_requests: list[int] = []
+    with metering(stack) as meter:
+        started = time.perf_counter()
+        for _ in range(count):
+            ledger: dict[str, list[float]] = {"requests": []}
+            journey = Journey(TimedClient(base, ledger), {r: TimedClient(c, ledger) for r, c in staff.items()},
+                              TYPES[kind])
+            journey.register()
+            journey.applicant = TimedClient(journey.applicant, ledger)  # type: ignore[arg-type]
+            journey.run_to_pickup()
+            execution = f"{machine.replace(':stateMachine:', ':execution:')}:{journey.registration_number}"
+            events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+            transitions.append(sum(1 for e in events if e["type"].endswith("StateEntered")))
+            workflow_lambdas.append(sum(1 for e in events if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled")))
+            machine_seconds.append(sum(ledger["requests"]) + meter.per_application_seconds[journey.application_id])
+            api_requests.append(len(ledger["requests"]))
+        wall = time.perf_counter() - started
+    per_app = {key: value / count for key, value in meter.requests.items()}
+    lambda_invocations = sum(meter.lambda_calls.values()) / count + statistics.mean(api_requests)
+    memory = {"api": 1.0, "other": 0.5}
+    api_seconds = statistics.mean(machine_seconds) - sum(meter.per_application_seconds.values()) / count
+    gb_seconds = sum(meter.lambda_seconds.values()) / count * memory["other"] + api_seconds * memory["api"]
+    s3_writes = per_app.get("s3:write", 0.0)
+    s3_reads = per_app.get("s3:read", 0.0)
+    cost = {
+        "step_functions": statistics.mean(transitions) * PRICES["sfn_transition"],
+        "lambda": lambda_invocations * PRICES["lambda_request"] + gb_seconds * PRICES["lambda_gb_second_arm64"],
+        "api_gateway": statistics.mean(api_requests) * PRICES["api_gateway_request"],
+        "dynamodb": meter.ddb_write_units / count * PRICES["ddb_write_unit"]
+        + meter.ddb_read_units / count * PRICES["ddb_read_unit"],
+        "s3": s3_writes * PRICES["s3_write"] + s3_reads * PRICES["s3_read"],
+        "sns_sqs": per_app.get("sns:request", 0.0) * PRICES["sns_publish"]
+        + per_app.get("sqs:request", 0.0) * PRICES["sqs_request"],
+    }
+    return {
+        "applications": count,
+        "permit_type": TYPES[kind],
+        "wall_seconds": round(wall, 2),
+        "per_application": {
+            "state_transitions": statistics.mean(transitions),
+            "workflow_lambda_invocations": statistics.mean(workflow_lambdas),
+            "lambda_invocations_total": round(lambda_invocations, 1),
+            "api_requests": statistics.mean(api_requests),
+            "lambda_gb_seconds": round(gb_seconds, 3),
+            "dynamodb_write_units": round(meter.ddb_write_units / count, 1),
+            "dynamodb_read_units": round(meter.ddb_read_units / count, 1),
+            "s3_requests": {"write": s3_writes, "read": s3_reads},
+            "sns_requests": per_app.get("sns:request", 0.0),
+            "sqs_requests_incl_polling": per_app.get("sqs:request", 0.0),
+            "machine_seconds_median": round(statistics.median(machine_seconds), 3),
+            "machine_seconds_p95": round(_percentile(machine_seconds, 0.95), 3),
+            "cost_usd": {k: round(v, 7) for k, v in cost.items()},
+            "cost_usd_total": round(sum(cost.values()), 6),
+        },
+        "prices_usd": PRICES,
+        "notes": [
+            "machine time = API request time + workflow Lambda time for the application; human waiting excluded",
+            "DynamoDB units estimated: writes ceil(request KB), reads 1 unit per request",
+            "SQS requests include the local poller's empty receives (long polling on AWS makes fewer)",
+        ],
+    }

@@ -1,0 +1,702 @@
+"""PDF documents of a licensing office: receipt, permit decree, rejection letter, technical recommendation.
+
+Every document is A4 with the office letterhead, in Bahasa Indonesia, with dates such as
+"28 November 2026" and times in WIB (UTC+7). Rendering uses reportlab platypus; reportlab and
+qrcode are imported inside the functions so that importing this module stays cheap. Output is
+built with reportlab's ``invariant`` mode, so equal input gives byte-identical PDFs.
+
+Signed documents (permit, rejection letter, recommendation) only *show* a signature block with a
+reserved area; the legally relevant PAdES signature is applied afterwards (see ``signing.py``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+from pydantic import BaseModel, Field
+
+from silastri.domain.clock import format_date_id as format_day_id
+
+if TYPE_CHECKING:
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Flowable
+
+WIB = timezone(timedelta(hours=7), "WIB")
+ACTING_PREFIX = "Plt. "
+PRODUCT_NAME = "SILASTRI RV"
+
+DIKTUM_ID = (
+    "KESATU",
+    "KEDUA",
+    "KETIGA",
+    "KEEMPAT",
+    "KELIMA",
+    "KEENAM",
+    "KETUJUH",
+    "KEDELAPAN",
+    "KESEMBILAN",
+    "KESEPULUH",
+)
+
+_MM = 72 / 25.4  # points per millimetre
+_PAGE_WIDTH = 210 * _MM
+_PAGE_HEIGHT = 297 * _MM
+_MARGIN_LEFT = 25 * _MM
+_MARGIN_RIGHT = 20 * _MM
+_MARGIN_TOP = 12 * _MM
+_MARGIN_BOTTOM = 17 * _MM
+_FRAME_WIDTH = _PAGE_WIDTH - _MARGIN_LEFT - _MARGIN_RIGHT
+
+
+class Letterhead(BaseModel):
+    """The office letterhead (*kop surat*) printed at the top of every document."""
+
+    government: str = Field(min_length=1, description='e.g. "Pemerintah Kabupaten Rokan Hilir"')
+    office_name: str = Field(min_length=1, description='e.g. "Dinas Penanaman Modal dan PTSP"')
+    address: str = Field(min_length=1)
+    city: str = Field(min_length=1, description='Place of issue, e.g. "Bagansiapiapi"')
+
+
+class SignatureBlock(BaseModel):
+    """Who signs a document; ``acting`` prefixes the title with "Plt."."""
+
+    signer_name: str = Field(min_length=1)
+    signer_title: str = Field(min_length=1)
+    acting: bool = False
+    employee_id: str | None = Field(default=None, description="NIP")
+
+    @property
+    def display_title(self) -> str:
+        """The title as printed, with "Plt. " when the signer is acting."""
+        if self.acting and not self.signer_title.lower().startswith("plt."):
+            return ACTING_PREFIX + self.signer_title
+        return self.signer_title
+
+
+# -- public formatting helpers ------------------------------------------------------------------
+
+
+def format_date_id(value: date) -> str:
+    """Format a date the Indonesian way, e.g. "28 November 2026" (a datetime is first put in WIB)."""
+    if isinstance(value, datetime):
+        value = to_wib(value).date()
+    return format_day_id(value)
+
+
+def to_wib(value: datetime) -> datetime:
+    """Convert to WIB (UTC+7); a naive datetime is taken to be UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(WIB)
+
+
+def format_datetime_id(value: datetime) -> str:
+    """Format a moment in WIB, e.g. "28 November 2026 pukul 14.05 WIB"."""
+    local = to_wib(value)
+    return f"{format_date_id(local.date())} pukul {local.hour:02d}.{local.minute:02d} WIB"
+
+
+# -- documents --------------------------------------------------------------------------------
+
+
+def render_receipt(
+    letterhead: Letterhead,
+    *,
+    registration_number: str,
+    applicant_name: str,
+    organisation_name: str | None,
+    permit_type_name: str,
+    submitted_at: datetime,
+    checked_at: datetime,
+    documents: list[str],
+    pickup_code_url: str | None,
+) -> bytes:
+    """Render the *Tanda Terima Berkas Permohonan* with the list of received documents.
+
+    The QR code holds ``pickup_code_url`` when given, otherwise the registration number.
+    """
+    s = _styles()
+    rows: list[tuple[str, str]] = [
+        ("Nomor Registrasi", registration_number),
+        ("Nama Pemohon", applicant_name),
+    ]
+    if organisation_name:
+        rows.append(("Nama Organisasi", organisation_name))
+    rows += [
+        ("Jenis Izin", permit_type_name),
+        ("Tanggal Pengajuan", format_datetime_id(submitted_at)),
+        ("Tanggal Pemeriksaan Berkas", format_datetime_id(checked_at)),
+    ]
+    qr_payload = pickup_code_url or registration_number
+    qr_caption = (
+        f"Pindai kode QR untuk melihat status dan pengambilan izin:<br/>{_e(pickup_code_url)}"
+        if pickup_code_url
+        else f"Nomor Registrasi: {_e(registration_number)}"
+    )
+    story: list[Flowable] = [
+        *_letterhead(letterhead),
+        _p("TANDA TERIMA BERKAS PERMOHONAN", s["title"]),
+        _p(f"Nomor Registrasi: {_e(registration_number)}", s["subtitle"]),
+        _spacer(4),
+        _p("Telah diterima berkas permohonan izin dengan keterangan sebagai berikut:", s["body"]),
+        _details_table(rows),
+        _spacer(3),
+        _p("Berkas persyaratan yang diterima:", s["body_bold"]),
+        *_numbered(documents or ["Tidak ada berkas."], "1"),
+        _spacer(3),
+        _p(
+            "Berkas permohonan telah diterima dan diperiksa kelengkapannya oleh petugas Back Office. "
+            f"Perkembangan permohonan dapat dipantau melalui {PRODUCT_NAME} dengan nomor registrasi di atas.",
+            s["body"],
+        ),
+        _p(
+            "Simpan tanda terima ini dan bawa pada saat pengambilan izin beserta dokumen asli yang "
+            "dipersyaratkan.",
+            s["body"],
+        ),
+        _spacer(6),
+        _qr_with_text(
+            qr_payload,
+            [
+                _p(qr_caption, s["small"]),
+                _spacer(2),
+                _p(f"{_e(letterhead.city)}, {format_date_id(checked_at)}", s["small"]),
+                _p(f"Diterbitkan oleh {PRODUCT_NAME} &mdash; tidak memerlukan tanda tangan.", s["small"]),
+            ],
+        ),
+    ]
+    return _build(
+        story,
+        letterhead=letterhead,
+        title=f"Tanda Terima {registration_number}",
+        reference=f"Tanda Terima {registration_number}",
+    )
+
+
+def render_permit(
+    letterhead: Letterhead,
+    *,
+    permit_number: str,
+    title: str,
+    holder_name: str,
+    holder_details: list[tuple[str, str]],
+    considerations: list[str],
+    decision_text: list[str],
+    issued_at: date,
+    valid_until: date | None,
+    signature: SignatureBlock,
+    verify_url: str,
+    recitals: list[str] | None = None,
+) -> bytes:
+    """Render the permit as a decree of the head of office, with a QR code to ``verify_url``.
+
+    ``considerations`` are the legal basis (*Mengingat*), ``decision_text`` the articles
+    (*KESATU*, *KEDUA*, ...), which refer to the holder listed above them together with the
+    validity period. ``recitals`` (*Menimbang*) default to a standard text naming the holder
+    and the permit.
+    """
+    from reportlab.platypus import KeepTogether
+
+    s = _styles()
+    region = _region(letterhead)
+    head = f"KEPALA {letterhead.office_name.upper()} {region.upper()}".strip()
+    title_text = _title_case(title)
+    if recitals is None:
+        recitals = [
+            f"bahwa {holder_name} telah mengajukan permohonan {title_text} dan berdasarkan hasil "
+            "pemeriksaan telah memenuhi persyaratan sesuai ketentuan peraturan perundang-undangan;",
+            f"bahwa berdasarkan pertimbangan sebagaimana dimaksud dalam huruf a, perlu menetapkan "
+            f"Keputusan {_title_case(head)} tentang {title_text};",
+        ]
+    validity = (
+        f"{format_date_id(issued_at)} sampai dengan {format_date_id(valid_until)}"
+        if valid_until
+        else f"Sejak {format_date_id(issued_at)}, tanpa batas waktu"
+    )
+    details = [("Nama", holder_name), *holder_details, ("Masa Berlaku", validity)]
+    diktum = decision_text or ["Menetapkan pemberian izin kepada pemegang izin tersebut di atas."]
+    story: list[Flowable] = [
+        *_letterhead(letterhead),
+        _p(f"KEPUTUSAN {_e(head)}", s["title"]),
+        _p(f"NOMOR: {_e(permit_number)}", s["subtitle"]),
+        _p("TENTANG", s["subtitle"]),
+        _p(_e(title.upper()), s["subtitle"]),
+        _spacer(3),
+        _p(f"{_e(head)},", s["subtitle"]),
+        _spacer(2),
+        _clause_table("Menimbang", recitals, "a"),
+        _spacer(2),
+        _clause_table("Mengingat", considerations, "1"),
+        _spacer(3),
+        _p("MEMUTUSKAN:", s["subtitle"]),
+        _clause_table("Menetapkan", [f"KEPUTUSAN {head} TENTANG {title.upper()}."], None),
+        _spacer(2),
+        _p("Data pemegang izin:", s["body"]),
+        _details_table(details),
+        _spacer(2),
+        *([_diktum_table(diktum[:-1])] if len(diktum) > 1 else []),
+        # the last article stays on the page of the signature, never the signature alone
+        KeepTogether(
+            [
+                _diktum_table(diktum[-1:], start=len(diktum) - 1),
+                _spacer(5),
+                _signature_with_qr(
+                    signature,
+                    place_lines=[
+                        f"Ditetapkan di {_e(letterhead.city)}",
+                        f"pada tanggal {format_date_id(issued_at)}",
+                    ],
+                    qr_payload=verify_url,
+                    qr_caption=(
+                        "Pindai kode QR untuk memeriksa keaslian dokumen ini:<br/>"
+                        f'<link href="{_e(verify_url, {chr(34): "&quot;"})}">{_e(verify_url)}</link>'
+                    ),
+                    note=(
+                        "Dokumen ini ditandatangani secara elektronik menggunakan sertifikat elektronik. "
+                        "Keaslian dan keutuhan dokumen dapat diperiksa melalui kode QR di atas."
+                    ),
+                ),
+            ]
+        ),
+    ]
+    return _build(
+        story,
+        letterhead=letterhead,
+        title=f"{title_text} {permit_number}",
+        reference=permit_number,
+    )
+
+
+def render_rejection_letter(
+    letterhead: Letterhead,
+    *,
+    letter_number: str | None,
+    registration_number: str,
+    addressee: str,
+    permit_type_name: str,
+    reasons: list[str],
+    issued_at: date,
+    signature: SignatureBlock,
+) -> bytes:
+    """Render the *Surat Penolakan Permohonan Izin* listing the reasons for the refusal."""
+    s = _styles()
+    story: list[Flowable] = [
+        *_letterhead(letterhead),
+        _p("SURAT PENOLAKAN PERMOHONAN IZIN", s["title"]),
+        _p(f"NOMOR: {_e(letter_number or '-')}", s["subtitle"]),
+        _spacer(4),
+        _details_table(
+            [
+                ("Nomor Registrasi", registration_number),
+                ("Perihal", f"Penolakan Permohonan {permit_type_name}"),
+            ]
+        ),
+        _spacer(3),
+        _p("Kepada Yth.", s["body_left"]),
+        _p(f"<b>{_e(addressee)}</b>", s["body_left"]),
+        _p("di Tempat", s["body_left"]),
+        _spacer(3),
+        _p("Dengan hormat,", s["body_left"]),
+        _p(
+            f"Menindaklanjuti permohonan {_e(permit_type_name)} yang Saudara ajukan melalui "
+            f"{PRODUCT_NAME} dengan nomor registrasi <b>{_e(registration_number)}</b>, setelah "
+            "dilakukan pemeriksaan dan penelitian, dengan ini kami sampaikan bahwa permohonan "
+            "tersebut <b>tidak dapat disetujui</b> dengan alasan sebagai berikut:",
+            s["body"],
+        ),
+        *_numbered(reasons or ["-"], "1"),
+        _spacer(2),
+        _p(
+            "Saudara dapat mengajukan permohonan kembali setelah memenuhi ketentuan dan persyaratan "
+            "yang berlaku.",
+            s["body"],
+        ),
+        _p("Demikian surat ini kami sampaikan untuk dapat dimaklumi.", s["body"]),
+        _spacer(6),
+        _signature_with_qr(
+            signature,
+            place_lines=[f"{_e(letterhead.city)}, {format_date_id(issued_at)}"],
+        ),
+    ]
+    return _build(
+        story,
+        letterhead=letterhead,
+        title=f"Surat Penolakan {registration_number}",
+        reference=letter_number or registration_number,
+    )
+
+
+def render_technical_recommendation(
+    letterhead: Letterhead,
+    *,
+    registration_number: str,
+    organisation_name: str,
+    agency_name: str,
+    findings: list[str],
+    recommended: bool,
+    visited_on: date | None,
+    issued_at: date,
+    signature: SignatureBlock,
+) -> bytes:
+    """Render the sector agency's *Rekomendasi Teknis* with its findings and conclusion."""
+    s = _styles()
+    verdict = "MEREKOMENDASIKAN" if recommended else "TIDAK MEREKOMENDASIKAN"
+    conclusion = (
+        "permohonan tersebut untuk diproses lebih lanjut sesuai ketentuan yang berlaku."
+        if recommended
+        else "permohonan tersebut, dengan pertimbangan hasil pemeriksaan di atas."
+    )
+    visit = format_date_id(visited_on) if visited_on else "Tidak dilakukan peninjauan lapangan"
+    story: list[Flowable] = [
+        *_letterhead(letterhead),
+        _p("REKOMENDASI TEKNIS", s["title"]),
+        _p(f"Nomor Registrasi: {_e(registration_number)}", s["subtitle"]),
+        _spacer(4),
+        _p("Berdasarkan pemeriksaan atas permohonan izin dengan data sebagai berikut:", s["body"]),
+        _details_table(
+            [
+                ("Nomor Registrasi", registration_number),
+                ("Nama Organisasi", organisation_name),
+                ("Instansi Teknis", agency_name),
+                ("Tanggal Peninjauan Lapangan", visit),
+            ]
+        ),
+        _spacer(3),
+        _p(
+            "Hasil pemeriksaan dokumen dan peninjauan lapangan:"
+            if visited_on
+            else "Hasil pemeriksaan dokumen:",
+            s["body_bold"],
+        ),
+        *_numbered(findings or ["Tidak ada catatan."], "1"),
+        _spacer(3),
+        _p(
+            f"Berdasarkan hasil pemeriksaan tersebut, {_e(agency_name)} <b>{verdict}</b> {conclusion}",
+            s["body"],
+        ),
+        _p("Demikian rekomendasi teknis ini dibuat untuk dipergunakan sebagaimana mestinya.", s["body"]),
+        _spacer(6),
+        _signature_with_qr(
+            signature,
+            place_lines=[f"{_e(letterhead.city)}, {format_date_id(issued_at)}"],
+        ),
+    ]
+    return _build(
+        story,
+        letterhead=letterhead,
+        title=f"Rekomendasi Teknis {registration_number}",
+        reference=f"Rekomendasi Teknis {registration_number}",
+    )
+
+
+# -- building blocks ---------------------------------------------------------------------------
+
+
+def _e(text: str, extra: dict[str, str] | None = None) -> str:
+    """Escape user text for reportlab's paragraph markup (``extra`` e.g. for quotes in attributes)."""
+    return escape(text, extra or {})
+
+
+def _p(markup: str, style: ParagraphStyle) -> Flowable:
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(markup, style)
+
+
+def _spacer(height_mm: float) -> Flowable:
+    from reportlab.platypus import Spacer
+
+    return Spacer(1, height_mm * _MM)
+
+
+def _region(letterhead: Letterhead) -> str:
+    """ "Pemerintah Kabupaten Rokan Hilir" -> "Kabupaten Rokan Hilir"."""
+    government = letterhead.government.strip()
+    prefix = "pemerintah "
+    return government[len(prefix) :] if government.lower().startswith(prefix) else government
+
+
+def _title_case(text: str) -> str:
+    small = {"dan", "di", "ke", "dari", "yang", "untuk", "atas", "tentang", "pada"}
+    words = text.lower().split()
+    return " ".join(w if i and w in small else w[:1].upper() + w[1:] for i, w in enumerate(words))
+
+
+@lru_cache(maxsize=1)
+def _styles() -> dict[str, ParagraphStyle]:
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
+    from reportlab.lib.styles import ParagraphStyle
+
+    base = ParagraphStyle("base", fontName="Helvetica", fontSize=10, leading=13, alignment=TA_JUSTIFY)
+    return {
+        "base": base,
+        "body": ParagraphStyle("body", parent=base, spaceAfter=4),
+        "body_left": ParagraphStyle("body_left", parent=base, alignment=TA_LEFT),
+        "body_bold": ParagraphStyle("body_bold", parent=base, fontName="Helvetica-Bold", spaceAfter=2),
+        "cell": ParagraphStyle("cell", parent=base, alignment=TA_LEFT),
+        "item": ParagraphStyle("item", parent=base, leftIndent=8 * _MM, bulletIndent=2 * _MM, spaceAfter=2),
+        "title": ParagraphStyle(
+            "title", parent=base, fontName="Helvetica-Bold", fontSize=13, leading=17, alignment=TA_CENTER
+        ),
+        "subtitle": ParagraphStyle("subtitle", parent=base, fontName="Helvetica-Bold", alignment=TA_CENTER),
+        "lh_gov": ParagraphStyle(
+            "lh_gov", parent=base, fontName="Helvetica-Bold", fontSize=14, leading=17, alignment=TA_CENTER
+        ),
+        "lh_office": ParagraphStyle(
+            "lh_office", parent=base, fontName="Helvetica-Bold", fontSize=12, leading=15, alignment=TA_CENTER
+        ),
+        "lh_address": ParagraphStyle("lh_address", parent=base, fontSize=9, leading=11, alignment=TA_CENTER),
+        "sig": ParagraphStyle("sig", parent=base, alignment=TA_LEFT, leading=13),
+        "sig_bold": ParagraphStyle("sig_bold", parent=base, fontName="Helvetica-Bold", alignment=TA_LEFT),
+        "sig_reserved": ParagraphStyle(
+            "sig_reserved",
+            parent=base,
+            fontName="Helvetica-Oblique",
+            fontSize=8,
+            leading=10,
+            alignment=TA_CENTER,
+            textColor=colors.grey,
+        ),
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10, alignment=TA_LEFT),
+        "note": ParagraphStyle(
+            "note",
+            parent=base,
+            fontName="Helvetica-Oblique",
+            fontSize=8,
+            leading=10,
+            alignment=TA_LEFT,
+            textColor=colors.grey,
+        ),
+    }
+
+
+def _letterhead(letterhead: Letterhead) -> list[Flowable]:
+    from reportlab.lib import colors
+    from reportlab.platypus import HRFlowable
+
+    s = _styles()
+    return [
+        _p(_e(letterhead.government.upper()), s["lh_gov"]),
+        _p(_e(letterhead.office_name.upper()), s["lh_office"]),
+        _p(_e(letterhead.address), s["lh_address"]),
+        HRFlowable(width="100%", thickness=2, color=colors.black, spaceBefore=4, spaceAfter=1),
+        HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceBefore=0, spaceAfter=8),
+    ]
+
+
+def _numbered(items: Sequence[str], kind: str) -> list[Flowable]:
+    """Hanging-indent list; ``kind`` "1" numbers 1., 2., ... and "a" letters a., b., ..."""
+    from reportlab.platypus import Paragraph
+
+    style = _styles()["item"]
+    return [Paragraph(_e(text), style, bulletText=_marker(i, kind)) for i, text in enumerate(items)]
+
+
+def _marker(index: int, kind: str | None) -> str:
+    if kind is None:
+        return ""
+    if kind == "a":
+        return f"{chr(ord('a') + index % 26)}."
+    return f"{index + 1}."
+
+
+def _details_table(rows: Sequence[tuple[str, str]]) -> Flowable:
+    """Label : value rows; values wrap."""
+    s = _styles()
+    data = [[_p(_e(label), s["cell"]), ":", _p(_e(value), s["cell"])] for label, value in rows]
+    return _plain_table(data, [55 * _MM, 4 * _MM, _FRAME_WIDTH - 59 * _MM])
+
+
+def _clause_table(label: str, items: Sequence[str], kind: str | None) -> Flowable:
+    """Decree clause ("Menimbang : a. ...") with one table row per item so it splits across pages."""
+    s = _styles()
+    data: list[list[Any]] = []
+    for index, text in enumerate(items or ["-"]):
+        data.append(
+            [
+                _p(label if index == 0 else "", s["cell"]),
+                ":" if index == 0 else "",
+                _marker(index, kind),
+                _p(_e(text), s["base"]),
+            ]
+        )
+    marker_width = 7 * _MM if kind else 0.1 * _MM
+    return _plain_table(data, [26 * _MM, 4 * _MM, marker_width, _FRAME_WIDTH - 30 * _MM - marker_width])
+
+
+def _diktum_table(items: Sequence[str], start: int = 0) -> Flowable:
+    """Decree articles KESATU, KEDUA, ... (numbering begins at index ``start``)."""
+    s = _styles()
+    data = [
+        [_p(f"<b>{_diktum_label(start + i)}</b>", s["cell"]), ":", _p(_e(text), s["base"])]
+        for i, text in enumerate(items)
+    ]
+    return _plain_table(data, [26 * _MM, 4 * _MM, _FRAME_WIDTH - 30 * _MM])
+
+
+def _diktum_label(index: int) -> str:
+    return DIKTUM_ID[index] if index < len(DIKTUM_ID) else f"KE-{index + 1}"
+
+
+def _plain_table(data: list[list[Any]], widths: list[float]) -> Flowable:
+    from reportlab.platypus import Table, TableStyle
+
+    table = Table(data, colWidths=widths, hAlign="LEFT", splitByRow=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("FONTNAME", (0, 0), (-1, -1), "Helvetica"),
+                ("FONTSIZE", (0, 0), (-1, -1), 10),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
+    return table
+
+
+def _qr_image(payload: str, size_mm: float) -> Flowable:
+    """QR code of ``payload`` as an embedded image (an image XObject in the PDF)."""
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+    from reportlab.platypus import Image
+
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=8, border=2)
+    code.add_data(payload)
+    code.make(fit=True)
+    png = io.BytesIO()
+    code.make_image().save(png, format="PNG")
+    png.seek(0)
+    return Image(png, width=size_mm * _MM, height=size_mm * _MM)
+
+
+def _qr_with_text(payload: str, text: list[Flowable]) -> Flowable:
+    from reportlab.platypus import Table, TableStyle
+
+    table = Table(
+        [[_qr_image(payload, 30), text]], colWidths=[34 * _MM, _FRAME_WIDTH - 34 * _MM], hAlign="LEFT"
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def _signature_block(signature: SignatureBlock, place_lines: Sequence[str]) -> list[Flowable]:
+    """Place/date, title, a reserved box for the electronic signature appearance, name and NIP."""
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle
+
+    s = _styles()
+    reserved = Table(
+        [[_p("Ditandatangani secara elektronik", s["sig_reserved"])]],
+        colWidths=[66 * _MM],
+        rowHeights=[17 * _MM],
+    )
+    reserved.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 0.5, colors.grey, None, (2, 2)),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    flowables: list[Flowable] = [_p(line, s["sig"]) for line in place_lines]
+    flowables += [
+        _spacer(1.5),
+        _p(f"<b>{_e(signature.display_title)}</b>", s["sig"]),
+        _spacer(1.5),
+        reserved,
+        _spacer(1.5),
+        _p(f"<u>{_e(signature.signer_name)}</u>", s["sig_bold"]),
+    ]
+    if signature.employee_id:
+        flowables.append(_p(f"NIP. {_e(signature.employee_id)}", s["sig"]))
+    return flowables
+
+
+def _signature_with_qr(
+    signature: SignatureBlock,
+    *,
+    place_lines: Sequence[str],
+    qr_payload: str | None = None,
+    qr_caption: str | None = None,
+    note: str | None = None,
+) -> Flowable:
+    """Signature block on the right; QR code, its caption and a note (if any) on the left.
+
+    A single table row never splits, so the block always stays on one page.
+    """
+    from reportlab.platypus import Table, TableStyle
+
+    s = _styles()
+    left: list[Flowable] = []
+    if qr_payload:
+        left = [_qr_image(qr_payload, 28), _spacer(1), _p(qr_caption or _e(qr_payload), s["small"])]
+    if note:
+        left += [_spacer(2), _p(note, s["note"])]
+    sig_width = 76 * _MM
+    table = Table(
+        [[left, _signature_block(signature, place_lines)]],
+        colWidths=[_FRAME_WIDTH - sig_width, sig_width],
+        hAlign="LEFT",
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (0, 0), "BOTTOM"),
+                ("VALIGN", (1, 0), (1, 0), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (0, 0), 10 * _MM),
+            ]
+        )
+    )
+    return table
+
+
+def _build(story: list[Flowable], *, letterhead: Letterhead, title: str, reference: str) -> bytes:
+    """Lay out ``story`` on A4 pages with a footer and return the PDF bytes."""
+    from reportlab.lib import colors
+    from reportlab.platypus import SimpleDocTemplate
+
+    def footer(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.setFillColor(colors.grey)
+        y = _MARGIN_BOTTOM / 2
+        canvas.drawString(_MARGIN_LEFT, y, f"{reference} · {PRODUCT_NAME}")
+        canvas.drawRightString(_PAGE_WIDTH - _MARGIN_RIGHT, y, f"Halaman {doc.page}")
+        canvas.restoreState()
+
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=(_PAGE_WIDTH, _PAGE_HEIGHT),
+        leftMargin=_MARGIN_LEFT,
+        rightMargin=_MARGIN_RIGHT,
+        topMargin=_MARGIN_TOP,
+        bottomMargin=_MARGIN_BOTTOM,
+        title=title,
+        author=f"{letterhead.office_name} {_region(letterhead)}",
+        subject=title,
+        creator=PRODUCT_NAME,
+        producer=PRODUCT_NAME,
+        lang="id-ID",
+        invariant=1,
+    )
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue()

@@ -1,0 +1,513 @@
+"""Electronic signatures (TTE) on issued PDFs: the signer port, a development PKI, verification.
+
+Production signatures come from a certified authority (BSrE); this module provides the port
+(:class:`Signer`), the local adapter (:class:`DevPkiSigner`, a self-made development CA whose
+certificates say "DEVELOPMENT" everywhere) and :func:`verify_signed_pdf`, which checks any PAdES
+signature against explicitly given trust roots. pyHanko and cryptography are imported inside the
+functions that need them so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pathlib
+import re
+import tempfile
+import threading
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+
+DEV_ORGANISATION = "SILASTRI (DEVELOPMENT)"
+DEV_ROOT_COMMON_NAME = "SILASTRI Development Root CA — NOT FOR PRODUCTION"
+ROOT_VALIDITY = timedelta(days=20 * 365)
+SIGNER_VALIDITY = timedelta(days=5 * 365)
+SIGNER_RENEW_BEFORE = timedelta(days=30)
+BACKDATE = timedelta(days=1)
+ACTING_PREFIX = "Plt. "
+
+_ROOT_BUNDLE = "root-ca.pem"
+_ROOT_CERT = "root-ca.crt"
+_SIGNERS_DIR = "signers"
+_CERT_END = b"-----END CERTIFICATE-----"
+_OID_DOCUMENT_SIGNING = "1.3.6.1.5.5.7.3.36"  # id-kp-documentSigning, RFC 9336
+
+# Reason codes reported by verify_signed_pdf.
+NO_SIGNATURE = "no-signature"
+DIGEST_MISMATCH = "digest-mismatch"
+SIGNATURE_INVALID = "signature-invalid"
+UNTRUSTED_SIGNER = "untrusted-signer"
+NOT_WHOLE_FILE = "not-whole-file"
+MALFORMED = "malformed"
+
+
+class SigningError(Exception):
+    """A PDF could not be signed (unreadable input or a failing signing backend)."""
+
+
+class SignerIdentity(BaseModel):
+    """The person who signs: name and position as they must appear in the certificate."""
+
+    name: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    acting: bool = False
+
+    @property
+    def display_title(self) -> str:
+        """The title as signed: prefixed with "Plt. " when the signer is acting."""
+        if self.acting and not self.title.lower().startswith("plt."):
+            return ACTING_PREFIX + self.title
+        return self.title
+
+
+class SignatureReport(BaseModel):
+    """Outcome of :func:`verify_signed_pdf`; ``reasons`` holds machine codes when not valid."""
+
+    valid: bool
+    reasons: list[str] = Field(default_factory=list)
+    signer_name: str | None = None
+    signer_title: str | None = None
+    signed_at: datetime | None = None
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Port: applies a PAdES signature to a PDF on behalf of a named signer."""
+
+    def sign_pdf(self, pdf: bytes, *, signer: SignerIdentity, reason: str, location: str) -> bytes:
+        """Return ``pdf`` with a PAdES signature appended as an incremental update.
+
+        Raises:
+            SigningError: the document could not be signed.
+        """
+        ...
+
+    def trust_roots_pem(self) -> list[bytes]:
+        """PEM certificates a verifier must trust to accept this signer's signatures."""
+        ...
+
+
+class _Credentials:
+    """A loaded key pair with its certificate (cryptography objects)."""
+
+    __slots__ = ("certificate", "key")
+
+    def __init__(self, certificate: cx509.Certificate, key: EllipticCurvePrivateKey) -> None:
+        self.certificate = certificate
+        self.key = key
+
+
+class DevPkiSigner:
+    """Development signer backed by a local, self-made CA (never use it for real permits).
+
+    On first use it creates ``directory/root-ca.pem`` (root key and certificate, mode 0600),
+    ``directory/root-ca.crt`` (root certificate only, to import into a PDF reader) and one
+    ``directory/signers/<name>-<hash>.pem`` per signer name and title. Files are published with
+    an atomic create-if-absent (hard link from a private temporary file), so concurrent processes
+    agree on one root; loaded credentials are cached in memory per instance.
+    """
+
+    def __init__(self, directory: pathlib.Path) -> None:
+        self._directory = pathlib.Path(directory)
+        self._lock = threading.RLock()
+        self._root: _Credentials | None = None
+        self._signers: dict[tuple[str, str], Any] = {}
+
+    @property
+    def directory(self) -> pathlib.Path:
+        """Where the PKI files live."""
+        return self._directory
+
+    def trust_roots_pem(self) -> list[bytes]:
+        """The development root certificate, PEM encoded."""
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return [self._root_credentials().certificate.public_bytes(Encoding.PEM)]
+
+    def sign_pdf(self, pdf: bytes, *, signer: SignerIdentity, reason: str, location: str) -> bytes:
+        """Sign ``pdf`` (PAdES-B-B, invisible signature field) as ``signer``.
+
+        Raises:
+            SigningError: ``pdf`` cannot be parsed or signed.
+        """
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import signers
+        from pyhanko.sign.fields import SigSeedSubFilter, enumerate_sig_fields
+
+        pades_signer = self._pades_signer(signer)
+        try:
+            writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+            taken = {name for name, _, _ in enumerate_sig_fields(writer.prev)}
+            field_name = next(f"TTE{n}" for n in range(1, len(taken) + 2) if f"TTE{n}" not in taken)
+            metadata = signers.PdfSignatureMetadata(
+                field_name=field_name,
+                md_algorithm="sha256",
+                subfilter=SigSeedSubFilter.PADES,
+                reason=reason,
+                location=location,
+                name=signer.name,
+            )
+            output = signers.sign_pdf(writer, metadata, signer=pades_signer)
+        except Exception as exc:
+            raise SigningError(f"cannot sign PDF: {type(exc).__name__}: {exc}") from exc
+        return bytes(output.getvalue())
+
+    # -- credentials -------------------------------------------------------------------------
+
+    def _pades_signer(self, identity: SignerIdentity) -> Any:
+        """The cached pyHanko SimpleSigner for ``identity`` (issued on first use)."""
+        key = (identity.name, identity.display_title)
+        with self._lock:
+            cached = self._signers.get(key)
+            if cached is not None:
+                return cached
+            from asn1crypto import keys as asn1_keys
+            from asn1crypto import x509 as asn1_x509
+            from cryptography.hazmat.primitives.serialization import (
+                Encoding,
+                NoEncryption,
+                PrivateFormat,
+            )
+            from pyhanko.sign import signers
+            from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+            root = self._root_credentials()
+            credentials = self._signer_credentials(root, identity.name, identity.display_title)
+            cert = asn1_x509.Certificate.load(credentials.certificate.public_bytes(Encoding.DER))
+            root_cert = asn1_x509.Certificate.load(root.certificate.public_bytes(Encoding.DER))
+            private_key = asn1_keys.PrivateKeyInfo.load(
+                credentials.key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+            )
+            pades_signer = signers.SimpleSigner(
+                signing_cert=cert,
+                signing_key=private_key,
+                cert_registry=SimpleCertificateStore.from_certs([cert, root_cert]),
+            )
+            self._signers[key] = pades_signer
+            return pades_signer
+
+    def _root_credentials(self) -> _Credentials:
+        with self._lock:
+            if self._root is None:
+                self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                bundle = self._directory / _ROOT_BUNDLE
+                if not bundle.exists():
+                    _publish_if_absent(bundle, _to_bundle(_new_root()))
+                root = _from_bundle(bundle.read_bytes())
+                self._write_public_root(root)
+                self._root = root
+            return self._root
+
+    def _write_public_root(self, root: _Credentials) -> None:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        pem = root.certificate.public_bytes(Encoding.PEM)
+        target = self._directory / _ROOT_CERT
+        if not target.exists() or target.read_bytes() != pem:
+            _atomic_write(target, pem, mode=0o644)
+
+    def _signer_credentials(self, root: _Credentials, name: str, title: str) -> _Credentials:
+        folder = self._directory / _SIGNERS_DIR
+        folder.mkdir(mode=0o700, exist_ok=True)
+        path = folder / _signer_file_name(name, title)
+        if not path.exists():
+            _publish_if_absent(path, _to_bundle(_new_signer(root, name, title)))
+        credentials = _from_bundle(path.read_bytes())
+        if not _is_current(credentials.certificate, root.certificate):
+            _atomic_write(path, _to_bundle(_new_signer(root, name, title)), mode=0o600)
+            credentials = _from_bundle(path.read_bytes())
+        return credentials
+
+
+def verify_signed_pdf(pdf: bytes, trust_roots_pem: list[bytes]) -> SignatureReport:
+    """Verify every PAdES/PKCS#7 signature in ``pdf`` against ``trust_roots_pem``; never raises.
+
+    The document is valid when each signature is intact, cryptographically valid and chains to
+    one of the roots, and the last signature covers the entire file (earlier ones may only be
+    followed by further signatures). Signer fields describe the last signature.
+    """
+    try:
+        return _verify(pdf, trust_roots_pem)
+    except Exception:
+        return SignatureReport(valid=False, reasons=[MALFORMED])
+
+
+def _verify(pdf: bytes, trust_roots_pem: list[bytes]) -> SignatureReport:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        signatures = list(reader.embedded_signatures)
+    except Exception:
+        return SignatureReport(valid=False, reasons=[MALFORMED])
+    if not signatures:
+        return SignatureReport(valid=False, reasons=[NO_SIGNATURE])
+
+    roots = _load_trust_roots(trust_roots_pem)
+    reasons: list[str] = []
+    report = SignatureReport(valid=False)
+    for index, embedded in enumerate(signatures):
+        is_last = index == len(signatures) - 1
+        context = ValidationContext(trust_roots=roots, allow_fetching=False)
+        try:
+            status = validate_pdf_signature(embedded, context)
+        except Exception:
+            reasons.append(MALFORMED)
+            continue
+        if not status.intact:
+            reasons.append(DIGEST_MISMATCH)
+        elif not status.valid:
+            reasons.append(SIGNATURE_INVALID)
+        # judged apart from integrity: pyHanko's ``trusted`` is also False for a broken digest
+        if status.validation_path is None or status.trust_problem_indic is not None or status.revoked:
+            reasons.append(UNTRUSTED_SIGNER)
+        if is_last:
+            if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+                reasons.append(NOT_WHOLE_FILE)
+        elif not (
+            status.coverage >= SignatureCoverageLevel.ENTIRE_REVISION
+            and status.modification_level is not None
+            and status.modification_level <= ModificationLevel.FORM_FILLING
+            and status.docmdp_ok
+        ):
+            reasons.append(NOT_WHOLE_FILE)
+        if is_last:
+            name, title = _subject_name_and_title(embedded.signer_cert)
+            report.signer_name = name
+            report.signer_title = title
+            report.signed_at = status.signer_reported_dt
+    report.reasons = list(dict.fromkeys(reasons))
+    report.valid = not report.reasons
+    return report
+
+
+def _load_trust_roots(trust_roots_pem: list[bytes]) -> list[Any]:
+    """Parse PEM (or DER) certificates; unreadable entries are skipped, so they trust nothing."""
+    from asn1crypto import pem
+    from asn1crypto import x509 as asn1_x509
+
+    roots: list[Any] = []
+    for data in trust_roots_pem:
+        try:
+            if pem.detect(data):
+                roots.extend(
+                    asn1_x509.Certificate.load(der) for _, _, der in pem.unarmor(data, multiple=True)
+                )
+            else:
+                roots.append(asn1_x509.Certificate.load(data))
+        except Exception:  # noqa: S112 - a broken root must not break verification
+            continue
+    return roots
+
+
+def _subject_name_and_title(certificate: Any) -> tuple[str | None, str | None]:
+    subject = certificate.subject.native
+    name = subject.get("common_name")
+    title = subject.get("title")
+    return (str(name) if name else None, str(title) if title else None)
+
+
+# -- key and certificate generation --------------------------------------------------------------
+
+
+def _new_key() -> EllipticCurvePrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _new_root() -> _Credentials:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = _new_key()
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEV_ORGANISATION),
+            x509.NameAttribute(NameOID.COMMON_NAME, DEV_ROOT_COMMON_NAME),
+        ]
+    )
+    now = datetime.now(UTC)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + ROOT_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ski, critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return _Credentials(certificate, key)
+
+
+def _new_signer(root: _Credentials, name: str, title: str) -> _Credentials:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = _new_key()
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEV_ORGANISATION),
+            x509.NameAttribute(NameOID.TITLE, title),
+            x509.NameAttribute(NameOID.COMMON_NAME, name),
+        ]
+    )
+    now = datetime.now(UTC)
+    not_after = min(now + SIGNER_VALIDITY, root.certificate.not_valid_after_utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(root.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [x509.ObjectIdentifier(_OID_DOCUMENT_SIGNING), ExtendedKeyUsageOID.EMAIL_PROTECTION]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root.key.public_key()), critical=False
+        )
+        .sign(root.key, hashes.SHA256())
+    )
+    return _Credentials(certificate, key)
+
+
+def _is_current(certificate: cx509.Certificate, root: cx509.Certificate) -> bool:
+    """Issued by ``root`` and not about to expire."""
+    try:
+        certificate.verify_directly_issued_by(root)
+    except Exception:
+        return False
+    return certificate.not_valid_after_utc - datetime.now(UTC) > SIGNER_RENEW_BEFORE
+
+
+def _signer_file_name(name: str, title: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "signer"
+    digest = hashlib.sha256(f"{name}\x00{title}".encode()).hexdigest()[:12]
+    return f"{slug}-{digest}.pem"
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def _to_bundle(credentials: _Credentials) -> bytes:
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    return credentials.certificate.public_bytes(Encoding.PEM) + credentials.key.private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+    )
+
+
+def _from_bundle(data: bytes) -> _Credentials:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    cert_pem, separator, key_pem = data.partition(_CERT_END)
+    if not separator:
+        raise ValueError("PKI bundle holds no certificate")
+    certificate = x509.load_pem_x509_certificate(cert_pem + separator + b"\n")
+    key = load_pem_private_key(key_pem.strip() + b"\n", password=None)
+    if not isinstance(key, EllipticCurvePrivateKey):
+        raise ValueError("PKI bundle holds an unexpected key type")
+    return _Credentials(certificate, key)
+
+
+def _write_temp(target: pathlib.Path, data: bytes, mode: int) -> pathlib.Path:
+    """Write ``data`` to a fresh private file next to ``target`` and return its path."""
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    temp = pathlib.Path(name)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+        os.fchmod(fd, mode)
+    except BaseException:
+        os.close(fd)
+        temp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return temp
+
+
+def _publish_if_absent(target: pathlib.Path, data: bytes) -> None:
+    """Atomically create ``target`` with ``data`` (mode 0600) unless another writer won the race."""
+    temp = _write_temp(target, data, 0o600)
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        pass
+    except OSError:
+        # a file system without hard links: fall back to rename, atomic but last-writer-wins
+        if not target.exists():
+            os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _atomic_write(target: pathlib.Path, data: bytes, *, mode: int) -> None:
+    """Replace ``target`` atomically (last writer wins)."""
+    temp = _write_temp(target, data, mode)
+    try:
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
