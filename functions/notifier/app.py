@@ -13,6 +13,6 @@ def _record(record: SQSRecord) -> None:
     notifier.deliver(Notification.model_validate_json(record.body))
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
     return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)

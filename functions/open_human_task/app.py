@@ -14,7 +14,7 @@ class OpenTaskEvent(BaseModel):
     execution_name: str
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
     request = OpenTaskEvent.model_validate(event)
     task = tasks.open_human_task(request.application_id, request.office_id, request.step, request.state,

@@ -1,0 +1,482 @@
+"""moto's server, run in-process, with the patches the local runtime relies on.
+
+`LocalAws` serves moto's WSGI app on a loopback port, behind two middlewares
+(`RequestGate` for consistent snapshots, `PresignedPostPolicy` for S3 POST
+policies), switches Step Functions execution on and dispatches Lambda
+invocations to in-process Python handlers.
+
+The patches touch moto internals (moto is pinned exactly); every behaviour they
+rely on is pinned by ``tests/contract/test_moto_contract.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import decimal
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+from botocore.client import BaseClient
+from botocore.config import Config
+from moto.awslambda.exceptions import UnknownFunctionException
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.config import default_user_config
+from moto.dynamodb.responses import DynamoHandler
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.stepfunctions.parser.asl.utils import boto_client as _sfn_boto_client
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from .persistence import RequestGate, load_snapshot, save_snapshot
+from .upload_policy import DEFAULT_CREDENTIALS, PresignedPostPolicy
+
+__all__ = [
+    "DYNAMODB_LOCK",
+    "Handler",
+    "HandlerResolver",
+    "LambdaContext",
+    "LocalAws",
+    "install_patches",
+    "uninstall_patches",
+]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, Any], Any]
+HandlerResolver = Callable[[str], Handler | None]
+
+DEFAULT_TIMEOUT_SECONDS = 900
+DEFAULT_MEMORY_MB = 128
+
+#: Serialises moto's DynamoDB request handling (moto deep-copies tables for
+#: transaction rollback without any lock of its own). Re-entrant so that a
+#: snapshot can hold it around its own reads.
+DYNAMODB_LOCK = threading.RLock()
+
+_PATCH_LOCK = threading.Lock()
+_ORIGINALS: dict[str, Any] = {}
+_active: LocalAws | None = None
+
+
+# --------------------------------------------------------------------------- Lambda
+
+
+class LambdaContext:
+    """The attributes and method of the AWS Python runtime's context object.
+
+    ``memory_limit_in_mb`` is a string, as in the real runtime.
+    """
+
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        function_version: str,
+        invoked_function_arn: str,
+        memory_limit_in_mb: int,
+        timeout_seconds: float,
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = function_version
+        self.invoked_function_arn = invoked_function_arn
+        self.memory_limit_in_mb = str(memory_limit_in_mb)
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = (
+            f"{datetime.datetime.now(datetime.UTC):%Y/%m/%d}/[{function_version}]{uuid.uuid4().hex}"
+        )
+        self.identity: Any = None
+        self.client_context: Any = None
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _split_function_name(function_name: str, qualifier: str | None) -> tuple[str, str | None]:
+    """Name and qualifier from a name, a partial ARN (``123:function:name``) or a full ARN."""
+    parts = function_name.split(":")
+    if parts[0] == "arn":
+        name, rest = parts[6], parts[7:]
+    elif len(parts) >= 3 and parts[1] == "function":
+        name, rest = parts[2], parts[3:]
+    else:
+        name, rest = parts[0], parts[1:]
+    return name, qualifier or (rest[0] if rest else None)
+
+
+def _json_default(value: Any) -> Any:
+    # The AWS Python runtime serialises Decimal (e.g. from DynamoDB) as a number.
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _error_payload(exc: BaseException) -> bytes:
+    return json.dumps(
+        {
+            "errorType": type(exc).__name__,
+            "errorMessage": str(exc),
+            # Frames of this module are the runtime's, not the function's: AWS shows neither.
+            "stackTrace": traceback.format_list(
+                [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+            ),
+        }
+    ).encode()
+
+
+def _patched_lambda_invoke(
+    self: LambdaSimpleBackend,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: Any,
+) -> str | bytes | None:
+    runtime = _active
+    if runtime is None:
+        return _ORIGINALS["lambda_invoke"](self, function_name, qualifier, body, headers, response_headers)  # type: ignore[no-any-return]
+    return runtime._invoke_lambda(self, function_name, qualifier, body, headers, response_headers)
+
+
+# --------------------------------------------------------------------------- DynamoDB
+
+
+def _locked_call_action(self: DynamoHandler) -> Any:
+    with DYNAMODB_LOCK:
+        return _ORIGINALS["dynamodb_call_action"](self)
+
+
+# --------------------------------------------------------------------------- Step Functions clients
+
+_client_cache: dict[tuple[str, str, str], BaseClient] = {}
+_client_cache_lock = threading.Lock()
+
+
+def _cached_boto_client_for(region: str, service: str, state_credentials: Any = None) -> BaseClient:
+    """moto's ``boto_client_for`` with one client per (port, region, service).
+
+    botocore clients are thread-safe once created; only their creation (through
+    boto3's shared default session) is not, hence the lock.
+    """
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+
+    if botocore_stubber.enabled:  # in-process mock_aws: keep moto's own behaviour
+        return _ORIGINALS["boto_client_for"](region, service, state_credentials)  # type: ignore[no-any-return]
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+    key = (moto_server_port(), region, service)
+    with _client_cache_lock:
+        client = _client_cache.get(key)
+        if client is None:
+            client = boto3.session.Session().client(
+                service_name=service,
+                region_name=region,
+                endpoint_url=f"http://localhost:{key[0]}",
+                aws_access_key_id="ak",
+                aws_secret_access_key="sk",  # noqa: S106 - moto's fixed local credentials
+                config=Config(
+                    parameter_validation=False,
+                    retries={"max_attempts": 0, "total_max_attempts": 1},
+                    connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                    read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                    max_pool_connections=64,
+                ),
+            )
+            _client_cache[key] = client
+    return client
+
+
+def _sfn_modules_importing_boto_client_for() -> Iterator[Any]:
+    # The interpreter's modules did `from ... import boto_client_for`: each holds its own reference.
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and hasattr(module, "boto_client_for"):
+            yield module
+
+
+# --------------------------------------------------------------------------- install / uninstall
+
+
+def install_patches() -> None:
+    """Install the Lambda, DynamoDB and Step Functions client patches (idempotent, process-wide)."""
+    with _PATCH_LOCK:
+        if "lambda_invoke" not in _ORIGINALS:
+            _ORIGINALS["lambda_invoke"] = LambdaSimpleBackend.invoke
+            LambdaSimpleBackend.invoke = _patched_lambda_invoke  # type: ignore[method-assign]
+        if "dynamodb_call_action" not in _ORIGINALS:
+            _ORIGINALS["dynamodb_call_action"] = DynamoHandler.call_action
+            DynamoHandler.call_action = _locked_call_action  # type: ignore[method-assign]
+        if "boto_client_for" not in _ORIGINALS:
+            # Importing the Lambda task module makes sure it binds the patched function too.
+            import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils  # noqa: F401
+
+            original = _sfn_boto_client.boto_client_for
+            _ORIGINALS["boto_client_for"] = original
+            for module in _sfn_modules_importing_boto_client_for():
+                if module.boto_client_for is original:
+                    module.boto_client_for = _cached_boto_client_for
+
+
+def uninstall_patches() -> None:
+    """Restore moto's original methods (for tests that need plain moto afterwards)."""
+    with _PATCH_LOCK:
+        if "lambda_invoke" in _ORIGINALS:
+            LambdaSimpleBackend.invoke = _ORIGINALS.pop("lambda_invoke")  # type: ignore[method-assign]
+        if "dynamodb_call_action" in _ORIGINALS:
+            DynamoHandler.call_action = _ORIGINALS.pop("dynamodb_call_action")  # type: ignore[method-assign]
+        if "boto_client_for" in _ORIGINALS:
+            original = _ORIGINALS.pop("boto_client_for")
+            for module in _sfn_modules_importing_boto_client_for():
+                if module.boto_client_for is _cached_boto_client_for:
+                    module.boto_client_for = original
+        with _client_cache_lock:
+            _client_cache.clear()
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    """moto's request handler without one access-log line per request (errors are still logged)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class LocalAws:
+    """moto's server on a loopback port in this process, with Step Functions execution on.
+
+    Only one instance may run per process at a time: moto's backends, its
+    configuration and ``MOTO_PORT`` are process-wide.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        handler_resolver: HandlerResolver | None = None,
+        *,
+        upload_credentials: Mapping[str, str] | None = None,
+        log_requests: bool = False,
+        abort_executions_on_stop: bool = True,
+    ) -> None:
+        self.host = host
+        self.handler_resolver = handler_resolver
+        self.gate = RequestGate(
+            PresignedPostPolicy(
+                DomainDispatcherApplication(create_backend_app),
+                credentials=upload_credentials if upload_credentials is not None else DEFAULT_CREDENTIALS,
+            )
+        )
+        self._requested_port = port
+        self._log_requests = log_requests
+        self._abort_executions_on_stop = abort_executions_on_stop
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._saved_env_port: str | None = None
+        self._saved_config: dict[str, Any] = {}
+
+    # -- lifecycle
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("LocalAws is not running")
+        return int(self._server.server_port)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> LocalAws:
+        global _active
+        with _PATCH_LOCK:
+            if _active is not None:
+                raise RuntimeError(f"another LocalAws is already running at {_active.endpoint_url}")
+            _active = self
+        try:
+            self._server = make_server(
+                self.host,
+                self._requested_port,
+                self.gate,
+                threaded=True,
+                request_handler=MotoRequestHandler if self._log_requests else _QuietRequestHandler,
+            )
+            # moto's Step Functions interpreter calls http://localhost:$MOTO_PORT for every task.
+            self._saved_env_port = os.environ.get("MOTO_PORT")
+            os.environ["MOTO_PORT"] = str(self.port)
+            self._saved_config = {
+                k: copy.deepcopy(default_user_config.get(k)) for k in ("stepfunctions", "lambda")
+            }
+            default_user_config["stepfunctions"] = {"execute_state_machine": True}
+            default_user_config["lambda"] = {"use_docker": False}
+            install_patches()
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name=f"silastri-moto-{self.port}", daemon=True
+            )
+            self._thread.start()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; abort running executions so that none calls a later server."""
+        if self._server is None:
+            return
+        if self._abort_executions_on_stop:
+            self.abort_running_executions()
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._release()
+
+    def _release(self) -> None:
+        global _active
+        if self._server is not None:
+            self._server.server_close()
+        self._server = None
+        self._thread = None
+        for key, value in self._saved_config.items():
+            if value is not None:
+                default_user_config[key] = value  # type: ignore[literal-required]
+        self._saved_config = {}
+        if self._saved_env_port is None:
+            os.environ.pop("MOTO_PORT", None)
+        else:
+            os.environ["MOTO_PORT"] = self._saved_env_port
+        with _PATCH_LOCK:
+            if _active is self:
+                _active = None
+
+    def __enter__(self) -> LocalAws:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- state
+
+    def reset(self) -> None:
+        """Drop every resource in every moto backend of this process (moto's ``/moto-api/reset``)."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        with self.gate.quiesced(), DYNAMODB_LOCK:
+            moto_api_backend.reset()
+
+    def snapshot(self, path: Path, timeout: float = 30.0) -> None:
+        """Wait until no request is in flight, then save the persisted backends to ``path``."""
+        with self.gate.quiesced(timeout=timeout), DYNAMODB_LOCK:
+            save_snapshot(path)
+
+    def restore(self, path: Path, timeout: float = 30.0) -> bool:
+        """Load a snapshot saved by :meth:`snapshot`; False if ``path`` does not exist."""
+        with self.gate.quiesced(timeout=timeout), DYNAMODB_LOCK:
+            return load_snapshot(path)
+
+    def abort_running_executions(self) -> int:
+        """Stop every RUNNING Step Functions execution (as StopExecution would); returns how many."""
+        from moto.stepfunctions.parser.api import ExecutionStatus
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        stopped = 0
+        now = datetime.datetime.now(datetime.UTC)
+        backend: Any
+        for _account, _region, backend in list(stepfunctions_parser_backends.iter_backends()):
+            for execution in backend._get_executions(ExecutionStatus.RUNNING):
+                execution.stop(stop_date=now, error="LocalAws.Stopped", cause="local runtime stopped")
+                # A task-token wait does not watch the stop flag: wake it so that its thread ends now.
+                worker = execution.exec_worker
+                if worker is not None:
+                    for endpoint in list(worker.env.callback_pool_manager._pool.values()):
+                        endpoint.interrupt_all()
+                stopped += 1
+        return stopped
+
+    # -- Lambda dispatch
+
+    def _invoke_lambda(
+        self,
+        backend: LambdaSimpleBackend,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: dict[str, str],
+    ) -> bytes:
+        name, qualifier = _split_function_name(function_name, qualifier)
+        arn = f"arn:{backend.partition}:lambda:{backend.region_name}:{backend.account_id}:function:{name}"
+        if qualifier:
+            arn = f"{arn}:{qualifier}"
+        handler = self.handler_resolver(name) if self.handler_resolver is not None else None
+        if handler is None:
+            raise UnknownFunctionException(arn)
+
+        if isinstance(body, bytes):
+            body = body.decode()
+        event = json.loads(body) if body else {}
+        timeout, memory = DEFAULT_TIMEOUT_SECONDS, DEFAULT_MEMORY_MB
+        try:  # honour Timeout / MemorySize when the function was also created in moto
+            fn = backend.get_function(name, qualifier)
+            timeout, memory = int(fn.timeout), int(fn.memory_size)
+        except Exception:  # noqa: S110 - resolver-only functions are fine
+            pass
+
+        def make_context() -> LambdaContext:
+            return LambdaContext(
+                function_name=name,
+                function_version=qualifier if qualifier and qualifier.isdigit() else "$LATEST",
+                invoked_function_arn=arn,
+                memory_limit_in_mb=memory,
+                timeout_seconds=timeout,
+            )
+
+        invocation_type = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+        if invocation_type == "DryRun":
+            return b""
+        if invocation_type == "Event":
+
+            def run_async() -> None:
+                try:
+                    handler(event, make_context())
+                except Exception:
+                    log.exception("asynchronous invocation of %s failed", name)
+
+            threading.Thread(target=run_async, name=f"lambda-event-{name}", daemon=True).start()
+            return b""
+
+        try:
+            result = handler(event, make_context())
+        except Exception as exc:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return _error_payload(exc)
+        try:
+            return json.dumps(result, default=_json_default).encode()
+        except (TypeError, ValueError) as exc:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(
+                {"errorType": "Runtime.MarshalError", "errorMessage": f"Unable to marshal response: {exc}"}
+            ).encode()
