@@ -75,3 +75,33 @@ def test_all_ten_sop_steps_are_in_the_workflow():
     text = (ROOT / "statemachine/licensing.asl.json").read_text()
     for sop in range(1, 11):
         assert f"SOP {sop}" in text, f"SOP step {sop} missing from the ASL comments"
+
+
+def test_pynamodb_models_match_the_templates_key_schemas(template):
+    from silastri.adapters import dynamo
+
+    models = {
+        "ApplicationsTable": dynamo.ApplicationItem, "TasksTable": dynamo.TaskItem, "EventsTable": dynamo.EventItem,
+        "CountersTable": dynamo.CounterItem, "PermitsTable": dynamo.PermitItem, "SurveysTable": dynamo.SurveyItem,
+        "CodesTable": dynamo.CodeItem,
+    }
+    tables = tpl.resources_of_type(template, "AWS::DynamoDB::Table")
+    for logical, model in models.items():
+        props = tables[logical]["Properties"]
+        declared = {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]}
+        hash_key = model._hash_keyname
+        range_key = model._range_keyname
+        expected = {hash_key: "HASH", **({range_key: "RANGE"} if range_key else {})}
+        assert declared == expected, logical
+        types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+        indexes = {i["IndexName"]: {k["AttributeName"]: k["KeyType"] for k in i["KeySchema"]}
+                   for i in props.get("GlobalSecondaryIndexes", [])}
+        model_indexes = {}
+        for index in model._indexes.values():
+            keys = {a.attr_name: ("HASH" if a.is_hash_key else "RANGE")
+                    for a in type(index).__dict__.values() if getattr(a, "is_hash_key", False)
+                    or getattr(a, "is_range_key", False)}
+            model_indexes[index.Meta.index_name] = keys
+        assert model_indexes == indexes, logical
+        for attribute, kind in types.items():
+            assert model.get_attributes()[attribute].attr_type == kind, f"{logical}.{attribute}"

@@ -149,3 +149,53 @@ def test_run_is_named_after_the_registration_number(stack, api, staff):
     names = wait_for(lambda: {e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]},
                      what="executions")
     assert journey.registration_number in names
+
+
+def test_revision_deadline_passes_and_the_application_lapses(stack, api, staff):
+    journey = Journey(api, staff, "sip")
+    journey.apply()
+    journey.submit()
+    journey.decide("back_office", "completeness_check", "incomplete", "KTP tidak terbaca",
+                   {"document_notes": {"ktp": "Pindai ulang"}})
+    journey.wait_status(lambda s: s["status"] == "awaiting_revision", "revision request")
+    # GIVEN the 14-working-day wait is running, WHEN the run is re-entered at the revision wait with a
+    # deadline one second away (as a restart does with the remaining time), THEN the ASL's timeout lapses it
+    sfn = stack.aws("stepfunctions")
+    machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+    original = machine.replace(":stateMachine:", ":execution:") + ":" + journey.registration_number
+    sfn.stop_execution(executionArn=original)
+    status = journey.status()
+    payload = {"application_id": journey.application_id, "office_id": "rokan-hilir", "permit_type": "sip",
+               "registration_number": journey.registration_number, "needs_technical_recommendation": False,
+               "resume_at": "AwaitRevision", "revision": {"round": 1, "limit_reached": False, "timeout_seconds": 1}}
+    sfn.start_execution(stateMachineArn=machine, name=journey.registration_number + "-lapse", input=json.dumps(payload))
+    journey.wait_status(lambda s: s["status"] == "lapsed", "lapse", timeout=30)
+    assert status["status"] == "awaiting_revision"
+    assert journey.applicant
+    with pytest.raises(ApiError) as late:
+        journey.applicant.post(f"/api/applications/{journey.application_id}/resubmit")
+    assert late.value.status == 409
+
+
+def test_applicant_withdraws_an_undecided_application(stack, api, staff):
+    journey = Journey(api, staff, "izin-operasional-orsos")
+    journey.apply()
+    journey.submit()
+    journey.task("back_office", "completeness_check")
+    assert journey.applicant
+    journey.applicant.post(f"/api/applications/{journey.application_id}/withdraw", {"reason": "Salah jenis izin"})
+    journey.wait_status(lambda s: s["status"] == "withdrawn", "withdrawal")
+    assert not [t for t in staff["back_office"].get("/api/tasks")["tasks"] if t["application_id"] == journey.application_id]
+    with pytest.raises(ApiError) as again:
+        journey.applicant.post(f"/api/applications/{journey.application_id}/withdraw", {})
+    assert again.value.status == 409
+
+
+def test_openapi_document_describes_the_api(api):
+    document = api.get("/api/openapi.json")
+    assert document["openapi"].startswith("3.")
+    for path in ("/api/applications", "/api/applications/{application_id}/submit", "/api/tasks/{task_id}/decision",
+                 "/api/verify/{permit_id}"):
+        assert path in document["paths"], path
+    submit = document["paths"]["/api/applications/{application_id}/submit"]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in submit["parameters"])
