@@ -13,6 +13,7 @@ from typing import Any
 
 import pydantic
 from chalice import Chalice, Response
+from chalice.app import Request
 from silastri.adapters import dynamo, identity, messaging, storage
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
@@ -49,8 +50,24 @@ def api(route: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def request() -> Request:
+    current = app.current_request
+    assert current is not None, "only inside a request"
+    return current
+
+
+def header(name: str) -> str:
+    headers = request().headers
+    return str(headers.get(name, "")) if headers else ""
+
+
+def query(name: str, default: str) -> str:
+    params = request().query_params
+    return str(params.get(name, default)) if params else default
+
+
 def body() -> dict[str, Any]:
-    raw = app.current_request.raw_body
+    raw = request().raw_body
     if not raw:
         return {}
     try:
@@ -63,10 +80,10 @@ def body() -> dict[str, Any]:
 
 
 def principal() -> Principal:
-    header = (app.current_request.headers or {}).get("authorization", "")
-    if not header.lower().startswith("bearer "):
+    authorization = header("authorization")
+    if not authorization.lower().startswith("bearer "):
         raise AuthError("login required")
-    return identity.verify_token(header[7:].strip())
+    return identity.verify_token(authorization[7:].strip())
 
 
 def officer() -> Principal:
@@ -78,7 +95,7 @@ def officer() -> Principal:
 
 def _field(data: dict[str, Any], name: str, kind: type = str) -> Any:
     value = data.get(name)
-    if not isinstance(value, kind) or (kind is str and not value.strip()):
+    if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
         raise ValidationError(f"'{name}' is required", field=name)
     return value
 
@@ -127,7 +144,7 @@ def me() -> Any:
 @app.route("/api/catalog", methods=["GET"])
 @api
 def catalog() -> Any:
-    office_id = (app.current_request.query_params or {}).get("office", get_settings().default_office_id)
+    office_id = query("office", get_settings().default_office_id)
     office = default_catalog().office(office_id)
     return {"office": office.model_dump(include={"office_id", "short_name", "regency"}),
             "permit_types": [t.model_dump(exclude={"considerations", "decision_text"})
@@ -187,7 +204,7 @@ def complete_upload(application_id: str, upload_id: str) -> Any:
 @app.route("/api/applications/{application_id}/submit", methods=["POST"])
 @api
 def submit(application_id: str) -> Any:
-    key = (app.current_request.headers or {}).get("idempotency-key")
+    key = header("idempotency-key") or None
     submitted = applications.submit(principal(), application_id, key)
     return Response(status_code=202, body=applications.status_view(submitted))
 

@@ -6,6 +6,7 @@ mapping and the schedules played here, the Chalice app served on 127.0.0.1, data
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -218,11 +219,12 @@ class LocalStack:
                 if event["Type"] == "SQS":
                     queue_arn = self.resources.resolve(props["Queue"])
                     queue_url = self.resources.refs[queue_arn.rsplit(":", 1)[-1].removeprefix(f"{PREFIX}-")]
-                    self._spawn(lambda s=spec, u=queue_url, a=queue_arn, b=int(props.get("BatchSize", 10)):
-                                self._poll_queue(s.logical_id, u, a, b), f"sqs-{spec.logical_id}")
+                    self._spawn(functools.partial(self._poll_queue, spec.logical_id, queue_url, queue_arn,
+                                                  int(props.get("BatchSize", 10))), f"sqs-{spec.logical_id}")
                 elif event["Type"] == "Schedule" and self.run_schedules:
                     seconds = parse_rate(props["Schedule"])
-                    self._spawn(lambda s=spec, n=seconds: self._schedule(s.logical_id, n), f"schedule-{spec.logical_id}")
+                    self._spawn(functools.partial(self._schedule, spec.logical_id, seconds),
+                                f"schedule-{spec.logical_id}")
 
     def poll_queue_once(self, logical_id: str, queue_url: str, queue_arn: str, batch: int, wait: int = 0,
                         failed_visibility: int | None = None) -> int:
@@ -289,7 +291,7 @@ class LocalStack:
         from chalice.config import Config
         from chalice.local import create_local_server
 
-        chalice_app = self._resolve("ApiFunction")
+        chalice_app: Any = self._resolve("ApiFunction")  # the Chalice app object is the API's handler
         config = Config.create(chalice_stage="local", app_name="silastri", lambda_timeout=30)
         self._api_server = create_local_server(chalice_app, config, self.host, self.api_port)
         self._spawn(self._api_server.serve_forever, "api")

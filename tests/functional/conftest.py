@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from silastri_local.runtime import LocalStack
 
 

@@ -14,7 +14,6 @@ import boto3
 import jwt
 import moto
 import pytest
-
 from silastri.adapters import dynamo, identity
 from silastri.domain.clock import to_wib
 from silastri.domain.errors import NumberCollisionError

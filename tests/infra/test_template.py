@@ -1,12 +1,10 @@
 """The template and the ASL agree with each other and with the code on disk."""
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-
 from silastri_local import template as tpl
 
 ROOT = Path(__file__).resolve().parents[2]

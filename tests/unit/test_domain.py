@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from silastri.domain import ikm, numbering, steps
 from silastri.domain.catalog import default_catalog
 from silastri.domain.clock import add_working_days, format_datetime_wib

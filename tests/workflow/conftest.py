@@ -8,12 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
 import pytest
-
 from silastri_local.client import ApiClient, wait_for
 from silastri_local.journey import officer_clients
 

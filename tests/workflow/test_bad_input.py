@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from silastri_local.client import ApiClient, ApiError, post_form
 from silastri_local.journey import FORMS, Journey, sample_pdf
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from silastri.adapters.signing import DevPkiSigner, verify_signed_pdf
 from silastri_local.client import ApiError, fetch, wait_for
 from silastri_local.journey import Journey

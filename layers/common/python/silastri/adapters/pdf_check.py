@@ -13,10 +13,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import itertools
 import json
 import logging
 import math
 import os
+import re
 import resource
 import select
 import signal
@@ -327,7 +329,6 @@ def _apply_child_limits(limits: PdfLimits) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(ValueError, OSError):
             signal.signal(signum, signal.SIG_DFL)
-    logging.getLogger("pypdf").setLevel(logging.CRITICAL + 1)
     warnings.simplefilter("ignore")
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     target = _current_address_space() + limits.parse_memory_mb * MIB
@@ -386,19 +387,33 @@ def _inspect(data: bytes, limits: PdfLimits) -> tuple[str | None, int | None]:
             lzw_maximum_output_length=budget,
             run_length_maximum_output_length=budget,
             brotli_maximum_output_length=budget,
-        ):
-            return _inspect_reader(data, limits)
+        ), _damage_monitor() as damage:
+            code, pages = _inspect_reader(data, limits, damage)
     except MemoryError:
         raise
     except (_BombError, LimitReachedError) as error:
         if isinstance(error, _BombError) or _is_decompression_limit(error):
             return "decompression-bomb", None
         return "malformed", None
-    except Exception:
+    except Exception as error:
+        if _caused_by_memory_error(error):
+            raise MemoryError from error  # pypdf re-raises MemoryError as PdfReadError
         return "malformed", None
+    return code, pages
 
 
-def _inspect_reader(data: bytes, limits: PdfLimits) -> tuple[str | None, int | None]:
+def _caused_by_memory_error(error: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, MemoryError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _inspect_reader(data: bytes, limits: PdfLimits, damage: _DamageMonitor) -> tuple[str | None, int | None]:
     """Checks of :func:`_inspect` in order; exceptions are mapped to codes by the caller."""
     budget = limits.max_stream_bytes
     reader = PdfReader(io.BytesIO(data), strict=False)
@@ -409,10 +424,20 @@ def _inspect_reader(data: bytes, limits: PdfLimits) -> tuple[str | None, int | N
         return "malformed", None
     if pages > limits.max_pages:
         return "too-many-pages", pages
+    segments = _outside_streams(data)
+    _register_unlisted_objects(reader, segments)
     findings, streams = _scan(reader)
+    findings |= _raw_findings(segments)
+    for stream in streams:
+        if _name(dict.get(stream, "/Type")) == "/ObjStm":
+            # Members of an object stream that the xref no longer lists are invisible to _scan.
+            with contextlib.suppress(PyPdfError, ValueError, zlib.error):
+                findings |= _raw_findings([(0, stream.get_data())])
     for code in ACTIVE_CONTENT_PRIORITY:
         if code in findings:
             return code, pages
+    if damage.damaged:
+        return "malformed", pages
     used = 0
     for stream in streams:
         used += _decoded_size(stream, budget - used)
@@ -441,23 +466,121 @@ def _scan(reader: PdfReader) -> tuple[set[str], list[StreamObject]]:
     """Collect active-content findings and all streams from every object in the file."""
     findings: set[str] = set()
     streams: dict[int, StreamObject] = {}
-    stack: list[Any] = [reader.trailer]
-    objects = _indirect_objects(reader)
-    while True:
-        if not stack:
-            top = next(objects, None)
-            if top is None:
-                break
-            stack.append(top)
-        node = stack.pop()
-        if isinstance(node, DictionaryObject):
-            if isinstance(node, StreamObject):
-                streams[id(node)] = node
-            _check_dictionary(node, findings)
-            stack.extend(v for v in dict.values(node) if isinstance(v, (DictionaryObject, ArrayObject)))
-        elif isinstance(node, ArrayObject):
-            stack.extend(v for v in list.__iter__(node) if isinstance(v, (DictionaryObject, ArrayObject)))
+    for top in itertools.chain([reader.trailer], _indirect_objects(reader)):
+        stack: list[Any] = [top]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, DictionaryObject):
+                if isinstance(node, StreamObject):
+                    streams[id(node)] = node
+                _check_dictionary(node, findings)
+                stack.extend(v for v in dict.values(node) if isinstance(v, (DictionaryObject, ArrayObject)))
+            elif isinstance(node, ArrayObject):
+                stack.extend(v for v in list.__iter__(node) if isinstance(v, (DictionaryObject, ArrayObject)))
     return findings, list(streams.values())
+
+
+class _DamageMonitor(logging.Handler):
+    """Notices pypdf's non-strict recoveries that silently drop parts of an object."""
+
+    # (logger, message template prefix) of pypdf 7.1 warnings: a dictionary cut short, a key skipped, a
+    # repeated key (pypdf keeps the first value, other readers may use the last), an unreadable member of
+    # an object stream.
+    SIGNS = (
+        ("pypdf.generic._data_structures", ("%(exception)r", "%(exception)s", "Multiple definitions in dictionary")),
+        ("pypdf._reader", ("Invalid stream (index",)),
+    )
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.damaged = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = str(record.msg)
+        if any(record.name == name and message.startswith(prefixes) for name, prefixes in self.SIGNS):
+            self.damaged = True
+
+
+@contextlib.contextmanager
+def _damage_monitor() -> Iterator[_DamageMonitor]:
+    """Route pypdf's warnings to a :class:`_DamageMonitor` (and nowhere else) for the duration."""
+    logger = logging.getLogger("pypdf")
+    monitor = _DamageMonitor()
+    saved = (logger.level, logger.propagate)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    logger.addHandler(monitor)
+    try:
+        yield monitor
+    finally:
+        logger.removeHandler(monitor)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+_DELIMITERS = rb"\x00\t\n\x0c\r ()<>\[\]{}/%"
+_RAW_NAMES: dict[bytes, str] = {
+    b"JavaScript": "javascript",
+    b"JS": "javascript",
+    b"Launch": "launch-action",
+    b"EmbeddedFile": "embedded-file",
+    b"EmbeddedFiles": "embedded-file",
+    b"FileAttachment": "embedded-file",
+    b"RichMedia": "rich-media",
+    b"RichMediaContent": "rich-media",
+    b"XFA": "xfa-form",
+}
+_PLAIN_NAME = re.compile(
+    rb"/(" + b"|".join(_RAW_NAMES) + rb")(?=[" + _DELIMITERS + rb"]|$)"
+)
+_ESCAPED_NAME = re.compile(rb"/([^" + _DELIMITERS + rb"]*#[^" + _DELIMITERS + rb"]*)")
+_HEX_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_STREAM_START = re.compile(rb"(?<![A-Za-z])stream\r?\n")
+_OBJECT_HEADER = re.compile(rb"(?<![0-9])([0-9]{1,10})[\x00\t\n\x0c\r ]+([0-9]{1,5})[\x00\t\n\x0c\r ]+obj(?![A-Za-z])")
+
+
+def _raw_findings(segments: list[tuple[int, bytes]]) -> set[str]:
+    """Backstop: active-content names anywhere in the given bytes (file text outside stream data).
+
+    Catches names in objects that pypdf could not parse (and so never showed to :func:`_scan`) but a more
+    lenient viewer might still act on, including names obfuscated with ``#xx`` escapes.
+    """
+    found: set[str] = set()
+    for _, text in segments:
+        found.update(_RAW_NAMES[match.group(1)] for match in _PLAIN_NAME.finditer(text))
+        for match in _ESCAPED_NAME.finditer(text):
+            name = _HEX_ESCAPE.sub(lambda escape: bytes([int(escape.group(1), 16)]), match.group(1))
+            if name in _RAW_NAMES:
+                found.add(_RAW_NAMES[name])
+    return found
+
+
+def _outside_streams(data: bytes) -> list[tuple[int, bytes]]:
+    """(offset, bytes) pieces of ``data`` between ``stream … endstream`` bodies (linear time)."""
+    segments: list[tuple[int, bytes]] = []
+    position = 0
+    while (start := _STREAM_START.search(data, position)) is not None:
+        end = data.find(b"endstream", start.end())
+        if end < 0:
+            break
+        segments.append((position, data[position:start.start()]))
+        position = end + len(b"endstream")
+    segments.append((position, data[position:]))
+    return segments
+
+
+def _register_unlisted_objects(reader: PdfReader, segments: list[tuple[int, bytes]]) -> None:
+    """Add ``N G obj`` definitions found in the file text to pypdf's xref when it lacks them.
+
+    pypdf's repair of a damaged cross-reference table can stop short; repairing viewers scan the whole
+    file, so every object they could find must be inspected too.
+    """
+    known = {number for table in reader.xref.values() for number in table} | set(reader.xref_objStm)
+    for offset, text in segments:
+        for match in _OBJECT_HEADER.finditer(text):
+            number, generation = int(match.group(1)), int(match.group(2))
+            if number not in known:
+                reader.xref.setdefault(generation, {})[number] = offset + match.start()
 
 
 def _resolve(value: Any) -> Any:
@@ -467,9 +590,9 @@ def _resolve(value: Any) -> Any:
 def _check_dictionary(node: DictionaryObject, findings: set[str]) -> None:
     """Record the active-content codes that a single dictionary reveals."""
     keys = set(dict.keys(node))
-    action = _resolve(dict.get(node, "/S"))
-    subtype = _resolve(dict.get(node, "/Subtype"))
-    kind = _resolve(dict.get(node, "/Type"))
+    action = _name(dict.get(node, "/S"))
+    subtype = _name(dict.get(node, "/Subtype"))
+    kind = _name(dict.get(node, "/Type"))
     if "/JS" in keys or "/JavaScript" in keys or action == "/JavaScript":
         findings.add("javascript")
     if action == "/Launch":
@@ -493,6 +616,12 @@ def _check_dictionary(node: DictionaryObject, findings: set[str]) -> None:
             findings.add("additional-actions")
 
 
+def _name(value: Any) -> str | None:
+    """The resolved value if it is a name (or string), else ``None``; safe for set membership tests."""
+    value = _resolve(value)
+    return str(value) if isinstance(value, str) else None
+
+
 def _is_benign_open_action(value: Any) -> bool:
     """True for an open action that only shows a destination (array, or a chain of /GoTo actions)."""
     if value is None or isinstance(value, (ArrayObject, NullObject)):
@@ -506,7 +635,7 @@ def _is_benign_open_action(value: Any) -> bool:
         seen.add(id(item))
         if isinstance(item, ArrayObject):  # /Next may hold an array of actions
             pending.extend(list.__iter__(item))
-        elif isinstance(item, DictionaryObject) and _resolve(dict.get(item, "/S")) == "/GoTo":
+        elif isinstance(item, DictionaryObject) and _name(dict.get(item, "/S")) == "/GoTo":
             pending.append(dict.get(item, "/Next"))
         else:
             return False
@@ -525,7 +654,7 @@ def _as_list(value: Any) -> list[Any]:
 def _decoded_size(stream: StreamObject, remaining: int) -> int:
     """Bytes produced by decoding ``stream``; stops early once more than ``remaining`` were produced."""
     data: bytes = getattr(stream, "_data", b"") or b""
-    filters = _as_list(dict.get(stream, "/Filter"))
+    filters = [_name(item) for item in _as_list(dict.get(stream, "/Filter"))]
     if len(filters) > _MAX_FILTERS:
         raise _BombError("too many filters")
     parameters = _as_list(dict.get(stream, "/DecodeParms"))

@@ -154,7 +154,7 @@ def queue_view(principal: Principal) -> list[dict[str, Any]]:
                 "waiting_seconds": int((now - task.opened_at).total_seconds()),
                 "standard_time": definition.standard_time_label,
             })
-    rows.sort(key=lambda r: r["opened_at"])
+    rows.sort(key=lambda r: str(r["opened_at"]))
     return rows
 
 
