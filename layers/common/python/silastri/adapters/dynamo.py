@@ -4,7 +4,9 @@ and indexes need; optimistic locking (`version`) guards read-modify-write update
 from __future__ import annotations
 
 import os
+import random
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
@@ -234,26 +236,31 @@ def get_application(application_id: str) -> Application:
     return Application.model_validate(item.body)
 
 
-def update_application(application_id: str, change: Callable[[Application], T], attempts: int = 5) -> tuple[Application, T]:
+def update_application(application_id: str, change: Callable[[Application], T], attempts: int = 12) -> tuple[Application, T]:
     """Read, apply `change` (which mutates the model and may raise), write back with optimistic locking.
 
-    Retries on a concurrent write; returns the saved application and what `change` returned.
+    Retries (with jittered backoff) on a concurrent write; skips the write when nothing changed.
+    Returns the application as stored and what `change` returned.
     """
     bind_tables()
-    for _ in range(attempts):
+    for attempt in range(attempts):
         try:
             item = ApplicationItem.get(application_id, consistent_read=True)
         except DoesNotExist:
             raise NotFoundError("application not found", field="application_id") from None
         app = Application.model_validate(item.body)
         result = change(app)
-        item.body = app.model_dump(mode="json")
+        body = app.model_dump(mode="json")
+        if body == item.body:
+            return app, result
+        item.body = body
         item.status = app.status.value
         item.registration_number = app.registration_number
         try:
             item.save()
         except PutError as exc:
             if _is_conditional_failure(exc):
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter, not security
                 continue
             raise
         return app, result
