@@ -358,6 +358,8 @@ class LocalAws:
             self._server.server_close()
         self._server = None
         self._thread = None
+        with _client_cache_lock:  # the interpreter's clients point at this server's port
+            _client_cache.clear()
         for key, value in self._saved_config.items():
             if value is not None:
                 default_user_config[key] = value  # type: ignore[literal-required]

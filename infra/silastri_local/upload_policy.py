@@ -27,7 +27,15 @@ from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder
 from werkzeug.wsgi import get_input_stream
 
-__all__ = ["DEFAULT_CREDENTIALS", "PolicyViolation", "PresignedPostPolicy", "check_post_policy"]
+__all__ = [
+    "DEFAULT_CREDENTIALS",
+    "PolicyViolation",
+    "PostForm",
+    "PresignedPostPolicy",
+    "bucket_for_post",
+    "check_post_policy",
+    "read_post_form",
+]
 
 #: Access key → secret key pairs known locally: moto's test credentials and the
 #: ones moto's own Step Functions interpreter signs with.
@@ -221,8 +229,8 @@ def _check_conditions(policy: dict[str, Any], form: PostForm, bucket: str, file_
     for condition in policy.get("conditions", []):
         if isinstance(condition, dict) and len(condition) == 1:
             ((name, expected),) = condition.items()
+            shown: list[Any] = ["eq", f"${name}", expected]  # S3 reports it in this form
             op, name = "eq", str(name).lower()
-            shown = ["eq", f"${name}", expected]
         elif isinstance(condition, list) and len(condition) == 3:
             op = str(condition[0]).lower()
             if op == "content-length-range":

@@ -5,8 +5,7 @@ from __future__ import annotations
 from silastri.adapters.signing import DevPkiSigner, verify_signed_pdf
 from silastri_local.client import ApiClient
 from silastri_local.journey import Journey, officer_clients
-
-from .conftest import StackProcess
+from silastri_local.stack_process import StackProcess
 
 
 def test_restart_mid_flow_then_the_run_completes(tmp_path):
