@@ -14,17 +14,19 @@ from typing import Any
 import pydantic
 from chalice import Chalice, Response
 from chalice.app import Request
+from chalicelib.pages import applicant_pages  # packaged with this function (Lambda code root on the path)
 from silastri.adapters import dynamo, identity, messaging, storage
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
 from silastri.domain.catalog import default_catalog
 from silastri.domain.errors import DomainError, ForbiddenError, NotFoundError, ValidationError
 from silastri.observability import logger
-from silastri.services import accounts, applications, permits, tasks
+from silastri.services import accounts, applications, permits, sessions, tasks, tracking
 from silastri.settings import get_settings
 
 app = Chalice(app_name="silastri")
 app.api.binary_types = []
+app.register_blueprint(applicant_pages)
 
 JSON = "application/json"
 
@@ -80,10 +82,16 @@ def body() -> dict[str, Any]:
 
 
 def principal() -> Principal:
+    """From a Bearer token, or from the web session cookie — then unsafe methods need the CSRF header."""
     authorization = header("authorization")
-    if not authorization.lower().startswith("bearer "):
+    if authorization.lower().startswith("bearer "):
+        return identity.verify_token(authorization[7:].strip())
+    who = sessions.principal_from_headers(request().headers or {})
+    if who is None:
         raise AuthError("login required")
-    return identity.verify_token(authorization[7:].strip())
+    if request().method not in ("GET", "HEAD", "OPTIONS"):
+        sessions.check_csrf(who, header("x-csrf-token") or None)
+    return who
 
 
 def officer() -> Principal:
@@ -107,7 +115,7 @@ def _field(data: dict[str, Any], name: str, kind: type = str) -> Any:
 def register() -> Any:
     data = body()
     result = accounts.register(data.get("name", ""), data.get("email", ""), data.get("phone", ""),
-                               data.get("password", ""))
+                               data.get("password", ""), data.get("nik", ""))
     return Response(status_code=201, body=result)
 
 
@@ -124,6 +132,21 @@ def activate() -> Any:
 def resend() -> Any:
     accounts.resend(_field(body(), "email"))
     return {"sent": True}
+
+
+@app.route("/api/auth/password-reset", methods=["POST"])
+@api
+def password_reset_request() -> Any:
+    accounts.request_password_reset(_field(body(), "email"))
+    return Response(status_code=202, body={"message": "jika akun terdaftar, kode dikirim melalui WhatsApp"})
+
+
+@app.route("/api/auth/password-reset/confirm", methods=["POST"])
+@api
+def password_reset_confirm() -> Any:
+    data = body()
+    accounts.reset_password(_field(data, "email"), _field(data, "code"), _field(data, "new_password"))
+    return {"reset": True}
 
 
 @app.route("/api/auth/login", methods=["POST"])
@@ -278,6 +301,14 @@ def decide(task_id: str) -> Any:
 
 
 # ----------------------------------------------------------------------------- public
+
+@app.route("/api/track", methods=["POST"])
+@api
+def track() -> Any:
+    """Public tracking: status only, by registration number + last four digits of the WhatsApp number."""
+    data = body()
+    return tracking.public_status(str(data.get("registration_number", "")), str(data.get("phone_last4", "")))
+
 
 @app.route("/api/verify/{permit_id}", methods=["GET"])
 @api

@@ -64,6 +64,7 @@ class Journey:
     application_id: str = ""
     registration_number: str = ""
     lines: list[StepLine] = field(default_factory=list)
+    credentials: dict[str, str] = field(default_factory=dict)
     _mark: float = field(default_factory=time.perf_counter)
 
     def _done(self, sop: str, actor: str, output: str) -> None:
@@ -79,9 +80,16 @@ class Journey:
         email = f"pemohon-{uuid.uuid4().hex[:10]}@contoh.id"
         phone = "08" + "".join(str(secrets.randbelow(10)) for _ in range(10))
         password = "Pemohon-" + secrets.token_hex(4) + "A1"
+        nik = "1407" + "".join(str(secrets.randbelow(10)) for _ in range(12))  # 14 07: Rokan Hilir region code
         self.api.post("/api/auth/register", {"name": "Pemohon Demo", "email": email, "phone": phone,
-                                             "password": password})
-        e164 = "+62" + phone[1:]
+                                             "password": password, "nik": nik})
+        self.credentials = {"email": email, "phone": "+62" + phone[1:], "password": password, "nik": nik}
+        self.api.post("/api/auth/activate", {"email": email, "code": self.latest_code("+62" + phone[1:])})
+        self.applicant = self.api.login(email, password)
+        return self.applicant
+
+    def latest_code(self, e164: str) -> str:
+        """The six-digit code in the newest WhatsApp message to `e164` in the local outbox."""
 
         def code() -> str | None:
             for message in reversed(self.api.get("/api/local/outbox")["messages"]):
@@ -90,9 +98,7 @@ class Journey:
                     return found.group(1) if found else None
             return None
 
-        self.api.post("/api/auth/activate", {"email": email, "code": wait_for(code, what="activation code")})
-        self.applicant = self.api.login(email, password)
-        return self.applicant
+        return str(wait_for(code, what="code in the outbox"))
 
     def apply(self) -> str:
         applicant = self.applicant or self.register()

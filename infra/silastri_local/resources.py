@@ -194,6 +194,7 @@ class LocalResources:
             client_id = idp.create_user_pool_client(
                 UserPoolId=pool_id, ClientName=logical, GenerateSecret=False,
                 ExplicitAuthFlows=props.get("ExplicitAuthFlows", []),
+                ReadAttributes=props.get("ReadAttributes", []), WriteAttributes=props.get("WriteAttributes", []),
             )["UserPoolClient"]["ClientId"]
         self.refs[logical] = client_id
 

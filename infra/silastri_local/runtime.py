@@ -44,6 +44,8 @@ def _load_handler(spec: tpl.FunctionSpec) -> Callable[..., Any]:
     module_name = f"silastri_fn_{spec.logical_id}"
     module: ModuleType | None = sys.modules.get(module_name)
     if module is None:
+        if (spec.code_uri / "chalicelib").is_dir() and str(spec.code_uri) not in sys.path:
+            sys.path.insert(0, str(spec.code_uri))  # Lambda puts the function's code root on the path
         loader = importlib.util.spec_from_file_location(module_name, spec.module_path)
         assert loader and loader.loader
         module = importlib.util.module_from_spec(loader)
@@ -145,6 +147,7 @@ class LocalStack:
             "MESSAGING_MODE": "local-outbox",
             "SIGNER_MODE": "dev-pki",
             "DATA_DIR": str(self.data_dir),
+            "NIK_HASH_KEY": self._local_secret("nik-hash.key"),
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             "POWERTOOLS_METRICS_DISABLED": "true",
         })
@@ -158,6 +161,14 @@ class LocalStack:
         from silastri.services import permits
 
         permits.signer.cache_clear()
+
+    def _local_secret(self, name: str) -> str:
+        """A random secret kept in the data directory (what a deployment keeps in its parameters)."""
+        path = self.data_dir / name
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def _seed_officers(self) -> None:
         """One officer account per role in the default office; logins kept in the data directory."""

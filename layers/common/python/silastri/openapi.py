@@ -6,10 +6,14 @@ import re
 from typing import Any
 
 _BODIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("/api/auth/register", "POST"): {"required": ["name", "email", "phone", "password"], "properties": {
+    ("/api/auth/register", "POST"): {"required": ["name", "email", "phone", "password", "nik"], "properties": {
         "name": {"type": "string"}, "email": {"type": "string", "format": "email"},
         "phone": {"type": "string", "description": "Indonesian WhatsApp number, e.g. 081234567890"},
+        "nik": {"type": "string", "pattern": "^[0-9]{16}$", "description": "kept only hashed and masked"},
         "password": {"type": "string", "minLength": 10}}},
+    ("/api/track", "POST"): {"required": ["registration_number", "phone_last4"], "properties": {
+        "registration_number": {"type": "string", "example": "REG-2026-000123"},
+        "phone_last4": {"type": "string", "pattern": "^[0-9]{4}$"}}},
     ("/api/auth/activate", "POST"): {"required": ["email", "code"], "properties": {
         "email": {"type": "string"}, "code": {"type": "string", "pattern": "^[0-9]{6}$"}}},
     ("/api/auth/login", "POST"): {"required": ["email", "password"], "properties": {
@@ -25,7 +29,8 @@ _BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "details": {"type": "object", "description": "document_notes (completeness), number (numbering), copies (printing)"}}},
 }
 _PUBLIC = {"/", "/api/openapi.json", "/api/catalog", "/api/auth/register", "/api/auth/activate",
-           "/api/auth/login", "/api/auth/resend", "/api/verify/{permit_id}", "/verifikasi/{permit_id}"}
+           "/api/auth/login", "/api/auth/resend", "/api/auth/password-reset",
+           "/api/auth/password-reset/confirm", "/api/track", "/api/verify/{permit_id}", "/verifikasi/{permit_id}"}
 
 
 def document(routes: dict[str, dict[str, Any]]) -> dict[str, Any]:

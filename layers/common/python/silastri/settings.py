@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     messaging_mode: Literal["aws", "local-outbox"] = "aws"
     whatsapp_phone_number_id: str = ""
     sender_email: str = ""
+    nik_hash_key: str = Field(min_length=32, description="secret key of the NIK keyed hash")
     data_dir: str = Field(description="writable directory for the development PKI and the local outbox")
     default_office_id: str = "rokan-hilir"
     upload_max_bytes: int = 10 * 1024 * 1024

@@ -29,6 +29,9 @@ class Principal(BaseModel):
     name: str | None = None
     roles: set[str]
     office_id: str | None = None
+    acting: bool = False  # an acting head (Plt.) signs in their own name
+    nik_masked: str | None = None
+    issued_at: int = 0
 
 
 class _Jwks:
@@ -68,6 +71,8 @@ def verify_token(token: str) -> Principal:
     return Principal(
         user_id=claims["sub"], email=claims.get("email"), name=claims.get("name"),
         roles=set(claims.get("cognito:groups", [])), office_id=claims.get("custom:office_id"),
+        acting=claims.get("custom:acting") == "true", nik_masked=claims.get("custom:nik_masked"),
+        issued_at=int(claims["iat"]),
     )
 
 
@@ -86,8 +91,10 @@ def login(email: str, password: str) -> dict[str, Any]:
     return {"id_token": result["IdToken"], "expires_in": result["ExpiresIn"], "issued_at": int(time.time())}
 
 
-def register(email: str, password: str, name: str, phone: str) -> str:
-    """Create an unconfirmed applicant account; returns the user id (sub)."""
+def register(email: str, password: str, name: str, phone: str, private: dict[str, str]) -> str:
+    """Create an unconfirmed applicant account; returns the user id (sub).
+
+    `private` attributes (masked and hashed NIK) are written by the backend only, never by the client."""
     idp = client("cognito-idp")
     settings = get_settings()
     try:
@@ -101,7 +108,14 @@ def register(email: str, password: str, name: str, phone: str) -> str:
     except idp.exceptions.InvalidPasswordException as exc:
         raise ValidationError("kata sandi minimal 10 karakter dengan huruf besar, huruf kecil dan angka",
                               field="password") from exc
+    idp.admin_update_user_attributes(UserPoolId=settings.user_pool_id, Username=email,
+                                     UserAttributes=[{"Name": k, "Value": v} for k, v in private.items()])
     return str(response["UserSub"])
+
+
+def set_password(email: str, password: str) -> None:
+    client("cognito-idp").admin_set_user_password(UserPoolId=get_settings().user_pool_id, Username=email,
+                                                  Password=password, Permanent=True)
 
 
 def activate(email: str) -> None:
@@ -142,6 +156,9 @@ def contacts_of_role(office_id: str, role: str) -> list[dict[str, str]]:
 
 
 def contact_by_email(email: str) -> dict[str, str]:
+    """Attributes of the account with this (already validated) e-mail, plus its `status`; {} if none."""
     idp = client("cognito-idp")
     users = idp.list_users(UserPoolId=get_settings().user_pool_id, Filter=f'email = "{email}"', Limit=1)["Users"]
-    return _attributes(users[0]) if users else {}
+    if not users:
+        return {}
+    return {**_attributes(users[0]), "status": users[0].get("UserStatus", "")}
