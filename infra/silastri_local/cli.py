@@ -9,15 +9,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import signal
 import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
-from .runtime import DEFAULT_DATA_DIR, OFFICERS_FILE, LocalStack
+from .runtime import DEFAULT_DATA_DIR, OFFICERS_FILE, STACK_FILE, LocalStack
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -80,6 +83,42 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _attached(data_dir: Path) -> Iterator[None]:
+    """Configure this process to reach the local stack's data: the running one, or an embedded one."""
+    info_path = data_dir / STACK_FILE
+    if info_path.exists():
+        info = json.loads(info_path.read_text())
+        try:
+            urllib.request.urlopen(info["api_url"] + "/api/catalog", timeout=2).read()  # noqa: S310 - loopback
+        except OSError:
+            info = None
+        if info:
+            os.environ.update(info["environment"])
+            os.environ.update({"AWS_ENDPOINT_URL": info["aws_url"], "AWS_ACCESS_KEY_ID": "testing",
+                               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "ap-southeast-3"})
+            yield
+            return
+    with LocalStack(data_dir=data_dir, api_port=0, run_schedules=False):
+        yield
+
+
+def _audit(args: argparse.Namespace) -> int:
+    """Check every application's hash-chained audit trail (or one); non-zero exit on any problem."""
+    from silastri.adapters import dynamo
+    from silastri.services.timeline import verify_audit
+
+    with _attached(Path(args.data_dir)):
+        ids = [args.application] if args.application else [a.application_id for a in dynamo.all_applications()]
+        broken = 0
+        for application_id in ids:
+            problems = verify_audit(application_id)
+            print(f"{application_id}: {'OK' if not problems else 'RUSAK — ' + '; '.join(problems)}")
+            broken += bool(problems)
+        print(f"{len(ids)} jejak audit diperiksa, {broken} rusak")
+    return 1 if broken else 0
+
+
 def _check_pdf(args: argparse.Namespace) -> int:
     from .cmd_check_pdf import run
 
@@ -104,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--count", type=int, default=20)
     bench.add_argument("--type", choices=["orsos", "sip"], default="orsos")
     bench.set_defaults(func=_bench)
+    audit = sub.add_parser("audit", help="audit trail tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_verify = audit_sub.add_parser("verify", help="detect edited or deleted audit entries")
+    audit_verify.add_argument("--application", help="only this application id")
+    audit_verify.set_defaults(func=_audit)
     check = sub.add_parser("check-pdf", help="validate PDFs as uploads are validated")
     check.add_argument("files", nargs="+")
     check.set_defaults(func=_check_pdf)

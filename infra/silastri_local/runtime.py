@@ -28,6 +28,7 @@ from .resources import PREFIX, LocalResources
 REGION = "ap-southeast-3"
 SNAPSHOT_FILE = "aws-state.pickle"
 OFFICERS_FILE = "officers.json"
+STACK_FILE = "stack.json"  # written while a stack runs: where its API and emulator listen
 DEFAULT_DATA_DIR = tpl.ROOT / ".silastri"
 
 OFFICERS = [
@@ -107,6 +108,11 @@ class LocalStack:
         self._start_event_sources()
         self._start_api()
         self.resumed = self._resume_runs()
+        stack_file = self.data_dir / STACK_FILE
+        stack_file.touch(mode=0o600)
+        stack_file.write_text(json.dumps({
+            "api_url": self.api_url, "aws_url": self.aws.endpoint_url, "pid": os.getpid(),
+            "environment": {k: os.environ[k] for k in self.resources.function_environment()}}))
         if self.persist:
             self._spawn(self._snapshot_loop, "snapshots")
         return self
@@ -123,6 +129,7 @@ class LocalStack:
                 self.save()
             self.aws.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
+        (self.data_dir / STACK_FILE).unlink(missing_ok=True)
 
     def save(self) -> None:
         assert self.aws

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -21,6 +20,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
+from ..domain import audit
 from ..domain.errors import ConflictError, NotFoundError
 from ..domain.ikm import SurveyAnswers
 from ..domain.models import Application, PermitRecord, Task, TaskStatus, TimelineEvent
@@ -423,15 +423,48 @@ def all_open_tasks() -> Iterator[Task]:
 
 # ----------------------------------------------------------------------------- timeline
 
-def append_event(event: TimelineEvent) -> None:
+def audit_head_id(application_id: str) -> str:
+    return f"audit#{application_id}"
+
+
+def append_chained(application_id: str, build: Callable[[int, str], TimelineEvent]) -> TimelineEvent:
+    """Append the next audit entry: `build(seq, prev_hash)` makes it; the head moves in the same step.
+
+    Concurrent appends are ordered by a conditional put on the sequence number. A head left behind by
+    a crash (entry written, head not moved) is first brought forward, so no entry is ever skipped."""
     bind_tables()
-    EventItem(application_id=event.application_id, event_id=event.event_id,
-              body=event.model_dump(mode="json")).save()
+    head_id = audit_head_id(application_id)
+    for _ in range(50):
+        seq, head_hash = read_counter(head_id)
+        prev = head_hash or audit.GENESIS
+        try:
+            existing = EventItem.get(application_id, f"{seq + 1:08d}", consistent_read=True)
+        except DoesNotExist:
+            existing = None
+        if existing is not None:  # someone wrote seq+1 but has not moved the head yet: help
+            advance_counter(head_id, seq, existing.body["hash"])
+            continue
+        event = build(seq + 1, prev)
+        item = EventItem(application_id=application_id, event_id=event.event_id, body=event.model_dump(mode="json"))
+        try:
+            item.save(condition=EventItem.event_id.does_not_exist())
+        except PutError as exc:
+            if _is_conditional_failure(exc):
+                time.sleep(random.uniform(0, 0.005))  # noqa: S311 - jitter
+                continue
+            raise
+        advance_counter(head_id, seq, event.hash)
+        return event
+    raise ConflictError("the audit trail is busy; try again")
 
 
-def new_event_id(at: datetime) -> str:
-    """Sortable by time, unique without coordination."""
-    return f"{at.strftime('%Y%m%dT%H%M%S.%f')}#{secrets.token_hex(3)}"
+def audit_head(application_id: str) -> tuple[int, str | None]:
+    return read_counter(audit_head_id(application_id))
+
+
+def raw_events(application_id: str) -> list[dict[str, Any]]:
+    bind_tables()
+    return [dict(i.body) for i in EventItem.query(application_id, consistent_read=True)]
 
 
 def timeline(application_id: str) -> list[TimelineEvent]:

@@ -124,8 +124,13 @@ class Task(BaseModel):
 
 
 class TimelineEvent(BaseModel):
+    """One audit-trail entry (who, role, when, what, note), hash-chained per application."""
+
     application_id: str
     event_id: str
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
     at: datetime
     step: str
     action: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..adapters import dynamo, messaging
+from ..domain import audit
 from ..domain.clock import now_utc
 from ..domain.models import TimelineEvent
 from ..observability import logger
@@ -14,11 +15,24 @@ def record(application_id: str, step: str, action: str, actor_role: str, actor_i
            note: str | None = None, **details: Any) -> TimelineEvent:
     """Append one timeline event (and log it, without personal data)."""
     at = now_utc()
-    event = TimelineEvent(application_id=application_id, event_id=dynamo.new_event_id(at), at=at, step=step,
-                          action=action, actor_role=actor_role, actor_id=actor_id, note=note, details=details)
-    dynamo.append_event(event)
+
+    def build(seq: int, prev_hash: str) -> TimelineEvent:
+        event = TimelineEvent(application_id=application_id, event_id=f"{seq:08d}", seq=seq, prev_hash=prev_hash,
+                              at=at, step=step, action=action, actor_role=actor_role, actor_id=actor_id, note=note,
+                              details=details)
+        event.hash = audit.entry_hash(prev_hash, event.model_dump(mode="json"))
+        return event
+
+    event = dynamo.append_chained(application_id, build)
     logger.info("timeline", application_id=application_id, step=step, action=action, actor_role=actor_role)
     return event
+
+
+def verify_audit(application_id: str) -> list[str]:
+    """Problems in one application's audit trail (edited, deleted or added entries); [] when intact."""
+    entries = sorted(dynamo.raw_events(application_id), key=lambda e: int(e.get("seq", 0)))
+    seq, head = dynamo.audit_head(application_id)
+    return audit.verify_chain(entries, seq, head)
 
 
 def notify(kind: str, **fields: Any) -> None:
