@@ -253,7 +253,8 @@ def survey(application_id: str) -> Any:
 
 
 _FILES = {"receipt": "receipt_key", "permit": "permit_key", "rejection-letter": "rejection_key"}
-_OFFICER_FILES = {**_FILES, "permit-draft": "draft_permit_key"}
+_OFFICER_FILES = {**_FILES, "permit-draft": "draft_permit_key",
+                  "technical-recommendation": "technical_recommendation_key"}
 
 
 @app.route("/api/applications/{application_id}/files/{kind}", methods=["GET"])
@@ -300,7 +301,36 @@ def decide(task_id: str) -> Any:
     return decided.model_dump(mode="json")
 
 
+@app.route("/api/signing/batch", methods=["POST"])
+@api
+def sign_batch() -> Any:
+    """The head signs several waiting permits in one action."""
+    return {"results": tasks.sign_batch(officer(), body().get("task_ids") or [])}
+
+
+@app.route("/api/counter/{registration_number}", methods=["GET"])
+@api
+def counter(registration_number: str) -> Any:
+    """At the counter: masked identity, SKM filled or not, the open pickup task."""
+    return tasks.counter_view(officer(), registration_number)
+
+
+@app.route("/api/permits/{permit_id}/revoke", methods=["POST"])
+@api
+def revoke_permit(permit_id: str) -> Any:
+    """The head revokes an issued permit, with a reason."""
+    record = permits.revoke(permit_id, officer(), str(body().get("reason") or ""))
+    return {"permit_number": record.permit_number, "revoked": record.revoked, "reason": record.revoked_reason}
+
+
 # ----------------------------------------------------------------------------- public
+
+@app.route("/api/registry", methods=["GET"])
+@api
+def registry() -> Any:
+    """What the permit registry says about a permit number (used by `silastri verify-permit`)."""
+    return permits.registry_entry(query("number", ""))
+
 
 @app.route("/api/track", methods=["POST"])
 @api

@@ -119,6 +119,17 @@ def _audit(args: argparse.Namespace) -> int:
     return 1 if broken else 0
 
 
+def _verify_permit(args: argparse.Namespace) -> int:
+    from silastri.adapters.signing import DevPkiSigner
+
+    from .client import ApiClient
+    from .cmd_verify_permit import run
+
+    data_dir = Path(args.data_dir)
+    roots = [Path(p).read_bytes() for p in args.trust_root] or DevPkiSigner(data_dir / "pki").trust_roots_pem()
+    return _with_stack(args, lambda url, officers, _dir: run(args.file, roots, ApiClient(url)))
+
+
 def _check_pdf(args: argparse.Namespace) -> int:
     from .cmd_check_pdf import run
 
@@ -148,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     audit_verify = audit_sub.add_parser("verify", help="detect edited or deleted audit entries")
     audit_verify.add_argument("--application", help="only this application id")
     audit_verify.set_defaults(func=_audit)
+    verify = sub.add_parser("verify-permit", help="check an issued permit PDF")
+    verify.add_argument("file")
+    verify.add_argument("--trust-root", action="append", default=[], help="PEM of a trusted root (default: local PKI)")
+    verify.add_argument("--url", default="http://127.0.0.1:8000")
+    verify.set_defaults(func=_verify_permit)
     check = sub.add_parser("check-pdf", help="validate PDFs as uploads are validated")
     check.add_argument("files", nargs="+")
     check.set_defaults(func=_check_pdf)

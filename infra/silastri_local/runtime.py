@@ -31,12 +31,13 @@ OFFICERS_FILE = "officers.json"
 STACK_FILE = "stack.json"  # written while a stack runs: where its API and emulator listen
 DEFAULT_DATA_DIR = tpl.ROOT / ".silastri"
 
-OFFICERS = [
-    ("back_office", "backoffice", "Rina Marlina (Back Office)"),
-    ("technical_team", "timteknis", "Dedi Saputra (Tim Teknis Dinas Sosial)"),
-    ("verifier", "ahlimuda", "Yusuf Hamdani (Penata Perizinan Ahli Muda)"),
-    ("approver", "ahlimadya", "Sri Wahyuni (Penata Perizinan Ahli Madya)"),
-    ("head", "kadis", "H. Ahmad Fauzi, S.Sos., M.Si."),
+OFFICERS = [  # (login key, Cognito group, e-mail handle, name, acting head)
+    ("back_office", "back_office", "backoffice", "Rina Marlina (Back Office)", False),
+    ("technical_team", "technical_team", "timteknis", "Dedi Saputra (Tim Teknis Dinas Sosial)", False),
+    ("verifier", "verifier", "ahlimuda", "Yusuf Hamdani (Penata Perizinan Ahli Muda)", False),
+    ("approver", "approver", "ahlimadya", "Sri Wahyuni (Penata Perizinan Ahli Madya)", False),
+    ("head", "head", "kadis", "H. Ahmad Fauzi, S.Sos., M.Si.", False),
+    ("head_acting", "head", "pltkadis", "Drs. Zulkifli Hasan", True),
 ]
 
 
@@ -154,7 +155,7 @@ class LocalStack:
             "MESSAGING_MODE": "local-outbox",
             "SIGNER_MODE": "dev-pki",
             "DATA_DIR": str(self.data_dir),
-            "NIK_HASH_KEY": self._local_secret("nik-hash.key"),
+            "APP_SECRET_KEY": self._local_secret("app-secret.key"),
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             "POWERTOOLS_METRICS_DISABLED": "true",
         })
@@ -185,8 +186,8 @@ class LocalStack:
         idp = self.resources.client("cognito-idp")
         pool_id = os.environ["USER_POOL_ID"]
         office_id = os.environ.get("DEFAULT_OFFICE_ID", "rokan-hilir")
-        for role, handle, name in OFFICERS:
-            entry = saved.get(role) or {"email": f"{handle}@rokanhilir.local",
+        for number, (key, group, handle, name, acting) in enumerate(OFFICERS):
+            entry = saved.get(key) or {"email": f"{handle}@rokanhilir.local",
                                         "password": "Rohil-" + secrets.token_urlsafe(9) + "9a", "name": name}
             try:
                 idp.admin_get_user(UserPoolId=pool_id, Username=entry["email"])
@@ -195,12 +196,13 @@ class LocalStack:
                     UserPoolId=pool_id, Username=entry["email"], MessageAction="SUPPRESS",
                     UserAttributes=[{"Name": "email", "Value": entry["email"]}, {"Name": "name", "Value": name},
                                     {"Name": "custom:office_id", "Value": office_id},
-                                    {"Name": "phone_number", "Value": f"+6281100000{OFFICERS.index((role, handle, name))}"}],
+                                    {"Name": "phone_number", "Value": f"+6281100000{number}"},
+                                    {"Name": "custom:acting", "Value": "true" if acting else "false"}],
                 )
                 idp.admin_set_user_password(UserPoolId=pool_id, Username=entry["email"], Password=entry["password"],
                                             Permanent=True)
-                idp.admin_add_user_to_group(UserPoolId=pool_id, Username=entry["email"], GroupName=role)
-            saved[role] = entry
+                idp.admin_add_user_to_group(UserPoolId=pool_id, Username=entry["email"], GroupName=group)
+            saved[key] = entry
         path.write_text(json.dumps(saved, indent=2))
         path.chmod(0o600)
         self.officers = saved

@@ -30,7 +30,7 @@ _BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 _PUBLIC = {"/", "/api/openapi.json", "/api/catalog", "/api/auth/register", "/api/auth/activate",
            "/api/auth/login", "/api/auth/resend", "/api/auth/password-reset",
-           "/api/auth/password-reset/confirm", "/api/track", "/api/verify/{permit_id}", "/verifikasi/{permit_id}"}
+           "/api/auth/password-reset/confirm", "/api/track", "/api/registry", "/api/verify/{permit_id}", "/verifikasi/{permit_id}"}
 
 
 def document(routes: dict[str, dict[str, Any]]) -> dict[str, Any]:

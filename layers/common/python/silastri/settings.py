@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     messaging_mode: Literal["aws", "local-outbox"] = "aws"
     whatsapp_phone_number_id: str = ""
     sender_email: str = ""
-    nik_hash_key: str = Field(min_length=32, description="secret key of the NIK keyed hash")
+    app_secret_key: str = Field(min_length=32, description="master secret; purpose keys are derived from it")
     data_dir: str = Field(description="writable directory for the development PKI and the local outbox")
     default_office_id: str = "rokan-hilir"
     upload_max_bytes: int = 10 * 1024 * 1024
@@ -46,3 +46,11 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()  # type: ignore[call-arg]  # filled from the environment
+
+
+def derived_key(purpose: str) -> bytes:
+    """A key for one purpose (nik, codes, csrf, links) derived from the master secret."""
+    import hashlib
+    import hmac
+
+    return hmac.new(get_settings().app_secret_key.encode(), f"silastri:{purpose}:v1".encode(), hashlib.sha256).digest()

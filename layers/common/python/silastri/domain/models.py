@@ -74,6 +74,8 @@ class Application(BaseModel):
     draft_permit_key: str | None = None
     permit_key: str | None = None
     rejection_key: str | None = None
+    technical_recommendation_key: str | None = None
+    print_count: int = 0
     rejection_reasons: list[str] = Field(default_factory=list)
     submit_key: str | None = None
     survey_done: bool = False

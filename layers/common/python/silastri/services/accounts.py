@@ -17,7 +17,7 @@ from pynamodb.exceptions import DoesNotExist
 from ..adapters import identity, messaging
 from ..adapters.dynamo import CodeItem, bind_tables
 from ..domain.errors import ConflictError, ValidationError
-from ..settings import get_settings
+from ..settings import derived_key
 
 CODE_SECONDS = 600
 MAX_ATTEMPTS = 5
@@ -56,7 +56,7 @@ def mask_nik(nik: str) -> str:
 
 
 def nik_hash(nik: str) -> str:
-    return hmac.new(get_settings().nik_hash_key.encode(), nik.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(derived_key("nik"), nik.encode(), hashlib.sha256).hexdigest()
 
 
 def check_password(password: str, field: str = "password") -> str:
@@ -92,7 +92,7 @@ def _code_id(purpose: str, email: str) -> str:
 
 
 def _hash(code: str, code_id: str) -> str:
-    return hmac.new(get_settings().nik_hash_key.encode(), f"{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(derived_key("codes"), f"{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 def _send_code(purpose: str, email: str, phone: str) -> None:

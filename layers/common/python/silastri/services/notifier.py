@@ -9,6 +9,7 @@ from ..domain import steps
 from ..domain.clock import format_datetime_wib
 from ..observability import logger
 from ..settings import get_settings
+from . import links
 
 
 def _text(note: messaging.Notification) -> tuple[str, str, str | None]:
@@ -21,12 +22,12 @@ def _text(note: messaging.Notification) -> tuple[str, str, str | None]:
         return (f"Tugas baru: {step.title}",
                 f"SILASTRI RV: permohonan {reg} menunggu {step.title} (SOP {step.sop_number}, "
                 f"standar {step.standard_time_label}). Masuk untuk memproses:",
-                f"{base}/petugas/tugas/{note.params['task_id']}")
+                links.task_link(note.params["task_id"]))
     if note.kind == "sla_overdue":
         step = steps.step(note.params["step"])
         return (f"Melewati waktu standar: {reg}",
                 f"SILASTRI RV: {step.title} untuk permohonan {reg} telah melewati waktu standar "
-                f"({step.standard_time_label}).", f"{base}/petugas/tugas/{note.params['task_id']}")
+                f"({step.standard_time_label}).", links.task_link(note.params["task_id"]))
     if note.kind == "revision_requested":
         deadline = format_datetime_wib(datetime.fromisoformat(note.params["deadline"]))
         return (f"Perbaikan berkas {reg}",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,7 +85,7 @@ def render_permit(app: Application, signer_name: str, acting: bool = False) -> b
     )
 
 
-def render_rejection(app: Application, signer_name: str) -> bytes:
+def render_rejection(app: Application, signer_name: str, acting: bool = False) -> bytes:
     from ..adapters import documents
 
     catalog = default_catalog()
@@ -96,7 +96,7 @@ def render_rejection(app: Application, signer_name: str) -> bytes:
         letterhead(office), letter_number=None, registration_number=app.registration_number,
         addressee=app.holder_name(), permit_type_name=definition.name,
         reasons=app.rejection_reasons or ["Berkas tidak memenuhi persyaratan."],
-        issued_at=to_wib(now_utc()).date(), signature=_signature(office, signer_name),
+        issued_at=to_wib(now_utc()).date(), signature=_signature(office, signer_name, acting),
     )
 
 
@@ -117,7 +117,8 @@ def sign_permit(application_id: str, principal: Principal) -> PermitRecord:
     office = catalog.office(app.office_id)
     definition = catalog.permit_type(app.office_id, app.permit_type)
     name = principal.name or principal.email or "Kepala Dinas"
-    signed = _sign(render_permit(app, name), principal, office, f"Penetapan {definition.decree_title}")
+    signed = _sign(render_permit(app, name, acting=principal.acting), principal, office,
+                   f"Penetapan {definition.decree_title}", acting=principal.acting)
     key = storage.issued_key(app.office_id, app.application_id, "permit")
     storage.put_document(key, signed)
     issued = now_utc()
@@ -125,7 +126,8 @@ def sign_permit(application_id: str, principal: Principal) -> PermitRecord:
         permit_id=app.permit_id, permit_number=app.permit_number, office_id=app.office_id,
         permit_type=app.permit_type, application_id=app.application_id, holder_name=app.holder_name(),
         issued_at=issued, valid_until=add_years(issued, definition.validity_years),
-        signer_name=name, signer_title=office.head_title, sha256=hashlib.sha256(signed).hexdigest(),
+        signer_name=name, signer_title=("Plt. " if principal.acting else "") + office.head_title,
+        sha256=hashlib.sha256(signed).hexdigest(),
         document_key=key,
     )
     dynamo.put_permit(record)
@@ -141,7 +143,8 @@ def sign_permit(application_id: str, principal: Principal) -> PermitRecord:
 def sign_rejection(application_id: str, principal: Principal) -> str:
     app = dynamo.get_application(application_id)
     office = default_catalog().office(app.office_id)
-    signed = _sign(render_rejection(app, principal.name or "Kepala Dinas"), principal, office, "Penolakan permohonan izin")
+    signed = _sign(render_rejection(app, principal.name or "Kepala Dinas", acting=principal.acting), principal,
+                   office, "Penolakan permohonan izin", acting=principal.acting)
     key = storage.issued_key(app.office_id, app.application_id, "rejection-letter")
     storage.put_document(key, signed)
 
@@ -150,6 +153,55 @@ def sign_rejection(application_id: str, principal: Principal) -> str:
 
     dynamo.update_application(application_id, change)
     return key
+
+
+def render_technical_recommendation(app: Application, principal: Principal, findings: list[str],
+                                    visited_on: date | None, recommended: bool) -> str:
+    """SOP 4 output: the Rekomendasi Teknis PDF, generated from the team's findings; returns its key."""
+    from ..adapters import documents
+
+    catalog = default_catalog()
+    office = catalog.office(app.office_id)
+    definition = catalog.permit_type(app.office_id, app.permit_type)
+    assert app.registration_number
+    pdf = documents.render_technical_recommendation(
+        letterhead(office), registration_number=app.registration_number, organisation_name=app.holder_name(),
+        agency_name=definition.technical_agency or office.name, findings=findings, recommended=recommended,
+        visited_on=visited_on, issued_at=to_wib(now_utc()).date(),
+        signature=documents.SignatureBlock(signer_name=principal.name or "Tim Teknis",
+                                           signer_title=f"Tim Teknis {definition.technical_agency or ''}".strip()),
+    )
+    key = storage.issued_key(app.office_id, app.application_id, "technical-recommendation")
+    storage.put_document(key, pdf)
+    return key
+
+
+def revoke(permit_id: str, principal: Principal, reason: str) -> PermitRecord:
+    """The head revokes an issued permit of their office, with a reason (kept in the registry and audit)."""
+    from ..domain.errors import ForbiddenError, ValidationError
+
+    if "head" not in principal.roles:
+        raise ForbiddenError("only the head of office revokes permits", field="role")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError("a reason is required", field="reason")
+    record = dynamo.get_permit(permit_id)
+    if record.office_id != principal.office_id:
+        raise ForbiddenError("this permit belongs to another office", field="office_id")
+    if record.revoked:
+        raise ConflictError("this permit is already revoked")
+    record.revoked, record.revoked_reason = True, reason.strip()
+    dynamo.put_permit(record)
+    return record
+
+
+def registry_entry(permit_number: str) -> dict[str, Any]:
+    """What the public registry says about a number (for `silastri verify-permit`)."""
+    record = dynamo.permit_by_number(permit_number)
+    if record is None or not record.document_key:
+        raise NotFoundError("number not in the registry", field="number")
+    return {"permit_number": record.permit_number, "sha256": record.sha256, "revoked": record.revoked,
+            "revoked_reason": record.revoked_reason, "holder_name": record.holder_name,
+            "permit_type": record.permit_type}
 
 
 def new_permit_id() -> str:

@@ -10,7 +10,7 @@ from http.cookies import SimpleCookie
 from ..adapters import identity
 from ..adapters.identity import AuthError, Principal
 from ..domain.errors import ForbiddenError
-from ..settings import get_settings
+from ..settings import derived_key, get_settings
 
 SESSION_COOKIE = "silastri_session"
 
@@ -52,7 +52,7 @@ def principal_from_headers(headers: Mapping[str, str]) -> Principal | None:
 
 
 def _key() -> bytes:
-    return hmac.new(get_settings().nik_hash_key.encode(), b"silastri-csrf-v1", hashlib.sha256).digest()
+    return derived_key("csrf")
 
 
 def csrf_token(principal: Principal) -> str:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
-from ..adapters import dynamo, storage, workflow
+from ..adapters import dynamo, identity, storage, workflow
 from ..adapters.identity import Principal
 from ..domain import steps
 from ..domain.catalog import default_catalog
 from ..domain.clock import now_utc
-from ..domain.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from ..domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError
 from ..domain.models import Application, ApplicationStatus, Task, TaskStatus
 from ..observability import logger
 from . import numbering, permits, timeline
@@ -77,7 +78,17 @@ def _before(task: Task, app: Application, principal: Principal, outcome: str, no
             if not isinstance(text, str) or not text.strip():
                 raise ValidationError("every document note needs text", field=f"document_notes.{requirement_id}")
         changes["revision_notes"] = {k: v.strip() for k, v in notes.items()} if outcome == "incomplete" else {}
-    elif (step_id, outcome) in ((steps.StepId.TECHNICAL_REVIEW, "not_recommend"), (steps.StepId.APPROVAL, "rejected")):
+    elif step_id == steps.StepId.TECHNICAL_REVIEW:
+        findings = details.get("findings") or ([note] if note else [])
+        if not isinstance(findings, list) or not all(isinstance(f, str) and f.strip() for f in findings):
+            raise ValidationError("findings must be a list of texts", field="findings")
+        visited_on = _date(details.get("visited_on"), "visited_on")
+        changes["technical_recommendation_key"] = permits.render_technical_recommendation(
+            app, principal, [f.strip() for f in findings] or ["Pemeriksaan berkas sesuai persyaratan."], visited_on,
+            recommended=outcome == "recommend")
+        if outcome == "not_recommend":
+            changes["rejection_reasons"] = [note.strip() if note else ""]
+    elif step_id == steps.StepId.APPROVAL and outcome == "rejected":
         changes["rejection_reasons"] = [note.strip() if note else ""]
     elif step_id == steps.StepId.VERIFICATION and outcome == "verified":
         changes["verified_by"] = principal.user_id
@@ -94,6 +105,7 @@ def _before(task: Task, app: Application, principal: Principal, outcome: str, no
         copies = details.get("copies", 1)
         if not isinstance(copies, int) or not 1 <= copies <= 10:
             raise ValidationError("copies must be 1..10", field="copies")
+        changes["print_count"] = app.print_count + copies
     elif step_id == steps.StepId.PICKUP and not app.survey_done:
         raise ConflictError("the applicant has not filled the SKM survey yet", field="survey")
     return changes
@@ -121,12 +133,59 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
                 setattr(target, name, value)
 
         dynamo.update_application(app.application_id, change)
-    role = task.role
-    timeline.record(app.application_id, task.step, "decided", role, principal.user_id, note, outcome=outcome,
-                    task_id=task_id, **({"copies": details.get("copies", 1)} if task.step == "printing" else {}))
+    extra: dict[str, Any] = {"copies": details.get("copies", 1)} if task.step == "printing" else {}
+    if principal.acting:
+        extra["acting"] = "Plt."  # an acting head decides in their own name, marked as Plt.
+    timeline.record(app.application_id, task.step, "decided", task.role, principal.user_id, note, outcome=outcome,
+                    task_id=task_id, actor_name=("Plt. " if principal.acting else "") + (principal.name or ""), **extra)
     workflow.resume(token, {"outcome": outcome, "task_id": task_id})
     logger.info("task decided", application_id=app.application_id, step=task.step, outcome=outcome)
     return dynamo.get_task(task_id)
+
+
+def _date(value: Any, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError("use the date format YYYY-MM-DD", field=field) from None
+
+
+def sign_batch(principal: Principal, task_ids: list[str]) -> list[dict[str, Any]]:
+    """The head signs several waiting permits in one action; each is decided (or refused) on its own."""
+    if "head" not in principal.roles:
+        raise ForbiddenError("only the head signs", field="role")
+    if not isinstance(task_ids, list) or not task_ids or len(task_ids) > 50 or not all(isinstance(t, str) for t in task_ids):
+        raise ValidationError("task_ids: a list of 1..50 task ids", field="task_ids")
+    results = []
+    for task_id in dict.fromkeys(task_ids):
+        try:
+            decide(principal, task_id, "signed", None, {})
+            results.append({"task_id": task_id, "signed": True})
+        except DomainError as exc:
+            results.append({"task_id": task_id, "signed": False, "error": exc.message, "status": exc.status})
+    return results
+
+
+def counter_view(principal: Principal, registration_number: str) -> dict[str, Any]:
+    """At the counter (SOP 10): who is collecting (masked), whether the SKM is filled, the open pickup task."""
+    if "back_office" not in principal.roles:
+        raise ForbiddenError("back office only", field="role")
+    app = dynamo.application_by_registration(registration_number.strip().upper())
+    if app.office_id != principal.office_id:
+        raise ForbiddenError("this application belongs to another office", field="office_id")
+    contact = identity.contact_of(app.applicant_id)
+    phone = contact.get("phone_number", "")
+    open_task = dynamo.open_task_of(app.application_id)
+    return {
+        "registration_number": app.registration_number, "permit_number": app.permit_number,
+        "status": app.status.value, "holder": app.holder_name(),
+        "applicant_name": contact.get("name"), "nik_masked": contact.get("custom:nik_masked"),
+        "phone_masked": phone[:5] + "*" * max(0, len(phone) - 9) + phone[-4:] if phone else None,
+        "survey_done": app.survey_done, "print_count": app.print_count,
+        "pickup_task_id": open_task[0].task_id if open_task and open_task[0].step == steps.StepId.PICKUP.value else None,
+    }
 
 
 def withdraw_task(principal: Principal, task: Task, reason: str | None) -> None:
