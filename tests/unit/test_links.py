@@ -1,7 +1,6 @@
 """Signed task links: tamper, foreign task and expiry are refused; the link never carries a token."""
 
 import pytest
-
 from silastri.domain.errors import ForbiddenError
 from silastri.services import links
 from silastri.settings import get_settings

@@ -10,7 +10,6 @@ import threading
 
 import pytest
 from pypdf import PdfReader, PdfWriter
-
 from silastri.adapters.signing import DevPkiSigner
 from silastri_local.client import ApiError, fetch
 from silastri_local.journey import SKM_ELEMENTS, Journey
