@@ -61,7 +61,7 @@ class LocalStack:
 
     def __init__(self, data_dir: Path = DEFAULT_DATA_DIR, api_port: int = 8000, aws_port: int = 0,
                  host: str = "127.0.0.1", persist: bool = True, snapshot_seconds: float = 5.0,
-                 poll_seconds: float = 0.2, run_schedules: bool = True) -> None:
+                 poll_seconds: float = 0.2, run_schedules: bool = True, run_event_sources: bool = True) -> None:
         self.data_dir = Path(data_dir)
         self.api_port = api_port
         self.aws_port = aws_port
@@ -70,6 +70,7 @@ class LocalStack:
         self.snapshot_seconds = snapshot_seconds
         self.poll_seconds = poll_seconds
         self.run_schedules = run_schedules
+        self.run_event_sources = run_event_sources  # tests may play the queue themselves
         self.template = tpl.load_template()
         self.specs = {s.logical_id: s for s in tpl.functions(self.template)}
         self.aws: LocalAws | None = None
@@ -106,7 +107,8 @@ class LocalStack:
         self.resources.create_all()
         self._configure_environment()
         self._seed_officers()
-        self._start_event_sources()
+        if self.run_event_sources:
+            self._start_event_sources()
         self._start_api()
         self.resumed = self._resume_runs()
         stack_file = self.data_dir / STACK_FILE

@@ -9,7 +9,7 @@ from silastri_local.runtime import LocalStack
 @pytest.fixture(scope="module")
 def local_stack(tmp_path_factory):
     stack = LocalStack(data_dir=tmp_path_factory.mktemp("functional"), api_port=0, persist=False,
-                       run_schedules=False).start()
+                       run_schedules=False, run_event_sources=False).start()
     yield stack
     stack.stop()
 
