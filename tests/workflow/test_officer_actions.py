@@ -196,3 +196,15 @@ def test_two_concurrent_decisions_record_one(stack, api, staff):
     assert sorted(outcomes) == [200, 409]
     decided = [e for e in journey.status()["timeline"] if e["action"] == "decided"]
     assert len(decided) == 1
+
+
+def test_a_signing_passphrase_is_never_stored_or_logged(stack, api, staff):
+    journey = to_signing(api, staff)
+    row = journey.task("head", "signing")
+    secret = "Rahasia-Kadis-" + row["task_id"][:8]
+    staff["head"].post(f"/api/tasks/{row['task_id']}/decision",
+                       {"outcome": "signed", "details": {"passphrase": secret}})
+    journey.wait_status(lambda s: s["status"] == "issued", "issued")
+    stored = stack.aws("dynamodb").get_item(TableName="silastri-TasksTable", Key={"task_id": {"S": row["task_id"]}})
+    assert secret not in str(stored)
+    assert secret not in str(journey.status()) and secret not in stack.log()

@@ -31,7 +31,12 @@ class Settings(BaseSettings):
     cognito_issuer: str
     public_base_url: str
     state_machine_arn: str | None = None  # only the API function starts runs
-    signer_mode: Literal["dev-pki", "kms"] = "dev-pki"
+    signer_mode: Literal["dev-pki", "kms", "bsre"] = "dev-pki"
+    kms_key_id: str = ""               # signer_mode=kms: the head's asymmetric KMS key
+    signer_certificate_pem: str = ""   # signer_mode=kms: its certificate (and chain)
+    bsre_url: str = ""                 # signer_mode=bsre: BSrE eSign base URL
+    bsre_username: str = ""
+    bsre_password: str = ""
     messaging_mode: Literal["aws", "local-outbox"] = "aws"
     whatsapp_phone_number_id: str = ""
     sender_email: str = ""

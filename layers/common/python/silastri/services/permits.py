@@ -27,10 +27,52 @@ if TYPE_CHECKING:
 
 @cache
 def signer() -> Signer:
-    """The configured signing adapter."""
+    """The configured signing adapter for one-step signing (development PKI or KMS)."""
+    settings = get_settings()
+    if settings.signer_mode == "kms":
+        from ..adapters.signing_kms import KmsSigner
+
+        if not settings.kms_key_id or not settings.signer_certificate_pem:
+            raise RuntimeError("signer_mode=kms needs KMS_KEY_ID and SIGNER_CERTIFICATE_PEM")
+        return KmsSigner(settings.kms_key_id, settings.signer_certificate_pem.encode())
     from ..adapters.signing import DevPkiSigner
 
-    return DevPkiSigner(Path(get_settings().data_dir) / "pki")
+    return DevPkiSigner(Path(settings.data_dir) / "pki")
+
+
+def signer_for(credentials: SigningCredentials | None) -> Signer:
+    """BSrE needs the head's NIK and a one-time passphrase/TOTP per signature: a one-shot signer that
+    forgets them after use. Other modes sign without per-call secrets."""
+    settings = get_settings()
+    if settings.signer_mode != "bsre":
+        return signer()
+    from ..adapters.signing_bsre import BsreSigner
+    from ..domain.errors import ValidationError
+
+    if credentials is None or not (credentials.passphrase or credentials.totp) or not credentials.nik:
+        raise ValidationError("the BSrE passphrase or TOTP code is required to sign", field="passphrase")
+    bsre = BsreSigner(settings.bsre_url, settings.bsre_username, settings.bsre_password,
+                      trust_roots_pem=signer_trust_roots())
+    return bsre.with_credentials(credentials.nik, passphrase=credentials.passphrase, totp=credentials.totp)
+
+
+def signer_trust_roots() -> list[bytes]:
+    settings = get_settings()
+    if settings.signer_mode == "dev-pki":
+        return signer().trust_roots_pem()
+    return [settings.signer_certificate_pem.encode()] if settings.signer_certificate_pem else []
+
+
+class SigningCredentials:
+    """Per-signature secrets (BSrE). Held only for the duration of one call; never stored or logged."""
+
+    __slots__ = ("nik", "passphrase", "totp")
+
+    def __init__(self, nik: str | None, passphrase: str | None, totp: str | None) -> None:
+        self.nik, self.passphrase, self.totp = nik, passphrase, totp
+
+    def __repr__(self) -> str:
+        return "SigningCredentials(<hidden>)"
 
 
 def letterhead(office: Office) -> Letterhead:
@@ -100,15 +142,17 @@ def render_rejection(app: Application, signer_name: str, acting: bool = False) -
     )
 
 
-def _sign(pdf: bytes, principal: Principal, office: Office, reason: str, acting: bool = False) -> bytes:
+def _sign(pdf: bytes, principal: Principal, office: Office, reason: str, acting: bool = False,
+          credentials: SigningCredentials | None = None) -> bytes:
     from ..adapters.signing import SignerIdentity
 
     identity = SignerIdentity(name=principal.name or principal.email or "Kepala Dinas", title=office.head_title,
                               acting=acting)
-    return signer().sign_pdf(pdf, signer=identity, reason=reason, location=office.city)
+    return signer_for(credentials).sign_pdf(pdf, signer=identity, reason=reason, location=office.city)
 
 
-def sign_permit(application_id: str, principal: Principal) -> PermitRecord:
+def sign_permit(application_id: str, principal: Principal,
+                credentials: SigningCredentials | None = None) -> PermitRecord:
     """Render the final decree in the signer's name, sign it (PAdES), store it and register it."""
     app = dynamo.get_application(application_id)
     if not app.permit_number or not app.permit_id:
@@ -118,7 +162,7 @@ def sign_permit(application_id: str, principal: Principal) -> PermitRecord:
     definition = catalog.permit_type(app.office_id, app.permit_type)
     name = principal.name or principal.email or "Kepala Dinas"
     signed = _sign(render_permit(app, name, acting=principal.acting), principal, office,
-                   f"Penetapan {definition.decree_title}", acting=principal.acting)
+                   f"Penetapan {definition.decree_title}", acting=principal.acting, credentials=credentials)
     key = storage.issued_key(app.office_id, app.application_id, "permit")
     storage.put_document(key, signed)
     issued = now_utc()
@@ -140,11 +184,11 @@ def sign_permit(application_id: str, principal: Principal) -> PermitRecord:
     return record
 
 
-def sign_rejection(application_id: str, principal: Principal) -> str:
+def sign_rejection(application_id: str, principal: Principal, credentials: SigningCredentials | None = None) -> str:
     app = dynamo.get_application(application_id)
     office = default_catalog().office(app.office_id)
     signed = _sign(render_rejection(app, principal.name or "Kepala Dinas", acting=principal.acting), principal,
-                   office, "Penolakan permohonan izin", acting=principal.acting)
+                   office, "Penolakan permohonan izin", acting=principal.acting, credentials=credentials)
     key = storage.issued_key(app.office_id, app.application_id, "rejection-letter")
     storage.put_document(key, signed)
 
@@ -217,7 +261,7 @@ def verify(permit_id: str) -> dict[str, Any]:
     if not record.document_key:
         raise NotFoundError("permit not issued", field="permit_id")
     data = storage.get_document(record.document_key)
-    report = verify_signed_pdf(data, signer().trust_roots_pem())
+    report = verify_signed_pdf(data, signer_trust_roots())
     reasons = list(report.reasons)
     if hashlib.sha256(data).hexdigest() != record.sha256:
         reasons.append("hash-mismatch")

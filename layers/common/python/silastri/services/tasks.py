@@ -60,7 +60,7 @@ def _authorise(principal: Principal, task: Task, app: Application) -> None:
 
 
 def _before(task: Task, app: Application, principal: Principal, outcome: str, note: str | None,
-            details: dict[str, Any]) -> dict[str, Any]:
+            details: dict[str, Any], credentials: permits.SigningCredentials | None = None) -> dict[str, Any]:
     """Step-specific checks and effects that must hold before the decision counts (all idempotent).
 
     Returns the application changes to apply once the decision is recorded."""
@@ -98,9 +98,9 @@ def _before(task: Task, app: Application, principal: Principal, outcome: str, no
             raise ValidationError("confirm the proposed number (field 'number')", field="number")
         numbering.assign(app.application_id, number)
     elif step_id == steps.StepId.SIGNING and outcome == "signed":
-        permits.sign_permit(app.application_id, principal)
+        permits.sign_permit(app.application_id, principal, credentials)
     elif step_id == steps.StepId.REJECTION_SIGNING:
-        permits.sign_rejection(app.application_id, principal)
+        permits.sign_rejection(app.application_id, principal, credentials)
     elif step_id == steps.StepId.PRINTING:
         copies = details.get("copies", 1)
         if not isinstance(copies, int) or not 1 <= copies <= 10:
@@ -119,13 +119,19 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
         raise ValidationError("note must be text of at most 2000 characters", field="note")
     if not isinstance(details, dict):
         raise ValidationError("details must be an object", field="details")
+    # signing secrets (BSrE passphrase/TOTP) are taken out first: never stored with the decision or logged
+    details = dict(details)
+    credentials = None
+    if "passphrase" in details or "totp" in details:
+        credentials = permits.SigningCredentials(details.pop("signer_nik", None), details.pop("passphrase", None),
+                                                 details.pop("totp", None))
     task = dynamo.get_task(task_id)
     app = dynamo.get_application(task.application_id)
     _authorise(principal, task, app)
     steps.check_decision(task.step, principal.roles, outcome, note)
     if task.status != TaskStatus.OPEN:
         raise ConflictError("this task has already been decided")
-    changes = _before(task, app, principal, outcome, note, details)
+    changes = _before(task, app, principal, outcome, note, details, credentials)
     token = dynamo.claim_decision(task_id, outcome, note, principal.user_id, now_utc(), details)
     if changes:
         def change(target: Application) -> None:
