@@ -14,12 +14,17 @@ $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt fu
 	npm ci --no-audit --no-fund --silent
 	touch $(STAMP)
 
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+$(VENV)/.chromium:
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	touch $@
+
 install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/silastri up
 
-test: $(STAMP)
+test: $(STAMP) $(VENV)/.chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
