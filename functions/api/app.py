@@ -15,7 +15,7 @@ import pydantic
 from chalice import Chalice, Response
 from chalice.app import Request
 from chalicelib.pages import applicant_pages  # packaged with this function (Lambda code root on the path)
-from silastri.adapters import dynamo, identity, messaging, storage
+from silastri.adapters import dynamo, identity, messaging
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
 from silastri.domain.catalog import default_catalog
@@ -88,7 +88,7 @@ def principal() -> Principal:
         return identity.verify_token(authorization[7:].strip())
     who = sessions.principal_from_headers(request().headers or {})
     if who is None:
-        raise AuthError("login required")
+        raise AuthError("silakan masuk terlebih dahulu")
     if request().method not in ("GET", "HEAD", "OPTIONS"):
         sessions.check_csrf(who, header("x-csrf-token") or None)
     return who
@@ -252,30 +252,11 @@ def survey(application_id: str) -> Any:
     return Response(status_code=201, body={"survey": "recorded"})
 
 
-_FILES = {"receipt": "receipt_key", "permit": "permit_key", "rejection-letter": "rejection_key"}
-_OFFICER_FILES = {**_FILES, "permit-draft": "draft_permit_key",
-                  "technical-recommendation": "technical_recommendation_key"}
-
-
 @app.route("/api/applications/{application_id}/files/{kind}", methods=["GET"])
 @api
 def download(application_id: str, kind: str) -> Any:
     """A short-lived download link for an issued document (applicant: own; officers: their office)."""
-    who = principal()
-    app_record = dynamo.get_application(application_id)
-    if app_record.applicant_id == who.user_id:
-        allowed = _FILES
-    elif who.office_id == app_record.office_id and who.roles & {r.value for r in steps.OFFICER_ROLES}:
-        allowed = _OFFICER_FILES
-    else:
-        raise NotFoundError("application not found", field="application_id")
-    if kind not in allowed:
-        raise NotFoundError(f"unknown document '{kind}'", field="kind")
-    key = getattr(app_record, allowed[kind])
-    if not key:
-        raise NotFoundError("this document is not available yet", field="kind")
-    name = f"{kind}-{app_record.registration_number}.pdf"
-    return {"url": storage.download_url(key, name), "filename": name}
+    return applications.document_link(principal(), application_id, kind)
 
 
 # ----------------------------------------------------------------------------- officers
@@ -363,10 +344,8 @@ def verify_page(permit_id: str) -> Response:
 
 @app.route("/", methods=["GET"])
 def home() -> Response:
-    offered = "".join(f"<li>{html.escape(t.name)} — gratis</li>"
-                      for t in default_catalog().offered(get_settings().default_office_id))
-    return _page("SILASTRI RV", "<p>Sistem Layanan Informasi Perizinan Terintegrasi — DPMPTSP Kabupaten Rokan "
-                 f"Hilir.</p><h2>Jenis izin</h2><ul>{offered}</ul><p><a href='/api/openapi.json'>API (OpenAPI)</a></p>")
+    """The service catalog is the front page."""
+    return Response(body="", status_code=303, headers={"Location": "/ajukan"})
 
 
 @app.route("/api/openapi.json", methods=["GET"])

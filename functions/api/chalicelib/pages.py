@@ -21,7 +21,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
-from silastri.adapters import dynamo, identity, storage
+from silastri.adapters import dynamo, identity
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import ikm, steps
 from silastri.domain.catalog import PermitType, default_catalog
@@ -590,14 +590,10 @@ def withdraw_application(ctx: Ctx, application_id: str) -> Response:
 @page
 def download(ctx: Ctx, application_id: str, slug: str) -> Response:
     """A short-lived link to an issued document of the applicant's own application."""
-    app = applications.owned(ctx.require(), application_id)
     if slug not in DOWNLOADS:
-        raise NotFoundError("unknown document", field="kind")
-    _, attribute, stem, _ = DOWNLOADS[slug]
-    key = getattr(app, attribute)
-    if not key:
-        raise NotFoundError("this document is not available yet", field="kind")
-    url = storage.download_url(key, f"{stem}-{app.registration_number}.pdf")
+        raise NotFoundError("dokumen tidak dikenal", field="kind")
+    kind = DOWNLOADS[slug][0].replace("_", "-")
+    url = applications.document_link(ctx.require(), application_id, kind)["url"]
     return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store",
                                                        "Content-Type": "text/html; charset=utf-8"})
 

@@ -232,7 +232,7 @@ def get_application(application_id: str) -> Application:
     try:
         item = ApplicationItem.get(application_id, consistent_read=True)
     except DoesNotExist:
-        raise NotFoundError("application not found", field="application_id") from None
+        raise NotFoundError("permohonan tidak ditemukan", field="application_id") from None
     return Application.model_validate(item.body)
 
 
@@ -247,7 +247,7 @@ def update_application(application_id: str, change: Callable[[Application], T], 
         try:
             item = ApplicationItem.get(application_id, consistent_read=True)
         except DoesNotExist:
-            raise NotFoundError("application not found", field="application_id") from None
+            raise NotFoundError("permohonan tidak ditemukan", field="application_id") from None
         app = Application.model_validate(item.body)
         result = change(app)
         body = app.model_dump(mode="json")
@@ -264,7 +264,7 @@ def update_application(application_id: str, change: Callable[[Application], T], 
                 continue
             raise
         return app, result
-    raise ConflictError("the application is being changed by someone else; try again")
+    raise ConflictError("permohonan sedang diubah oleh pengguna lain; coba lagi")
 
 
 def applications_of(applicant_id: str) -> list[Application]:
@@ -277,7 +277,7 @@ def application_by_registration(registration_number: str) -> Application:
     bind_tables()
     for item in ApplicationItem.by_registration.query(registration_number):
         return Application.model_validate(item.body)
-    raise NotFoundError("no application with that registration number", field="registration_number")
+    raise NotFoundError("nomor registrasi tidak ditemukan", field="registration_number")
 
 
 def all_applications() -> Iterator[Application]:
@@ -325,7 +325,7 @@ def get_task(task_id: str) -> Task:
     try:
         return _task(TaskItem.get(task_id, consistent_read=True))
     except DoesNotExist:
-        raise NotFoundError("task not found", field="task_id") from None
+        raise NotFoundError("tugas tidak ditemukan", field="task_id") from None
 
 
 def claim_decision(task_id: str, outcome: str, note: str | None, actor_id: str, at: datetime,
@@ -351,7 +351,7 @@ def claim_decision(task_id: str, outcome: str, note: str | None, actor_id: str, 
         )
     except UpdateError as exc:
         if _is_conditional_failure(exc):
-            raise ConflictError("this task has already been decided") from exc
+            raise ConflictError("tugas ini sudah diputuskan") from exc
         raise
     return item.task_token
 
@@ -455,7 +455,7 @@ def append_chained(application_id: str, build: Callable[[int, str], TimelineEven
             raise
         advance_counter(head_id, seq, event.hash)
         return event
-    raise ConflictError("the audit trail is busy; try again")
+    raise ConflictError("jejak audit sedang sibuk; coba lagi")
 
 
 def audit_head(application_id: str) -> tuple[int, str | None]:
@@ -530,7 +530,7 @@ def get_permit(permit_id: str) -> PermitRecord:
     try:
         return PermitRecord.model_validate(PermitItem.get(permit_id, consistent_read=True).body)
     except DoesNotExist:
-        raise NotFoundError("permit not found", field="permit_id") from None
+        raise NotFoundError("izin tidak ditemukan", field="permit_id") from None
 
 
 def permit_by_number(permit_number: str) -> PermitRecord | None:

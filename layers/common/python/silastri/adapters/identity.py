@@ -65,9 +65,9 @@ def verify_token(token: str) -> Principal:
             issuer=settings.cognito_issuer, options={"require": ["exp", "iat", "sub"]}, leeway=30,
         )
     except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
-        raise AuthError(f"invalid token: {exc.__class__.__name__}") from exc
+        raise AuthError(f"sesi tidak valid atau kedaluwarsa; silakan masuk lagi ({exc.__class__.__name__})") from exc
     if claims.get("token_use") != "id":
-        raise AuthError("an ID token is required")
+        raise AuthError("token ID diperlukan")
     return Principal(
         user_id=claims["sub"], email=claims.get("email"), name=claims.get("name"),
         roles=set(claims.get("cognito:groups", [])), office_id=claims.get("custom:office_id"),

@@ -235,9 +235,24 @@ def verify_signed_pdf(pdf: bytes, trust_roots_pem: list[bytes]) -> SignatureRepo
     followed by further signatures). Signer fields describe the last signature.
     """
     try:
-        return _verify(pdf, trust_roots_pem)
+        return _off_the_event_loop(_verify, pdf, trust_roots_pem)
     except Exception:
         return SignatureReport(valid=False, reasons=[MALFORMED])
+
+
+def _off_the_event_loop(function: Any, *args: Any) -> Any:
+    """pyHanko's sync API runs its own asyncio loop: inside a thread that already runs one (e.g. a
+    Playwright or async web host), do the work on a short-lived worker thread instead."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()
 
 
 def _verify(pdf: bytes, trust_roots_pem: list[bytes]) -> SignatureReport:

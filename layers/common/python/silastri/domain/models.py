@@ -170,7 +170,7 @@ def validate_form(permit_type: PermitType, form: dict[str, Any]) -> dict[str, st
     Raises ValidationError naming the first offending field.
     """
     if not isinstance(form, dict):
-        raise ValidationError("form must be an object", field="form")
+        raise ValidationError("formulir tidak valid", field="form")
     known = {f.field for f in permit_type.form_fields}
     for name in form:
         if name not in known:

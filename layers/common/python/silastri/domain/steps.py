@@ -78,7 +78,7 @@ class StepDef(BaseModel):
             if outcome.outcome == name:
                 return outcome
         allowed = ", ".join(o.outcome for o in self.outcomes)
-        raise ValidationError(f"outcome '{name}' is not possible at {self.step_id}; choose one of: {allowed}", field="outcome")
+        raise ValidationError(f"keputusan '{name}' tidak tersedia pada tahap ini; pilih salah satu: {allowed}", field="outcome")
 
 
 def _o(outcome: str, label: str, label_en: str, note_required: bool = False) -> Outcome:
@@ -148,8 +148,8 @@ def check_decision(step_id: str, actor_roles: set[str], outcome: str, note: str 
     """
     definition = step(step_id)
     if definition.role is None or definition.role.value not in actor_roles:
-        raise ForbiddenError(f"step '{step_id}' is decided by role '{definition.role}'", field="role")
+        raise ForbiddenError(f"tahap ini diputuskan oleh {ROLE_NAMES.get(definition.role, definition.role) if definition.role else 'sistem'}", field="role")
     chosen = definition.outcome(outcome)
     if chosen.note_required and not (note and note.strip()):
-        raise ValidationError("a note is required for this decision", field="note")
+        raise ValidationError("catatan wajib diisi untuk keputusan ini", field="note")
     return chosen

@@ -32,13 +32,13 @@ def owned(principal: Principal, application_id: str) -> Application:
     """The application if `principal` is its applicant; 404 otherwise (no hint that it exists)."""
     app = dynamo.get_application(application_id)
     if app.applicant_id != principal.user_id:
-        raise NotFoundError("application not found", field="application_id")
+        raise NotFoundError("permohonan tidak ditemukan", field="application_id")
     return app
 
 
 def create_draft(principal: Principal, permit_type: str, form: dict[str, Any], office_id: str | None = None) -> Application:
     if steps.Role.APPLICANT.value not in principal.roles:
-        raise ForbiddenError("only applicants create applications", field="role")
+        raise ForbiddenError("hanya pemohon yang dapat membuat permohonan", field="role")
     office = office_id or get_settings().default_office_id
     definition = default_catalog().permit_type(office, permit_type)
     cleaned = validate_form(definition, form)
@@ -54,7 +54,7 @@ def update_draft(principal: Principal, application_id: str, form: dict[str, Any]
 
     def change(target: Application) -> None:
         if target.status != ApplicationStatus.DRAFT:
-            raise ConflictError("only a draft can be edited")
+            raise ConflictError("hanya draf yang dapat diubah")
         target.form = cleaned
 
     return dynamo.update_application(app.application_id, change)[0]
@@ -62,7 +62,7 @@ def update_draft(principal: Principal, application_id: str, form: dict[str, Any]
 
 def _uploadable(app: Application) -> None:
     if app.status not in (ApplicationStatus.DRAFT, ApplicationStatus.AWAITING_REVISION):
-        raise ConflictError("documents can only be changed on a draft or during a revision")
+        raise ConflictError("dokumen hanya dapat diubah pada draf atau saat perbaikan berkas")
 
 
 def request_upload(principal: Principal, application_id: str, requirement_id: str, filename: str,
@@ -73,11 +73,11 @@ def request_upload(principal: Principal, application_id: str, requirement_id: st
     default_catalog().permit_type(app.office_id, app.permit_type).requirement(requirement_id)
     settings = get_settings()
     if not isinstance(filename, str) or not filename.lower().endswith(".pdf") or len(filename) > 200:
-        raise ValidationError("only PDF files (.pdf) are accepted", field="filename")
+        raise ValidationError("hanya berkas PDF (.pdf) yang diterima", field="filename")
     if not isinstance(size_bytes, int) or size_bytes <= 0:
-        raise ValidationError("size_bytes must be a positive integer", field="size_bytes")
+        raise ValidationError("ukuran berkas tidak valid", field="size_bytes")
     if size_bytes > settings.upload_max_bytes:
-        raise ValidationError(f"the file is larger than {settings.upload_max_bytes // (1024 * 1024)} MB",
+        raise ValidationError(f"ukuran berkas melebihi {settings.upload_max_bytes // (1024 * 1024)} MB",
                               field="size_bytes")
     upload_id = uuid.uuid4().hex
     key = storage.quarantine_key(app.office_id, app.application_id, upload_id)
@@ -103,13 +103,13 @@ def complete_upload(principal: Principal, application_id: str, upload_id: str) -
     _uploadable(app)
     doc = next((d for d in app.documents if d.upload_id == upload_id), None)
     if doc is None:
-        raise NotFoundError("upload not found", field="upload_id")
+        raise NotFoundError("unggahan tidak ditemukan", field="upload_id")
     if doc.state != DocumentState.QUARANTINED:
         return doc
     limit = get_settings().upload_max_bytes
     data = storage.read_upload(doc.key, limit)
     if data is None:
-        raise ValidationError("the file has not been uploaded yet", field="upload_id")
+        raise ValidationError("berkas belum terunggah", field="upload_id")
     verdict = check_pdf(data, PdfLimits(max_bytes=limit))
     version = max((d.version for d in app.documents if d.requirement_id == doc.requirement_id), default=0) + 1
     final_key = storage.document_key(app.office_id, app.application_id, doc.requirement_id, version)
@@ -129,6 +129,34 @@ def complete_upload(principal: Principal, application_id: str, upload_id: str) -
     return dynamo.update_application(app.application_id, change)[1]
 
 
+APPLICANT_FILES = {"receipt": "receipt_key", "permit": "permit_key", "rejection-letter": "rejection_key"}
+OFFICER_FILES = {**APPLICANT_FILES, "permit-draft": "draft_permit_key",
+                 "technical-recommendation": "technical_recommendation_key"}
+
+
+FILE_NAMES = {"receipt": "tanda-terima", "permit": "surat-izin", "rejection-letter": "surat-penolakan",
+              "permit-draft": "draf-surat-izin", "technical-recommendation": "rekomendasi-teknis"}
+
+
+def document_link(principal: Principal, application_id: str, kind: str) -> dict[str, str]:
+    """A short-lived download link for an issued document: the applicant's own, or any of the
+    officer's office (officers also see drafts and the technical recommendation)."""
+    app = dynamo.get_application(application_id)
+    if app.applicant_id == principal.user_id:
+        allowed = APPLICANT_FILES
+    elif principal.office_id == app.office_id and principal.roles & {r.value for r in steps.OFFICER_ROLES}:
+        allowed = OFFICER_FILES
+    else:
+        raise NotFoundError("permohonan tidak ditemukan", field="application_id")
+    if kind not in allowed:
+        raise NotFoundError(f"dokumen '{kind}' tidak dikenal", field="kind")
+    key = getattr(app, allowed[kind])
+    if not key:
+        raise NotFoundError("dokumen ini belum tersedia", field="kind")
+    name = f"{FILE_NAMES[kind]}-{app.registration_number}.pdf"
+    return {"url": storage.download_url(key, name), "filename": name}
+
+
 def workflow_input(app: Application) -> dict[str, Any]:
     """What a run carries: ids and routing facts only — never personal data."""
     definition = default_catalog().permit_type(app.office_id, app.permit_type)
@@ -145,13 +173,13 @@ def submit(principal: Principal, application_id: str, idempotency_key: str | Non
     """Submit once: the same Idempotency-Key returns the same result; the run is named after the
     registration number, so a retried start cannot start a second run."""
     if not idempotency_key or not _IDEMPOTENCY_KEY.match(idempotency_key):
-        raise ValidationError("an Idempotency-Key header (8–128 characters) is required", field="Idempotency-Key")
+        raise ValidationError("header Idempotency-Key (8–128 karakter) wajib ada", field="Idempotency-Key")
     app = owned(principal, application_id)
     if app.status == ApplicationStatus.DRAFT:
         definition = default_catalog().permit_type(app.office_id, app.permit_type)
         missing = app.missing_requirements(definition)
         if missing:
-            raise ValidationError(f"documents missing: {', '.join(missing)}", field="documents")
+            raise ValidationError(f"dokumen belum lengkap: {', '.join(missing)}", field="documents")
         office = default_catalog().office(app.office_id)
         when = now_utc()
         seq = dynamo.increment_counter(registration_counter_id(app.office_id, when.year))
@@ -169,7 +197,7 @@ def submit(principal: Principal, application_id: str, idempotency_key: str | Non
 
         app = dynamo.update_application(app.application_id, change)[0]
     if app.submit_key != idempotency_key:
-        raise ConflictError("this application has already been submitted")
+        raise ConflictError("permohonan ini sudah dikirim")
     if app.status == ApplicationStatus.IN_PROGRESS and app.current_step == steps.StepId.SUBMISSION.value:
         assert app.registration_number
         workflow.start_run(app.registration_number, workflow_input(app))
@@ -182,20 +210,25 @@ def resubmit(principal: Principal, application_id: str) -> Application:
 
     app = owned(principal, application_id)
     if app.status != ApplicationStatus.AWAITING_REVISION:
-        raise ConflictError("this application is not waiting for a revision")
+        raise ConflictError("permohonan ini tidak sedang menunggu perbaikan berkas")
     if app.revision_deadline and now_utc() > app.revision_deadline:
-        raise ConflictError("the revision deadline has passed")
+        raise ConflictError("batas waktu perbaikan berkas sudah lewat")
     open_task = dynamo.open_task_of(app.application_id)
     if open_task is None or open_task[0].step != steps.StepId.REVISION.value:
-        raise ConflictError("this application is not waiting for a revision")
+        raise ConflictError("permohonan ini tidak sedang menunggu perbaikan berkas")
     requested_at = open_task[0].opened_at
     current = app.current_documents()
     stale = [r for r in app.revision_notes if r in current and current[r].uploaded_at < requested_at]
     missing = [r for r in app.revision_notes if r not in current]
     if stale or missing:
-        raise ValidationError(f"replace these documents first: {', '.join(stale + missing)}", field="documents")
+        raise ValidationError(f"ganti dokumen berikut terlebih dahulu: {', '.join(stale + missing)}", field="documents")
     tasks.decide(principal, open_task[0].task_id, "resubmitted", None, {})
-    return dynamo.get_application(app.application_id)
+
+    def back_in_progress(target: Application) -> None:
+        if target.status == ApplicationStatus.AWAITING_REVISION:
+            target.status = ApplicationStatus.IN_PROGRESS
+
+    return dynamo.update_application(app.application_id, back_in_progress)[0]
 
 
 def withdraw(principal: Principal, application_id: str, reason: str | None) -> Application:
@@ -210,19 +243,23 @@ def withdraw(principal: Principal, application_id: str, reason: str | None) -> A
 
         return dynamo.update_application(app.application_id, change)[0]
     if app.status not in (ApplicationStatus.IN_PROGRESS, ApplicationStatus.AWAITING_REVISION) or app.permit_number:
-        raise ConflictError("this application can no longer be withdrawn")
+        raise ConflictError("permohonan ini tidak dapat ditarik lagi")
     open_task = dynamo.open_task_of(app.application_id)
     if open_task is None:
-        raise ConflictError("the application is between two steps; try again in a moment")
+        raise ConflictError("permohonan sedang berpindah tahap; coba lagi sebentar lagi")
     tasks.withdraw_task(principal, open_task[0], reason)
-    return dynamo.get_application(app.application_id)
+
+    def withdrawn(target: Application) -> None:  # the run closes it too; the applicant sees it at once
+        target.status = ApplicationStatus.WITHDRAWN
+
+    return dynamo.update_application(app.application_id, withdrawn)[0]
 
 
 def fill_survey(principal: Principal, application_id: str, answers: dict[str, Any]) -> None:
     """The SKM survey: one per application, once the permit is issued."""
     app = owned(principal, application_id)
     if app.status not in (ApplicationStatus.ISSUED, ApplicationStatus.COMPLETED):
-        raise ConflictError("the survey opens when the permit is ready for pickup")
+        raise ConflictError("survei dibuka setelah izin siap diambil")
     try:
         survey = SurveyAnswers.model_validate(answers)
     except Exception as exc:
@@ -230,7 +267,7 @@ def fill_survey(principal: Principal, application_id: str, answers: dict[str, An
 
     def change(target: Application) -> None:
         if target.survey_done:
-            raise ConflictError("the survey for this application has already been filled")
+            raise ConflictError("survei untuk permohonan ini sudah diisi")
         target.survey_done = True
 
     dynamo.update_application(app.application_id, change)

@@ -52,7 +52,7 @@ def assign(application_id: str, expected_number: str) -> str:
     app = dynamo.get_application(application_id)
     if app.permit_number:
         if app.permit_number != expected_number:
-            raise ConflictError(f"this application already has number {app.permit_number}", field="number")
+            raise ConflictError(f"permohonan ini sudah bernomor {app.permit_number}", field="number")
         return app.permit_number
     counter = _counter(app)
     for _ in range(20):
@@ -67,9 +67,9 @@ def assign(application_id: str, expected_number: str) -> str:
                 _write_number(holder, _format(previous, value))
         number = _format(app, value + 1)
         if number != expected_number:
-            raise NumberCollisionError(f"number {expected_number} is no longer free; the next is {number}",
+            raise NumberCollisionError(f"nomor {expected_number} sudah terpakai; nomor berikutnya {number}",
                                        field="number")
         if dynamo.advance_counter(counter, value, app.application_id):
             _write_number(app.application_id, number)
             return number
-    raise ConflictError("numbering is busy; try again")
+    raise ConflictError("penomoran sedang sibuk; coba lagi")

@@ -50,7 +50,7 @@ def signer_for(credentials: SigningCredentials | None) -> Signer:
     from ..domain.errors import ValidationError
 
     if credentials is None or not (credentials.passphrase or credentials.totp) or not credentials.nik:
-        raise ValidationError("the BSrE passphrase or TOTP code is required to sign", field="passphrase")
+        raise ValidationError("passphrase atau kode TOTP BSrE wajib diisi untuk menandatangani", field="passphrase")
     bsre = BsreSigner(settings.bsre_url, settings.bsre_username, settings.bsre_password,
                       trust_roots_pem=signer_trust_roots())
     return bsre.with_credentials(credentials.nik, passphrase=credentials.passphrase, totp=credentials.totp)
@@ -156,7 +156,7 @@ def sign_permit(application_id: str, principal: Principal,
     """Render the final decree in the signer's name, sign it (PAdES), store it and register it."""
     app = dynamo.get_application(application_id)
     if not app.permit_number or not app.permit_id:
-        raise ConflictError("the permit has no number yet")
+        raise ConflictError("izin belum memiliki nomor")
     catalog = default_catalog()
     office = catalog.office(app.office_id)
     definition = catalog.permit_type(app.office_id, app.permit_type)
@@ -225,14 +225,14 @@ def revoke(permit_id: str, principal: Principal, reason: str) -> PermitRecord:
     from ..domain.errors import ForbiddenError, ValidationError
 
     if "head" not in principal.roles:
-        raise ForbiddenError("only the head of office revokes permits", field="role")
+        raise ForbiddenError("hanya Kepala Dinas yang dapat mencabut izin", field="role")
     if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError("a reason is required", field="reason")
+        raise ValidationError("alasan wajib diisi", field="reason")
     record = dynamo.get_permit(permit_id)
     if record.office_id != principal.office_id:
-        raise ForbiddenError("this permit belongs to another office", field="office_id")
+        raise ForbiddenError("izin ini milik kantor lain", field="office_id")
     if record.revoked:
-        raise ConflictError("this permit is already revoked")
+        raise ConflictError("izin ini sudah dicabut")
     record.revoked, record.revoked_reason = True, reason.strip()
     dynamo.put_permit(record)
     return record
@@ -242,7 +242,7 @@ def registry_entry(permit_number: str) -> dict[str, Any]:
     """What the public registry says about a number (for `silastri verify-permit`)."""
     record = dynamo.permit_by_number(permit_number)
     if record is None or not record.document_key:
-        raise NotFoundError("number not in the registry", field="number")
+        raise NotFoundError("nomor tidak terdaftar", field="number")
     return {"permit_number": record.permit_number, "sha256": record.sha256, "revoked": record.revoked,
             "revoked_reason": record.revoked_reason, "holder_name": record.holder_name,
             "permit_type": record.permit_type}
@@ -259,7 +259,7 @@ def verify(permit_id: str) -> dict[str, Any]:
 
     record = dynamo.get_permit(permit_id)
     if not record.document_key:
-        raise NotFoundError("permit not issued", field="permit_id")
+        raise NotFoundError("izin belum diterbitkan", field="permit_id")
     data = storage.get_document(record.document_key)
     report = verify_signed_pdf(data, signer_trust_roots())
     reasons = list(report.reasons)

@@ -51,12 +51,12 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
 def _authorise(principal: Principal, task: Task, app: Application) -> None:
     if task.role == steps.Role.APPLICANT.value:
         if app.applicant_id != principal.user_id:
-            raise NotFoundError("task not found", field="task_id")
+            raise NotFoundError("tugas tidak ditemukan", field="task_id")
         return
     if principal.office_id != task.office_id:
-        raise ForbiddenError("this task belongs to another office", field="office_id")
+        raise ForbiddenError("tugas ini milik kantor lain", field="office_id")
     if task.role not in principal.roles:
-        raise ForbiddenError(f"this task is for role '{task.role}'", field="role")
+        raise ForbiddenError(f"tugas ini untuk peran {steps.ROLE_NAMES.get(task.role, task.role)}", field="role")
 
 
 def _before(task: Task, app: Application, principal: Principal, outcome: str, note: str | None,
@@ -67,21 +67,21 @@ def _before(task: Task, app: Application, principal: Principal, outcome: str, no
     step_id = steps.StepId(task.step)
     changes: dict[str, Any] = {}
     if step_id == steps.StepId.APPROVAL and app.verified_by == principal.user_id:
-        raise ForbiddenError("the officer who verified this application cannot also approve it", field="role")
+        raise ForbiddenError("petugas yang memverifikasi tidak boleh juga menyetujui permohonan yang sama", field="role")
     if step_id == steps.StepId.COMPLETENESS_CHECK:
         notes = details.get("document_notes") or {}
         if not isinstance(notes, dict):
-            raise ValidationError("document_notes must map requirement ids to notes", field="document_notes")
+            raise ValidationError("catatan dokumen tidak valid", field="document_notes")
         definition = default_catalog().permit_type(app.office_id, app.permit_type)
         for requirement_id, text in notes.items():
             definition.requirement(requirement_id)
             if not isinstance(text, str) or not text.strip():
-                raise ValidationError("every document note needs text", field=f"document_notes.{requirement_id}")
+                raise ValidationError("catatan dokumen wajib diisi", field=f"document_notes.{requirement_id}")
         changes["revision_notes"] = {k: v.strip() for k, v in notes.items()} if outcome == "incomplete" else {}
     elif step_id == steps.StepId.TECHNICAL_REVIEW:
         findings = details.get("findings") or ([note] if note else [])
         if not isinstance(findings, list) or not all(isinstance(f, str) and f.strip() for f in findings):
-            raise ValidationError("findings must be a list of texts", field="findings")
+            raise ValidationError("temuan harus berupa daftar teks", field="findings")
         visited_on = _date(details.get("visited_on"), "visited_on")
         changes["technical_recommendation_key"] = permits.render_technical_recommendation(
             app, principal, [f.strip() for f in findings] or ["Pemeriksaan berkas sesuai persyaratan."], visited_on,
@@ -95,7 +95,7 @@ def _before(task: Task, app: Application, principal: Principal, outcome: str, no
     elif step_id == steps.StepId.NUMBERING:
         number = details.get("number")
         if not isinstance(number, str) or not number:
-            raise ValidationError("confirm the proposed number (field 'number')", field="number")
+            raise ValidationError("konfirmasi nomor izin yang diusulkan", field="number")
         numbering.assign(app.application_id, number)
     elif step_id == steps.StepId.SIGNING and outcome == "signed":
         permits.sign_permit(app.application_id, principal, credentials)
@@ -104,10 +104,10 @@ def _before(task: Task, app: Application, principal: Principal, outcome: str, no
     elif step_id == steps.StepId.PRINTING:
         copies = details.get("copies", 1)
         if not isinstance(copies, int) or not 1 <= copies <= 10:
-            raise ValidationError("copies must be 1..10", field="copies")
+            raise ValidationError("jumlah cetak 1 sampai 10", field="copies")
         changes["print_count"] = app.print_count + copies
     elif step_id == steps.StepId.PICKUP and not app.survey_done:
-        raise ConflictError("the applicant has not filled the SKM survey yet", field="survey")
+        raise ConflictError("pemohon belum mengisi Survei Kepuasan Masyarakat (SKM)", field="survey")
     return changes
 
 
@@ -116,9 +116,9 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
 
     Raises Forbidden/Validation errors (nothing changes) or ConflictError when already decided."""
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
-        raise ValidationError("note must be text of at most 2000 characters", field="note")
+        raise ValidationError("catatan maksimal 2000 karakter", field="note")
     if not isinstance(details, dict):
-        raise ValidationError("details must be an object", field="details")
+        raise ValidationError("rincian keputusan tidak valid", field="details")
     # signing secrets (BSrE passphrase/TOTP) are taken out first: never stored with the decision or logged
     details = dict(details)
     credentials = None
@@ -130,7 +130,7 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     _authorise(principal, task, app)
     steps.check_decision(task.step, principal.roles, outcome, note)
     if task.status != TaskStatus.OPEN:
-        raise ConflictError("this task has already been decided")
+        raise ConflictError("tugas ini sudah diputuskan")
     changes = _before(task, app, principal, outcome, note, details, credentials)
     token = dynamo.claim_decision(task_id, outcome, note, principal.user_id, now_utc(), details)
     if changes:
@@ -155,15 +155,15 @@ def _date(value: Any, field: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationError("use the date format YYYY-MM-DD", field=field) from None
+        raise ValidationError("gunakan format tanggal YYYY-MM-DD", field=field) from None
 
 
 def sign_batch(principal: Principal, task_ids: list[str]) -> list[dict[str, Any]]:
     """The head signs several waiting permits in one action; each is decided (or refused) on its own."""
     if "head" not in principal.roles:
-        raise ForbiddenError("only the head signs", field="role")
+        raise ForbiddenError("hanya Kepala Dinas yang menandatangani", field="role")
     if not isinstance(task_ids, list) or not task_ids or len(task_ids) > 50 or not all(isinstance(t, str) for t in task_ids):
-        raise ValidationError("task_ids: a list of 1..50 task ids", field="task_ids")
+        raise ValidationError("pilih 1 sampai 50 izin", field="task_ids")
     results = []
     for task_id in dict.fromkeys(task_ids):
         try:
@@ -177,10 +177,10 @@ def sign_batch(principal: Principal, task_ids: list[str]) -> list[dict[str, Any]
 def counter_view(principal: Principal, registration_number: str) -> dict[str, Any]:
     """At the counter (SOP 10): who is collecting (masked), whether the SKM is filled, the open pickup task."""
     if "back_office" not in principal.roles:
-        raise ForbiddenError("back office only", field="role")
+        raise ForbiddenError("khusus Back Office", field="role")
     app = dynamo.application_by_registration(registration_number.strip().upper())
     if app.office_id != principal.office_id:
-        raise ForbiddenError("this application belongs to another office", field="office_id")
+        raise ForbiddenError("permohonan ini milik kantor lain", field="office_id")
     contact = identity.contact_of(app.applicant_id)
     phone = contact.get("phone_number", "")
     open_task = dynamo.open_task_of(app.application_id)
@@ -204,7 +204,7 @@ def withdraw_task(principal: Principal, task: Task, reason: str | None) -> None:
 def queue_view(principal: Principal) -> list[dict[str, Any]]:
     """Open tasks of the officer's office for each of their roles, oldest first."""
     if not principal.office_id:
-        raise ForbiddenError("officers only", field="role")
+        raise ForbiddenError("khusus petugas", field="role")
     now = now_utc()
     rows = []
     for role in sorted(principal.roles & {r.value for r in steps.OFFICER_ROLES}):
