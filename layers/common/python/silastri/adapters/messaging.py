@@ -37,12 +37,22 @@ def publish(notification: Notification) -> None:
     )
 
 
+class WhatsAppTemplate(BaseModel):
+    """An approved WhatsApp template (business-initiated messages such as one-time codes need one)."""
+
+    name: str
+    language: str = "id"
+    body_parameters: list[str] = Field(default_factory=list)
+    button_parameter: str | None = None  # authentication templates repeat the code in a copy-code button
+
+
 class OutgoingMessage(BaseModel):
     channel: str  # "whatsapp" | "email"
     to: str       # phone number or e-mail address (personal data: never logged)
     subject: str
-    text: str
+    text: str     # the rendered text (e-mail body; what the local outbox shows)
     link: str | None = None
+    template: WhatsAppTemplate | None = None
     at: datetime = Field(default_factory=now_utc)
 
 
@@ -58,14 +68,19 @@ class WhatsAppChannel:
         self._social = social
 
     def send(self, message: OutgoingMessage) -> str:
-        body = message.text + (f"\n{message.link}" if message.link else "")
-        payload = {
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": message.to,
-            "type": "text",
-            "text": {"preview_url": False, "body": body[:4096]},
-        }
+        payload: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.to}
+        if message.template:
+            components: list[dict[str, Any]] = [{"type": "body", "parameters": [
+                {"type": "text", "text": value} for value in message.template.body_parameters]}]
+            if message.template.button_parameter:
+                components.append({"type": "button", "sub_type": "url", "index": "0",
+                                   "parameters": [{"type": "text", "text": message.template.button_parameter}]})
+            payload |= {"type": "template", "template": {"name": message.template.name,
+                                                         "language": {"code": message.template.language},
+                                                         "components": components}}
+        else:  # inside the 24-hour service window a plain text message is allowed
+            body = message.text + (f"\n{message.link}" if message.link else "")
+            payload |= {"type": "text", "text": {"preview_url": False, "body": body[:4096]}}
         social = self._social or client("socialmessaging")
         response = social.send_whatsapp_message(
             originationPhoneNumberId=self._origin, message=json.dumps(payload).encode(), metaApiVersion="v20.0"

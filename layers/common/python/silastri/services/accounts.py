@@ -104,7 +104,9 @@ def _send_code(purpose: str, email: str, phone: str) -> None:
              sent_epoch=now, subject=purpose).save()
     # sent directly (not through the notification queue), so codes never sit in a queue or its DLQ
     messaging.channels()["whatsapp"].send(messaging.OutgoingMessage(
-        channel="whatsapp", to=phone, subject="SILASTRI RV", text=_TEXTS[purpose].format(code=code)))
+        channel="whatsapp", to=phone, subject="SILASTRI RV", text=_TEXTS[purpose].format(code=code),
+        template=messaging.WhatsAppTemplate(name=f"silastri_kode_{purpose}", body_parameters=[code],
+                                            button_parameter=code)))
 
 
 def _consume_code(purpose: str, email: str, code: str) -> None:
