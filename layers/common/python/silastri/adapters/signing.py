@@ -138,27 +138,7 @@ class DevPkiSigner:
         Raises:
             SigningError: ``pdf`` cannot be parsed or signed.
         """
-        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-        from pyhanko.sign import signers
-        from pyhanko.sign.fields import SigSeedSubFilter, enumerate_sig_fields
-
-        pades_signer = self._pades_signer(signer)
-        try:
-            writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-            taken = {name for name, _, _ in enumerate_sig_fields(writer.prev)}
-            field_name = next(f"TTE{n}" for n in range(1, len(taken) + 2) if f"TTE{n}" not in taken)
-            metadata = signers.PdfSignatureMetadata(
-                field_name=field_name,
-                md_algorithm="sha256",
-                subfilter=SigSeedSubFilter.PADES,
-                reason=reason,
-                location=location,
-                name=signer.name,
-            )
-            output = signers.sign_pdf(writer, metadata, signer=pades_signer)
-        except Exception as exc:
-            raise SigningError(f"cannot sign PDF: {type(exc).__name__}: {exc}") from exc
-        return bytes(output.getvalue())
+        return pades_sign(pdf, self._pades_signer(signer), name=signer.name, reason=reason, location=location)
 
     # -- credentials -------------------------------------------------------------------------
 
@@ -225,6 +205,36 @@ class DevPkiSigner:
             _atomic_write(path, _to_bundle(_new_signer(root, name, title)), mode=0o600)
             credentials = _from_bundle(path.read_bytes())
         return credentials
+
+
+def pades_sign(pdf: bytes, pades_signer: Any, *, name: str, reason: str, location: str) -> bytes:
+    """Add a PAdES signature made by a pyHanko signer, as an incremental update, in the next free
+    invisible `TTE<n>` field. Every adapter signs through here.
+
+    Raises:
+        SigningError: ``pdf`` cannot be parsed or signed (a SigningError from the signer passes through).
+    """
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko.sign.fields import SigSeedSubFilter, enumerate_sig_fields
+
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        taken = {field for field, _, _ in enumerate_sig_fields(writer.prev)}
+        metadata = signers.PdfSignatureMetadata(
+            field_name=next(f"TTE{n}" for n in range(1, len(taken) + 2) if f"TTE{n}" not in taken),
+            md_algorithm="sha256",
+            subfilter=SigSeedSubFilter.PADES,
+            reason=reason,
+            location=location,
+            name=name,
+        )
+        output = signers.sign_pdf(writer, metadata, signer=pades_signer)
+    except SigningError:
+        raise
+    except Exception as exc:
+        raise SigningError(f"cannot sign PDF: {type(exc).__name__}: {exc}") from exc
+    return bytes(output.getvalue())
 
 
 def verify_signed_pdf(pdf: bytes, trust_roots_pem: list[bytes]) -> SignatureReport:

@@ -19,13 +19,12 @@ boto3, pyHanko and cryptography are imported lazily, when a document is signed.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from silastri.adapters.signing import SignerIdentity, SigningError
+from silastri.adapters.signing import SignerIdentity, SigningError, pades_sign
 
 if TYPE_CHECKING:
     from cryptography import x509 as cx509
@@ -125,27 +124,7 @@ class KmsSigner:
                 in the message), or KMS returned a signature that does not match the
                 certificate. No document is produced in any of these cases.
         """
-        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-        from pyhanko.sign import signers
-        from pyhanko.sign.fields import SigSeedSubFilter
-
-        pades_signer = self._pyhanko_signer()
-        try:
-            writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-            metadata = signers.PdfSignatureMetadata(
-                field_name=_free_field_name(writer),
-                md_algorithm="sha256",
-                subfilter=SigSeedSubFilter.PADES,
-                reason=reason,
-                location=location,
-                name=signer.name,
-            )
-            output = signers.sign_pdf(writer, metadata, signer=pades_signer)
-        except SigningError:
-            raise
-        except Exception as exc:
-            raise SigningError(f"cannot sign PDF: {type(exc).__name__}: {exc}") from exc
-        return bytes(output.getvalue())
+        return pades_sign(pdf, self._pyhanko_signer(), name=signer.name, reason=reason, location=location)
 
     # -- KMS ---------------------------------------------------------------------------------
 
@@ -223,14 +202,6 @@ def _build_pyhanko_signer(owner: KmsSigner) -> Any:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def _free_field_name(writer: Any) -> str:
-    """``TTE<n>`` with the lowest ``n`` not yet used by a signature field of the document."""
-    from pyhanko.sign.fields import enumerate_sig_fields
-
-    taken = {name for name, _, _ in enumerate_sig_fields(writer.prev)}
-    return next(f"TTE{n}" for n in range(1, len(taken) + 2) if f"TTE{n}" not in taken)
 
 
 def _sha256() -> Any:
