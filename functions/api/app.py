@@ -20,6 +20,7 @@ from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
 from silastri.domain.catalog import default_catalog
 from silastri.domain.errors import DomainError, ForbiddenError, NotFoundError, ValidationError
+from silastri.domain.ikm import compute_ikm
 from silastri.observability import logger
 from silastri.services import accounts, applications, permits, sessions, tasks, tracking
 from silastri.settings import get_settings
@@ -302,6 +303,17 @@ def revoke_permit(permit_id: str) -> Any:
     """The head revokes an issued permit, with a reason."""
     record = permits.revoke(permit_id, officer(), str(body().get("reason") or ""))
     return {"permit_number": record.permit_number, "revoked": record.revoked, "reason": record.revoked_reason}
+
+
+@app.route("/api/reports/ikm", methods=["GET"])
+@api
+def ikm_report() -> Any:
+    """The office's Indeks Kepuasan Masyarakat from the SKM surveys (PermenPAN-RB 14/2017)."""
+    who = officer()
+    surveys = dynamo.surveys_of(who.office_id or "")
+    if not surveys:
+        return {"respondents": 0}
+    return compute_ikm(surveys).model_dump()
 
 
 # ----------------------------------------------------------------------------- public

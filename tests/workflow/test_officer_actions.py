@@ -208,3 +208,16 @@ def test_a_signing_passphrase_is_never_stored_or_logged(stack, api, staff):
     stored = stack.aws("dynamodb").get_item(TableName="silastri-TasksTable", Key={"task_id": {"S": row["task_id"]}})
     assert secret not in str(stored)
     assert secret not in str(journey.status()) and secret not in stack.log()
+
+
+def test_ikm_report_from_the_surveys(stack, api, staff):
+    journey = to_signing(api, staff)
+    journey.decide("head", "signing", "signed")
+    journey.wait_status(lambda s: s["status"] == "issued", "issued")
+    journey.applicant.post(f"/api/applications/{journey.application_id}/survey",
+                           {"scores": dict.fromkeys(SKM_ELEMENTS, 4)})
+    report = staff["head"].get("/api/reports/ikm")
+    assert report["respondents"] >= 1 and 25 <= report["converted"] <= 100 and report["grade"] in "ABCD"
+    with pytest.raises(ApiError) as applicant:
+        journey.applicant.get("/api/reports/ikm")
+    assert applicant.value.status == 403
