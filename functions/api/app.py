@@ -14,6 +14,7 @@ from typing import Any
 import pydantic
 from chalice import Chalice, Response
 from chalice.app import Request
+from chalicelib.officer_pages import officer_pages
 from chalicelib.pages import applicant_pages  # packaged with this function (Lambda code root on the path)
 from silastri.adapters import dynamo, identity, messaging
 from silastri.adapters.identity import AuthError, Principal
@@ -28,6 +29,7 @@ from silastri.settings import get_settings
 app = Chalice(app_name="silastri")
 app.api.binary_types = []
 app.register_blueprint(applicant_pages)
+app.register_blueprint(officer_pages)
 
 JSON = "application/json"
 

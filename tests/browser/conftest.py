@@ -91,7 +91,7 @@ class Screens:
         self.folder = folder
         self.count = 0
         folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.png"):
+        for old in folder.glob("[0-9][0-9]-*.png"):
             old.unlink()
 
     def shot(self, page: Any, name: str) -> Path:

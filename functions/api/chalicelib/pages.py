@@ -373,6 +373,9 @@ def login_submit(ctx: Ctx) -> Response:
     if ctx.errors:
         return _render("masuk.html", ctx, 400 if "_form" not in ctx.errors else 401, title="Masuk",
                        values={"email": form.get("email", "")}, next_path=next_path)
+    who = identity.verify_token(tokens["id_token"])
+    if not form.get("lanjut") and who.office_id:  # officers land on their dashboard
+        next_path = "/petugas"
     return _see_other(next_path, sessions.set_cookie_header(tokens["id_token"], int(tokens["expires_in"])))
 
 

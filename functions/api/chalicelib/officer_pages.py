@@ -1,0 +1,580 @@
+"""The officers' workspace (server-rendered, Bahasa Indonesia): queue, task pages, batch signing, counter, revocation.
+
+Reuses the applicant pages' framework read-only (templates, `_render`, CSRF, security headers). Every route is
+thin: resolve the officer's session, call one service, render or redirect (303 after a POST).
+
+A GET never decides or changes anything: link-preview bots open the task links sent by WhatsApp and e-mail.
+A signed link (`?l=`) is checked before anything else; a tampered or expired one is refused (403)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode
+
+from chalice import Blueprint, Response
+from silastri.adapters import aws, dynamo
+from silastri.adapters.identity import AuthError, Principal
+from silastri.domain import steps
+from silastri.domain.catalog import PermitType, default_catalog
+from silastri.domain.clock import add_working_days, format_date_id, now_utc, to_wib
+from silastri.domain.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    NotFoundError,
+    NumberCollisionError,
+    ValidationError,
+)
+from silastri.services import applications, links, permits, sessions, tasks
+from silastri.settings import get_settings
+
+from chalicelib.pages import (
+    CONTENT_SECURITY_POLICY,
+    Ctx,
+    _check_csrf,
+    _duration,
+    _form,
+    _headers,
+    _path,
+    _query,
+    _Redirect,
+    _render,
+    _request,
+    _role_name,
+    _see_other,
+)
+
+officer_pages = Blueprint(__name__)
+
+_HERE = Path(__file__).parent
+_FORM = ["application/x-www-form-urlencoded"]
+_OFFICER_ROLES = frozenset(r.value for r in steps.OFFICER_ROLES)
+_ROLE_ORDER = [r.value for r in steps.OFFICER_ROLES]
+
+# ----------------------------------------------------------------------------- wording (presentation only)
+
+NOTICES = {  # `?info=` codes shown after a redirect (never free text from the URL)
+    "diputuskan": "Keputusan Anda telah tercatat dan permohonan diteruskan ke tahap berikutnya.",
+    "diserahkan": "Izin telah diserahkan kepada pemohon. Permohonan selesai.",
+    "dicabut": "Izin telah dicabut. Halaman verifikasi publik kini menyatakan izin ini TIDAK SAH.",
+}
+
+ACTIONS = {
+    "submitted": "Permohonan dikirim", "done": "Selesai", "task_opened": "Tugas dibuka",
+    "decided": "Keputusan", "revision_requested": "Perbaikan berkas diminta",
+    "receipt_issued": "Tanda terima diterbitkan", "returned": "Dikembalikan ke tahap sebelumnya",
+    "number_proposed": "Nomor izin diusulkan", "rejection_drafted": "Surat penolakan disiapkan",
+    "survey_filled": "SKM diisi oleh pemohon", "withdrawn": "Permohonan ditarik", "failed": "Gagal diproses",
+    "completed": "Permohonan selesai", "rejected": "Permohonan ditolak", "lapsed": "Permohonan gugur",
+}
+
+APPLICATION_STATES = {
+    "draft": "Draf", "in_progress": "Sedang diproses", "awaiting_revision": "Menunggu perbaikan pemohon",
+    "issued": "Izin ditandatangani — siap diambil", "completed": "Selesai — izin telah diambil",
+    "rejected": "Ditolak", "withdrawn": "Ditarik", "lapsed": "Gugur", "failed": "Gagal diproses",
+}
+
+FILE_LABELS = {  # file kind (as in the JSON API) → label
+    "receipt": "Tanda Terima", "technical-recommendation": "Rekomendasi Teknis", "permit-draft": "Draf surat izin",
+    "permit": "Surat izin bertanda tangan elektronik (siap cetak)", "rejection-letter": "Surat penolakan",
+}
+
+STATIC_TYPES = {"petugas.css": "text/css; charset=utf-8"}
+
+# Documents are viewed inline from the storage endpoint (presigned URL): the same sources the applicant
+# pages allow for uploads (S3 on AWS, the loopback emulator locally), for frames only.
+_FRAME_SOURCES = "frame-src 'self' https://*.amazonaws.com http://127.0.0.1:* http://localhost:*"
+TASK_PAGE_CSP = CONTENT_SECURITY_POLICY.replace("default-src 'self';", f"default-src 'self'; {_FRAME_SOURCES};", 1)
+
+
+def _outcome_labels() -> dict[tuple[str, str], str]:
+    return {(s.step_id.value, o.outcome): o.label for s in steps.STEPS.values() for o in s.outcomes}
+
+
+OUTCOME_LABELS = _outcome_labels()
+STEP_TITLES = {s.step_id.value: s.title for s in steps.STEPS.values()} | {"closed": "Penutupan permohonan"}
+
+
+# ----------------------------------------------------------------------------- static file
+
+@lru_cache(maxsize=len(STATIC_TYPES))
+def _static_body(name: str) -> str:
+    return (_HERE / "static" / name).read_text("utf-8")
+
+
+@lru_cache(maxsize=1)
+def _static_version() -> str:
+    return hashlib.sha256(_static_body("petugas.css").encode()).hexdigest()[:12]
+
+
+@officer_pages.route("/static-petugas/{name}", methods=["GET"])
+def static_file(name: str) -> Response:
+    if name not in STATIC_TYPES:
+        return Response(body="Tidak ditemukan", status_code=404, headers={"Content-Type": "text/plain; charset=utf-8"})
+    immutable = _query("v") == _static_version()
+    return Response(body=_static_body(name), status_code=200, headers={
+        "Content-Type": STATIC_TYPES[name], "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "public, max-age=31536000, immutable" if immutable else "public, max-age=300"})
+
+
+# ----------------------------------------------------------------------------- session, errors, rendering
+
+def _full_path() -> str:
+    """The requested path with its query string (a signed link's `l` survives the login)."""
+    params = _request().query_params
+    query = urlencode({k: str(v) for k, v in params.items()}) if params else ""
+    return _path() + (f"?{query}" if query else "")
+
+
+def _login_redirect(target: str) -> _Redirect:
+    return _Redirect("/masuk?" + urlencode({"lanjut": target, "pesan": "perlu-masuk"}))
+
+
+def _officer(ctx: Ctx, role: str | None = None) -> Principal:
+    """The signed-in officer (optionally holding `role`); otherwise login (no session) or 403 (applicants)."""
+    if ctx.who is None:
+        raise _login_redirect(_full_path())
+    if not ctx.who.roles & _OFFICER_ROLES or not ctx.who.office_id:
+        raise ForbiddenError("Halaman ini khusus untuk petugas DPMPTSP. Pemohon dapat mengikuti permohonannya di "
+                             "halaman Permohonan saya.", field="officers")
+    if role and role not in ctx.who.roles:
+        raise ForbiddenError(f"Halaman ini khusus untuk {_role_name(role)}.", field="role")
+    return ctx.who
+
+
+def _officer_info(who: Principal | None) -> dict[str, Any] | None:
+    """The role badge: name, role names (Plt. for an acting head), which menus apply."""
+    if who is None or not who.roles & _OFFICER_ROLES:
+        return None
+    roles = [r for r in _ROLE_ORDER if r in who.roles]
+    names = [("Plt. " if who.acting and r == "head" else "") + _role_name(r) for r in roles]
+    return {"name": who.name or who.email or "", "roles": roles, "role_names": names, "acting": who.acting,
+            "head": "head" in who.roles, "back_office": "back_office" in who.roles}
+
+
+def _page_render(template: str, ctx: Ctx, status: int = 200, csp: str | None = None, **context: Any) -> Response:
+    response = _render(template, ctx, status, officer=_officer_info(ctx.who), petugas_css=_static_version(),
+                       notice=NOTICES.get(_query("info")), **context)
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    if csp:
+        response.headers["Content-Security-Policy"] = csp
+    return response
+
+
+def _error_page(ctx: Ctx, status: int, title: str, message: str) -> Response:
+    return _page_render("petugas_galat.html", ctx, status, title=title, message=message)
+
+
+def _sentence(message: str) -> str:
+    """Service messages are short lower-case phrases in Bahasa Indonesia; pages show them as sentences."""
+    message = message.strip()
+    if not message:
+        return message
+    return message[0].upper() + message[1:] + ("" if message.endswith((".", "!", "?")) else ".")
+
+
+def officer_page(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Resolve the session (any signed-in user; `_officer` decides); turn errors into pages."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        who = sessions.principal_from_headers(_headers())
+        ctx = Ctx(who=who, csrf=sessions.csrf_token(who) if who else "")
+        try:
+            return view(ctx, *args, **kwargs)
+        except _Redirect as redirect:
+            return _see_other(redirect.location)
+        except AuthError:
+            return _see_other("/masuk?pesan=perlu-masuk", sessions.clear_cookie_header())
+        except NotFoundError:
+            return _error_page(ctx, 404, "Tidak ditemukan", "Tugas, permohonan atau izin yang Anda cari tidak ditemukan.")
+        except ForbiddenError as exc:
+            return _error_page(ctx, 403, "Tidak diizinkan", _sentence(exc.message))
+        except DomainError as exc:
+            return _error_page(ctx, exc.status, "Permintaan tidak dapat diproses", _sentence(exc.message))
+
+    return wrapper
+
+
+def _form_lists() -> dict[str, list[str]]:
+    """The urlencoded body with every value per name (checkbox lists)."""
+    raw = _request().raw_body or b""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        return parse_qs(text, keep_blank_values=True, max_num_fields=120)
+    except ValueError:
+        raise ValidationError("formulir terlalu besar", field="body") from None
+
+
+# ----------------------------------------------------------------------------- presentation helpers
+
+def _due(step_id: str, opened_at: datetime) -> datetime:
+    """When the SOP standard time of a step opened at `opened_at` runs out (as the SLA monitor counts it)."""
+    definition = steps.step(step_id)
+    if definition.standard_working_days:
+        return add_working_days(opened_at, definition.standard_working_days)
+    return opened_at + timedelta(minutes=definition.standard_minutes or 0)
+
+
+def _permit_type(office_id: str, permit_type: str) -> PermitType:
+    return default_catalog().permit_type(office_id, permit_type)
+
+
+def _queue_rows(who: Principal) -> list[dict[str, Any]]:
+    now = now_utc()
+    rows = []
+    for row in tasks.queue_view(who):
+        opened = datetime.fromisoformat(row["opened_at"])
+        rows.append({**row, "permit_type_name": _permit_type(who.office_id or "", row["permit_type"]).name,
+                     "waiting": _duration(row["waiting_seconds"]), "overdue": now > _due(row["step"], opened),
+                     "role_name": _role_name(row["role"])})
+    return rows
+
+
+def _actor(entry: dict[str, Any]) -> tuple[str, str]:
+    """Who did it and in which role; an acting head is shown as Plt."""
+    details = entry.get("details") or {}
+    role = entry.get("actor_role") or "system"
+    acting = bool(details.get("acting"))
+    role_name = ("Plt. " if acting and role == "head" else "") + _role_name(role)
+    name = str(details.get("actor_name") or "")
+    if acting and name and not name.startswith("Plt."):
+        name = "Plt. " + name
+    return (name or role_name), role_name
+
+
+def _what(entry: dict[str, Any]) -> str:
+    details = entry.get("details") or {}
+    step, action = entry.get("step", ""), entry.get("action", "")
+    text = ACTIONS.get(action, action.replace("_", " "))
+    if action == "decided" and details.get("outcome"):
+        text = OUTCOME_LABELS.get((step, details["outcome"]), details["outcome"])
+    elif action == "number_proposed" and details.get("number"):
+        text += f": {details['number']}"
+    elif action == "returned" and details.get("return_to"):
+        text += f" ({STEP_TITLES.get(details['return_to'], details['return_to'])})"
+    elif action == "done" and details.get("forwarded_to"):
+        text = f"Diteruskan ke {_role_name(details['forwarded_to'])}"
+    if action == "decided" and details.get("copies") and step == steps.StepId.PRINTING.value:
+        text += f" — {details['copies']} salinan"
+    return f"{STEP_TITLES.get(step, step)}: {text}"
+
+
+def _timeline_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for entry in sorted(entries, key=lambda e: int(e.get("seq", 0))):
+        who, role = _actor(entry)
+        rows.append({"at": entry["at"], "who": who, "role": role, "what": _what(entry), "note": entry.get("note"),
+                     "show_role": role.lower() not in who.lower(), "system": entry.get("actor_role") == "system",
+                     "action": entry.get("action"), "step": entry.get("step"),
+                     "acting": bool((entry.get("details") or {}).get("acting"))})
+    return rows
+
+
+def _task_context(who: Principal, task_id: str) -> dict[str, Any]:
+    """Everything the task page shows, from `tasks.task_view` (plus catalog wording)."""
+    view = tasks.task_view(who, task_id)
+    task, app = view["task"], view["application"]
+    definition = _permit_type(task["office_id"], app["permit_type"])
+    labels = {f.field: f.label for f in definition.form_fields}
+    form_rows = [(labels.get(k, k), v) for k, v in app["form"].items()]
+    documents = {d["requirement_id"]: d for d in view["documents"]}
+    requirements = [{"requirement": r, "document": documents.get(r.requirement_id),
+                     "note": (app.get("revision_notes") or {}).get(r.requirement_id)} for r in definition.requirements]
+    timeline = _timeline_rows(view["timeline"])
+    decisions = [row for row in timeline if row["action"] in ("decided", "withdrawn")]
+    opened = datetime.fromisoformat(task["opened_at"])
+    is_open = task["status"] == "open"
+    waited = ((now_utc() if is_open else datetime.fromisoformat(task["decided_at"])) - opened).total_seconds()
+    step_id = task["step"]
+    files = []
+    if any(r["step"] == steps.StepId.TECHNICAL_REVIEW.value and r["action"] == "decided" for r in timeline):
+        files.append(("technical-recommendation", FILE_LABELS["technical-recommendation"]))
+    if step_id == steps.StepId.PRINTING.value:
+        files.append(("permit", FILE_LABELS["permit"]))
+    return {
+        "view": view, "task": task, "app": app, "definition": definition, "form_rows": form_rows,
+        "requirements": requirements, "timeline": timeline, "decisions": decisions, "is_open": is_open,
+        "waiting": _duration(waited), "overdue": is_open and now_utc() > _due(step_id, opened),
+        "standard_time": steps.step(step_id).standard_time_label, "step_id": step_id,
+        "holder": app["form"].get("organisation_name") or app["form"].get("practitioner_name") or "—",
+        "status_label": APPLICATION_STATES.get(app["status"], app["status"]),
+        "outcomes": view["outcomes"], "proposed_number": view.get("proposed_number"), "files": files,
+        "decided_label": OUTCOME_LABELS.get((step_id, task.get("outcome") or ""), task.get("outcome") or ""),
+        "preview_draft": step_id == steps.StepId.SIGNING.value and is_open,
+        "bsre": get_settings().signer_mode == "bsre",
+        "task_path": f"/petugas/tugas/{quote(task_id)}",
+    }
+
+
+def _task_page(ctx: Ctx, task_id: str, status: int = 200, chosen: str = "", values: Mapping[str, str] | None = None,
+               conflict: bool = False) -> Response:
+    who = _officer(ctx)
+    context = _task_context(who, task_id)
+    return _page_render("petugas_tugas.html", ctx, status, csp=TASK_PAGE_CSP,
+                        title=f"{context['view']['title']} — {context['app']['registration_number']}",
+                        chosen=chosen, values=values or {}, conflict=conflict, **context)
+
+
+# ----------------------------------------------------------------------------- dashboard
+
+@officer_pages.route("/petugas", methods=["GET"])
+@officer_page
+def dashboard(ctx: Ctx) -> Response:
+    who = _officer(ctx)
+    rows = _queue_rows(who)
+    return _page_render("petugas_dasbor.html", ctx, title="Dasbor petugas", rows=rows,
+                        overdue=sum(1 for r in rows if r["overdue"]),
+                        signing=sum(1 for r in rows if r["step"] == steps.StepId.SIGNING.value))
+
+
+# ----------------------------------------------------------------------------- one task
+
+@officer_pages.route("/petugas/tugas/{task_id}", methods=["GET"])
+@officer_page
+def task_page(ctx: Ctx, task_id: str) -> Response:
+    """Shows the task; never decides. A signed link is verified first, before the session is looked at."""
+    if "l" in (_request().query_params or {}):
+        try:
+            links.check_task_link(task_id, _query("l"))
+        except ForbiddenError as exc:
+            return _error_page(ctx, 403, "Tautan tidak berlaku",
+                               f"{_sentence(exc.message)} Tidak ada yang diubah.")
+    return _task_page(ctx, task_id)
+
+
+def _details(form: Mapping[str, str]) -> dict[str, Any]:
+    """Step-specific inputs of a decision form, as `tasks.decide` expects them (only the fields present)."""
+    details: dict[str, Any] = {}
+    notes = {name[4:]: text.strip() for name, text in form.items() if name.startswith("doc-") and text.strip()}
+    if notes:
+        details["document_notes"] = notes
+    if form.get("visited_on", "").strip():
+        details["visited_on"] = form["visited_on"].strip()
+    findings = [line.strip() for line in form.get("findings", "").splitlines() if line.strip()]
+    if findings:
+        details["findings"] = findings
+    if "number" in form:
+        details["number"] = form["number"].strip()
+    if "copies" in form:
+        try:
+            details["copies"] = int(form["copies"].strip())
+        except ValueError:
+            raise ValidationError("jumlah cetak harus angka 1 sampai 10", field="copies") from None
+    for secret in ("signer_nik", "passphrase", "totp"):  # BSrE one-time secrets: passed through, never kept
+        if form.get(secret, "").strip():
+            details[secret] = form[secret].strip()
+    return details
+
+
+def _error_field(exc: DomainError) -> str:
+    field = exc.field or "_form"
+    if field.startswith("document_notes."):
+        return "doc-" + field.split(".", 1)[1]
+    return field if field in ("note", "visited_on", "findings", "number", "copies", "passphrase") else "_form"
+
+
+@officer_pages.route("/petugas/tugas/{task_id}", methods=["POST"], content_types=_FORM)
+@officer_page
+def decide_task(ctx: Ctx, task_id: str) -> Response:
+    form = _form()
+    _officer(ctx)
+    who = _check_csrf(ctx, form)
+    outcome = form.get("outcome", "")
+    note = form.get("note", "").strip() or None
+    try:
+        tasks.decide(who, task_id, outcome, note, _details(form))
+    except NumberCollisionError:
+        ctx.errors = {"number": "Nomor yang diusulkan sudah dipakai permohonan lain. Periksa nomor baru di bawah, "
+                                "lalu konfirmasi lagi."}
+        return _task_page(ctx, task_id, 409, chosen=outcome)
+    except ConflictError as exc:
+        if tasks.task_view(who, task_id)["task"]["status"] != "open":
+            return _task_page(ctx, task_id, 409, conflict=True)
+        ctx.errors = {_error_field(exc): _sentence(exc.message)}
+        return _task_page(ctx, task_id, 409, chosen=outcome, values=form)
+    except (NotFoundError, ForbiddenError):
+        raise
+    except DomainError as exc:
+        ctx.errors = {_error_field(exc): _sentence(exc.message)}
+        return _task_page(ctx, task_id, 400, chosen=outcome, values=form)
+    return _see_other(f"/petugas/tugas/{quote(task_id)}?info=diputuskan")
+
+
+# ----------------------------------------------------------------------------- documents of an application
+
+def _inline_url(application_id: str, kind: str, filename: str) -> str:
+    """A short-lived link that shows an issued document in the browser (`document_link` makes it a download).
+
+    Only called after `applications.document_link` has authorised the officer for this document."""
+    settings = get_settings()
+    key = getattr(dynamo.get_application(application_id), applications.OFFICER_FILES[kind])
+    return str(aws.client("s3").generate_presigned_url(
+        "get_object", ExpiresIn=settings.download_url_seconds,
+        Params={"Bucket": settings.documents_bucket, "Key": key, "ResponseContentType": "application/pdf",
+                "ResponseContentDisposition": f'inline; filename="{filename}"'}))
+
+
+@officer_pages.route("/petugas/permohonan/{application_id}/berkas/{kind}", methods=["GET"])
+@officer_page
+def application_file(ctx: Ctx, application_id: str, kind: str) -> Response:
+    """Redirect to a short-lived link (`?lihat=1`: shown in the browser, otherwise downloaded)."""
+    link = applications.document_link(_officer(ctx), application_id, kind)
+    url = _inline_url(application_id, kind, link["filename"]) if _query("lihat") == "1" else link["url"]
+    return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store",
+                                                       "Content-Type": "text/html; charset=utf-8"})
+
+
+# ----------------------------------------------------------------------------- batch signing (head)
+
+def _signing_rows(who: Principal) -> list[dict[str, Any]]:
+    return [r for r in _queue_rows(who) if r["step"] == steps.StepId.SIGNING.value]
+
+
+@officer_pages.route("/petugas/tanda-tangan", methods=["GET"])
+@officer_page
+def signing_page(ctx: Ctx) -> Response:
+    who = _officer(ctx, "head")
+    return _page_render("petugas_tanda_tangan.html", ctx, title="Tanda tangan elektronik", rows=_signing_rows(who),
+                        results=None, bsre=get_settings().signer_mode == "bsre")
+
+
+@officer_pages.route("/petugas/tanda-tangan", methods=["POST"], content_types=_FORM)
+@officer_page
+def signing_submit(ctx: Ctx) -> Response:
+    form = _form_lists()
+    who = _officer(ctx, "head")
+    _check_csrf(ctx, {"csrf": (form.get("csrf") or [""])[0]})
+    chosen = [t for t in form.get("task_id", []) if t]
+    waiting = {r["task_id"]: r for r in _signing_rows(who)}
+    results = None
+    if not chosen:
+        ctx.errors = {"task_id": "Pilih minimal satu izin untuk ditandatangani."}
+    else:
+        try:
+            outcome = tasks.sign_batch(who, chosen)
+        except ValidationError as exc:
+            ctx.errors = {"task_id": _sentence(exc.message)}
+        else:
+            results = [{**r, "row": waiting.get(r["task_id"]),
+                        "message": _sentence(str(r.get("error") or ""))}
+                       for r in outcome]
+    return _page_render("petugas_tanda_tangan.html", ctx, 400 if ctx.errors else 200, title="Tanda tangan elektronik",
+                        rows=_signing_rows(who), results=results, bsre=get_settings().signer_mode == "bsre")
+
+
+# ----------------------------------------------------------------------------- counter (back office, SOP 10)
+
+def _registration(text: str) -> str:
+    """A typed registration number, or the pickup QR's URL (…/ambil/REG-2026-000123) as a scanner types it."""
+    text = text.strip()
+    if "/ambil/" in text:
+        text = text.rsplit("/ambil/", 1)[1].split("?", 1)[0].strip("/")
+    return text.upper()
+
+
+def _counter(ctx: Ctx, number: str, status: int = 200) -> Response:
+    who = _officer(ctx, "back_office")
+    view = None
+    if number and not ctx.errors.get("nomor"):
+        try:
+            view = tasks.counter_view(who, _registration(number))
+        except NotFoundError:
+            ctx.errors = {**ctx.errors, "nomor": "Nomor registrasi tidak ditemukan. Periksa kembali nomornya."}
+            status = 404
+    return _page_render("petugas_loket.html", ctx, status, title="Loket pengambilan izin", number=number, result=view,
+                        status_label=APPLICATION_STATES.get(view["status"], view["status"]) if view else "")
+
+
+@officer_pages.route("/petugas/loket", methods=["GET"])
+@officer_page
+def counter_page(ctx: Ctx) -> Response:
+    return _counter(ctx, _query("nomor"))
+
+
+@officer_pages.route("/petugas/loket", methods=["POST"], content_types=_FORM)
+@officer_page
+def counter_hand_over(ctx: Ctx) -> Response:
+    form = _form()
+    _officer(ctx, "back_office")
+    who = _check_csrf(ctx, form)
+    number = _registration(form.get("nomor", ""))
+    try:
+        tasks.decide(who, form.get("task_id", ""), "handed_over", None, {})
+    except ConflictError as exc:
+        ctx.errors = {"serahkan": "Pemohon belum mengisi Survei Kepuasan Masyarakat (SKM). Minta pemohon mengisi SKM "
+                                  "terlebih dahulu, lalu serahkan izin." if exc.field == "survey"
+                      else "Penyerahan izin ini sudah tercatat sebelumnya (sudah diputuskan)."}
+        return _counter(ctx, number, 409)
+    except (NotFoundError, ForbiddenError):
+        raise
+    except DomainError as exc:
+        ctx.errors = {"serahkan": _sentence(exc.message)}
+        return _counter(ctx, number, 400)
+    return _see_other("/petugas/loket?" + urlencode({"nomor": number, "info": "diserahkan"}))
+
+
+@officer_pages.route("/ambil/{registration_number}", methods=["GET"])
+@officer_page
+def pickup_code(ctx: Ctx, registration_number: str) -> Response:
+    """Where the pickup QR points: the back office goes to the counter; anyone else sees what to do."""
+    number = _registration(registration_number)
+    if ctx.who is not None and "back_office" in ctx.who.roles:
+        return _see_other("/petugas/loket?" + urlencode({"nomor": number}))
+    return _page_render("petugas_ambil.html", ctx, title="Kode pengambilan izin", number=number)
+
+
+# ----------------------------------------------------------------------------- revocation (head)
+
+@officer_pages.route("/petugas/izin", methods=["GET"])
+@officer_page
+def permit_lookup(ctx: Ctx) -> Response:
+    """The head finds an issued permit by its number, then revokes it on its own page."""
+    _officer(ctx, "head")
+    number = _query("nomor").strip()
+    if number:
+        record = dynamo.permit_by_number(number)
+        if record is not None and record.office_id == (ctx.who.office_id if ctx.who else None):
+            return _see_other(f"/petugas/izin/{quote(record.permit_id)}/cabut")
+        ctx.errors = {"nomor": "Nomor izin tidak ditemukan di register kantor ini."}
+    return _page_render("petugas_izin_cari.html", ctx, 404 if ctx.errors else 200, title="Cari izin", number=number)
+
+
+def _revoke_page(ctx: Ctx, permit_id: str, status: int = 200, reason: str = "") -> Response:
+    _officer(ctx, "head")
+    permit = permits.verify(permit_id)
+    valid_until = permit["valid_until"] and format_date_id(to_wib(datetime.fromisoformat(permit["valid_until"])).date())
+    return _page_render("petugas_cabut.html", ctx, status, title="Cabut izin", permit=permit, permit_id=permit_id,
+                        reason=reason, valid_until=valid_until or "—")
+
+
+@officer_pages.route("/petugas/izin/{permit_id}/cabut", methods=["GET"])
+@officer_page
+def revoke_page(ctx: Ctx, permit_id: str) -> Response:
+    return _revoke_page(ctx, permit_id)
+
+
+@officer_pages.route("/petugas/izin/{permit_id}/cabut", methods=["POST"], content_types=_FORM)
+@officer_page
+def revoke_submit(ctx: Ctx, permit_id: str) -> Response:
+    form = _form()
+    _officer(ctx, "head")
+    who = _check_csrf(ctx, form)
+    reason = form.get("reason", "").strip()
+    try:
+        permits.revoke(permit_id, who, reason)
+    except ConflictError:
+        ctx.errors = {"_form": "Izin ini sudah dicabut sebelumnya."}
+        return _revoke_page(ctx, permit_id, 409)
+    except (NotFoundError, ForbiddenError):
+        raise
+    except DomainError as exc:
+        ctx.errors = {"reason" if exc.field == "reason" else "_form": _sentence(exc.message)}
+        return _revoke_page(ctx, permit_id, 400, reason)
+    return _see_other(f"/petugas/izin/{quote(permit_id)}/cabut?info=dicabut")
