@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint demo bench clean
+.PHONY: install run test lint demo bench reliability clean
 
 $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt functions/api/requirements.txt pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/silastri bench --count 20
+
+# The reliability table: every row is a test that fails when its figure is not met.
+reliability: $(STAMP)
+	SILASTRI_RELIABILITY_STRICT=1 $(BIN)/python -m pytest -n 2 --dist loadgroup tests/reliability
 
 clean:
 	rm -rf $(VENV) node_modules .silastri
