@@ -42,6 +42,30 @@ ROWS: list[tuple[str, str, str]] = [
 ARTIFACTS = ROOT / "test-artifacts" / "reliability"
 
 
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """A local stack (`silastri up` in a subprocess) shared by this worker's reliability tests."""
+    from silastri_local.stack_process import StackProcess
+
+    process = StackProcess(tmp_path_factory.mktemp("reliability-stack")).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def api(stack):
+    from silastri_local.client import ApiClient
+
+    return ApiClient(stack.url)
+
+
+@pytest.fixture(scope="session")
+def staff(stack, api):
+    from silastri_local.journey import officer_clients
+
+    return officer_clients(api, stack.officers())
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/reliability" in str(item.fspath):

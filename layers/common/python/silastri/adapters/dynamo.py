@@ -112,6 +112,8 @@ class TaskItem(Model):
     decided_by = UnicodeAttribute(null=True)
     decided_at = UnicodeAttribute(null=True)
     decision_details = JSONAttribute(null=True)
+    claim_id = UnicodeAttribute(null=True)  # the winning claim (open → deciding); effects are keyed by it
+    decision_effects = JSONAttribute(null=True)  # what the claim produced, to publish once the run accepts it
     reminded_at = UnicodeAttribute(null=True)
     by_queue = ByQueueIndex()
     by_application = ByApplicationIndex()
@@ -295,6 +297,7 @@ def _task(item: TaskItem) -> Task:
         role=item.role, status=TaskStatus(item.status), opened_at=datetime.fromisoformat(item.opened_at),
         execution_name=item.execution_name, outcome=item.outcome, note=item.note, decided_by=item.decided_by,
         decided_at=datetime.fromisoformat(item.decided_at) if item.decided_at else None,
+        claim_id=item.claim_id,
     )
 
 
@@ -328,24 +331,26 @@ def get_task(task_id: str) -> Task:
         raise NotFoundError("tugas tidak ditemukan", field="task_id") from None
 
 
-def claim_decision(task_id: str, outcome: str, note: str | None, actor_id: str, at: datetime,
-                   details: dict[str, Any] | None = None) -> str:
-    """Record the decision exactly once (open → decided, conditional). Returns the task token.
+def claim_task(task_id: str, claim_id: str, outcome: str, note: str | None, actor_id: str, at: datetime,
+               details: dict[str, Any] | None = None) -> str:
+    """Claim the decision: one conditional write open → deciding, by whom, with which outcome.
 
-    Raises ConflictError when the task was already decided or cancelled.
-    """
+    Only one claim can ever win; the task leaves the queue. Returns the task token (backend use only).
+    Raises ConflictError when the task is no longer open (decided, being decided or cancelled)."""
     bind_tables()
     item = TaskItem(task_id=task_id)
     try:
         item.update(
             actions=[
-                TaskItem.status.set(TaskStatus.DECIDED.value),
+                TaskItem.status.set(TaskStatus.DECIDING.value),
                 TaskItem.queue.remove(),
                 TaskItem.outcome.set(outcome),
                 *([TaskItem.note.set(note)] if note else []),
                 TaskItem.decided_by.set(actor_id),
                 TaskItem.decided_at.set(_iso(at)),
                 TaskItem.decision_details.set(details or {}),
+                TaskItem.claim_id.set(claim_id),
+                TaskItem.decision_effects.set({}),
             ],
             condition=(TaskItem.status == TaskStatus.OPEN.value),
         )
@@ -354,6 +359,82 @@ def claim_decision(task_id: str, outcome: str, note: str | None, actor_id: str, 
             raise ConflictError("tugas ini sudah diputuskan") from exc
         raise
     return item.task_token
+
+
+def release_claim(task_id: str, claim_id: str) -> bool:
+    """Undo a claim whose effects could not be made (deciding → open, back in its queue).
+
+    Conditional on the claim; returns False when the claim is no longer the task's deciding claim."""
+    bind_tables()
+    item = TaskItem.get(task_id, consistent_read=True)
+    try:
+        item.update(
+            actions=[TaskItem.status.set(TaskStatus.OPEN.value), TaskItem.queue.set(queue_key(item.office_id, item.role)),
+                     TaskItem.outcome.remove(), TaskItem.note.remove(), TaskItem.decided_by.remove(),
+                     TaskItem.decided_at.remove(), TaskItem.decision_details.remove(), TaskItem.claim_id.remove(),
+                     TaskItem.decision_effects.remove()],
+            condition=(TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == claim_id),
+        )
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def record_claim_effects(task_id: str, claim_id: str, effects: dict[str, Any]) -> None:
+    """Keep what the claim produced (document keys, the permit record, earlier values) on the task.
+
+    Raises ConflictError when the claim is no longer deciding."""
+    bind_tables()
+    try:
+        TaskItem(task_id=task_id).update(
+            actions=[TaskItem.decision_effects.set(effects)],
+            condition=(TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == claim_id),
+        )
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            raise ConflictError("tugas ini sudah diputuskan") from exc
+        raise
+
+
+def finish_claim(task_id: str, claim_id: str, status: TaskStatus) -> bool:
+    """deciding → decided (the run accepted it) or → cancelled (the run no longer waits).
+
+    Returns True only for the call that made the transition (so that it is announced once)."""
+    bind_tables()
+    try:
+        TaskItem(task_id=task_id).update(
+            actions=[TaskItem.status.set(status.value)],
+            condition=(TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == claim_id),
+        )
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def claim_of(task_id: str) -> tuple[Task, dict[str, Any], dict[str, Any]]:
+    """The task with its decision details and recorded effects (backend use only)."""
+    bind_tables()
+    try:
+        item = TaskItem.get(task_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFoundError("tugas tidak ditemukan", field="task_id") from None
+    return _task(item), dict(item.decision_details or {}), dict(item.decision_effects or {})
+
+
+def deciding_tasks_of(application_id: str) -> list[tuple[Task, str]]:
+    """The application's claimed-but-unfinished decisions, with their tokens (backend use only)."""
+    bind_tables()
+    found = []
+    for existing in TaskItem.by_application.query(application_id):
+        if existing.status == TaskStatus.DECIDING.value:
+            full = TaskItem.get(existing.task_id, consistent_read=True)
+            if full.status == TaskStatus.DECIDING.value:
+                found.append((_task(full), full.task_token))
+    return found
 
 
 def cancel_open_tasks(application_id: str) -> None:

@@ -103,7 +103,11 @@ class Application(BaseModel):
 
 
 class TaskStatus(StrEnum):
+    """open → deciding (one officer's claim; effects being made) → decided (the run accepted it),
+    or → cancelled (the run no longer waits: nothing of the claim is published)."""
+
     OPEN = "open"
+    DECIDING = "deciding"
     DECIDED = "decided"
     CANCELLED = "cancelled"
 
@@ -123,6 +127,7 @@ class Task(BaseModel):
     note: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
+    claim_id: str | None = None
 
 
 class TimelineEvent(BaseModel):

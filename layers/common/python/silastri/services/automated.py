@@ -12,7 +12,7 @@ from ..domain import steps
 from ..domain.catalog import default_catalog
 from ..domain.clock import add_working_days, now_utc
 from ..domain.models import Application, ApplicationStatus
-from . import numbering, permits, timeline
+from . import numbering, permits, tasks, timeline
 
 MAX_RETURNS = 6  # officer-to-officer returns before the run stops for an operator
 
@@ -150,6 +150,7 @@ class CloseEvent(BaseModel):
 def close_application(event: CloseEvent) -> dict[str, Any]:
     """The run's final outcome: completed, rejected, withdrawn or lapsed."""
     status = _FINAL[event.outcome]
+    tasks.publish_accepted(event.application_id)  # the decision that led here, if its API call died after resuming
     dynamo.cancel_open_tasks(event.application_id)
     app = _mark(event.application_id, None, status=status, closed_at=now_utc(), resume_at=None,
                 current_step=None)

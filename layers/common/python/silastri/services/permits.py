@@ -151,9 +151,13 @@ def _sign(pdf: bytes, principal: Principal, office: Office, reason: str, acting:
     return signer_for(credentials).sign_pdf(pdf, signer=identity, reason=reason, location=office.city)
 
 
-def sign_permit(application_id: str, principal: Principal,
+def sign_permit(application_id: str, principal: Principal, claim_id: str,
                 credentials: SigningCredentials | None = None) -> PermitRecord:
-    """Render the final decree in the signer's name, sign it (PAdES), store it and register it."""
+    """Render the final decree in the signer's name, sign it (PAdES) and store it under the claim's key.
+
+    Nothing is published here: the returned record is put in the registry (and the application marked
+    issued) by `publish_permit`, only once the workflow has accepted the decision. Raises ConflictError
+    when the application has no number yet; signer errors propagate (the claim is then released)."""
     app = dynamo.get_application(application_id)
     if not app.permit_number or not app.permit_id:
         raise ConflictError("izin belum memiliki nomor")
@@ -163,10 +167,10 @@ def sign_permit(application_id: str, principal: Principal,
     name = principal.name or principal.email or "Kepala Dinas"
     signed = _sign(render_permit(app, name, acting=principal.acting), principal, office,
                    f"Penetapan {definition.decree_title}", acting=principal.acting, credentials=credentials)
-    key = storage.issued_key(app.office_id, app.application_id, "permit")
+    key = storage.issued_key(app.office_id, app.application_id, f"permit-{claim_id}")
     storage.put_document(key, signed)
     issued = now_utc()
-    record = PermitRecord(
+    return PermitRecord(
         permit_id=app.permit_id, permit_number=app.permit_number, office_id=app.office_id,
         permit_type=app.permit_type, application_id=app.application_id, holder_name=app.holder_name(),
         issued_at=issued, valid_until=add_years(issued, definition.validity_years),
@@ -174,34 +178,39 @@ def sign_permit(application_id: str, principal: Principal,
         sha256=hashlib.sha256(signed).hexdigest(),
         document_key=key,
     )
+
+
+def publish_permit(record: PermitRecord) -> None:
+    """Put a signed permit in the public registry and let the applicant download it (idempotent).
+
+    Called only after the workflow accepted the head's decision (DESIGN: authorise → claim → effects →
+    resume → publish)."""
     dynamo.put_permit(record)
 
     def change(target: Application) -> None:
-        target.permit_key = key
-        target.status = ApplicationStatus.ISSUED
+        target.permit_key = record.document_key
+        if target.status in (ApplicationStatus.IN_PROGRESS, ApplicationStatus.AWAITING_REVISION):
+            target.status = ApplicationStatus.ISSUED
 
-    dynamo.update_application(application_id, change)
-    return record
+    dynamo.update_application(record.application_id, change)
 
 
-def sign_rejection(application_id: str, principal: Principal, credentials: SigningCredentials | None = None) -> str:
+def sign_rejection(application_id: str, principal: Principal, claim_id: str,
+                   credentials: SigningCredentials | None = None) -> str:
+    """Sign the rejection letter and store it under the claim's key; returns the key (not yet on the file)."""
     app = dynamo.get_application(application_id)
     office = default_catalog().office(app.office_id)
     signed = _sign(render_rejection(app, principal.name or "Kepala Dinas", acting=principal.acting), principal,
                    office, "Penolakan permohonan izin", acting=principal.acting, credentials=credentials)
-    key = storage.issued_key(app.office_id, app.application_id, "rejection-letter")
+    key = storage.issued_key(app.office_id, app.application_id, f"rejection-letter-{claim_id}")
     storage.put_document(key, signed)
-
-    def change(target: Application) -> None:
-        target.rejection_key = key
-
-    dynamo.update_application(application_id, change)
     return key
 
 
 def render_technical_recommendation(app: Application, principal: Principal, findings: list[str],
-                                    visited_on: date | None, recommended: bool) -> str:
-    """SOP 4 output: the Rekomendasi Teknis PDF, generated from the team's findings; returns its key."""
+                                    visited_on: date | None, recommended: bool, claim_id: str) -> str:
+    """SOP 4 output: the Rekomendasi Teknis PDF, generated from the team's findings, stored under the
+    deciding claim's key (so two officers can never overwrite each other's); returns its key."""
     from ..adapters import documents
 
     catalog = default_catalog()
@@ -215,7 +224,7 @@ def render_technical_recommendation(app: Application, principal: Principal, find
         signature=documents.SignatureBlock(signer_name=principal.name or "Tim Teknis",
                                            signer_title=f"Tim Teknis {definition.technical_agency or ''}".strip()),
     )
-    key = storage.issued_key(app.office_id, app.application_id, "technical-recommendation")
+    key = storage.issued_key(app.office_id, app.application_id, f"technical-recommendation-{claim_id}")
     storage.put_document(key, pdf)
     return key
 

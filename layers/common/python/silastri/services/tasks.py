@@ -21,9 +21,13 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
                     execution_name: str) -> Task:
     """Store the token, put the task in its role's queue, tell the people who must act.
 
-    A resumed run (same application and step still open) hands the new token to the existing task."""
+    A resumed run (same application and step still open) hands the new token to the existing task; a
+    decision claimed here before a crash is delivered to the new run instead (`finish_pending_decisions`)."""
     definition = steps.step(step_id)
     assert definition.role is not None, f"{step_id} is not a human step"
+    pending = finish_pending_decisions(application_id, step_id, token)
+    if pending is not None:
+        return pending
     candidate = Task(task_id=uuid.uuid4().hex, application_id=application_id, office_id=office_id, step=step_id,
                      role=definition.role.value, opened_at=now_utc(), execution_name=execution_name)
     stored = dynamo.open_task(candidate, token)
@@ -59,13 +63,13 @@ def _authorise(principal: Principal, task: Task, app: Application) -> None:
         raise ForbiddenError(f"tugas ini untuk peran {steps.ROLE_NAMES.get(task.role, task.role)}", field="role")
 
 
-def _before(task: Task, app: Application, principal: Principal, outcome: str, note: str | None,
-            details: dict[str, Any], credentials: permits.SigningCredentials | None = None) -> dict[str, Any]:
-    """Step-specific checks and effects that must hold before the decision counts (all idempotent).
+def _validate(task: Task, app: Application, principal: Principal, outcome: str, note: str | None,
+              details: dict[str, Any]) -> dict[str, Any]:
+    """Step-specific checks that must hold before a claim is even tried (no effects).
 
-    Returns the application changes to apply once the decision is recorded."""
+    Returns the checked inputs the effects need. Raises ValidationError/ForbiddenError/ConflictError."""
     step_id = steps.StepId(task.step)
-    changes: dict[str, Any] = {}
+    checked: dict[str, Any] = {}
     if step_id == steps.StepId.APPROVAL and app.verified_by == principal.user_id:
         raise ForbiddenError("petugas yang memverifikasi tidak boleh juga menyetujui permohonan yang sama", field="role")
     if step_id == steps.StepId.COMPLETENESS_CHECK:
@@ -77,15 +81,46 @@ def _before(task: Task, app: Application, principal: Principal, outcome: str, no
             definition.requirement(requirement_id)
             if not isinstance(text, str) or not text.strip():
                 raise ValidationError("catatan dokumen wajib diisi", field=f"document_notes.{requirement_id}")
-        changes["revision_notes"] = {k: v.strip() for k, v in notes.items()} if outcome == "incomplete" else {}
+        checked["revision_notes"] = {k: v.strip() for k, v in notes.items()} if outcome == "incomplete" else {}
     elif step_id == steps.StepId.TECHNICAL_REVIEW:
         findings = details.get("findings") or ([note] if note else [])
         if not isinstance(findings, list) or not all(isinstance(f, str) and f.strip() for f in findings):
             raise ValidationError("temuan harus berupa daftar teks", field="findings")
-        visited_on = _date(details.get("visited_on"), "visited_on")
+        checked["findings"] = [f.strip() for f in findings] or ["Pemeriksaan berkas sesuai persyaratan."]
+        checked["visited_on"] = _date(details.get("visited_on"), "visited_on")
+    elif step_id == steps.StepId.NUMBERING:
+        number = details.get("number")
+        if not isinstance(number, str) or not number:
+            raise ValidationError("konfirmasi nomor izin yang diusulkan", field="number")
+        checked["number"] = number
+    elif step_id == steps.StepId.PRINTING:
+        copies = details.get("copies", 1)
+        if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= 10:
+            raise ValidationError("jumlah cetak 1 sampai 10", field="copies")
+        checked["copies"] = copies
+    elif step_id == steps.StepId.PICKUP and not app.survey_done:
+        raise ConflictError("pemohon belum mengisi Survei Kepuasan Masyarakat (SKM)", field="survey")
+    return checked
+
+
+def _effects(task: Task, app: Application, principal: Principal, outcome: str, note: str | None,
+             checked: dict[str, Any], claim_id: str,
+             credentials: permits.SigningCredentials | None) -> dict[str, Any]:
+    """Make the claimed decision's effects, keyed by the claim, publishing nothing.
+
+    Returns what `_publish` needs: `changes` (application fields the next workflow step reads, applied
+    before the run resumes and undone if it refuses), and `permit` (the signed permit's registry record,
+    published only after the run accepted the decision). A number confirmed at SOP 7 stays with the
+    application (numbers are gap-free; it is public only once a permit with it is signed)."""
+    step_id = steps.StepId(task.step)
+    changes: dict[str, Any] = {}
+    effects: dict[str, Any] = {}
+    if step_id == steps.StepId.COMPLETENESS_CHECK:
+        changes["revision_notes"] = checked["revision_notes"]
+    elif step_id == steps.StepId.TECHNICAL_REVIEW:
         changes["technical_recommendation_key"] = permits.render_technical_recommendation(
-            app, principal, [f.strip() for f in findings] or ["Pemeriksaan berkas sesuai persyaratan."], visited_on,
-            recommended=outcome == "recommend")
+            app, principal, checked["findings"], checked["visited_on"], recommended=outcome == "recommend",
+            claim_id=claim_id)
         if outcome == "not_recommend":
             changes["rejection_reasons"] = [note.strip() if note else ""]
     elif step_id == steps.StepId.APPROVAL and outcome == "rejected":
@@ -93,28 +128,82 @@ def _before(task: Task, app: Application, principal: Principal, outcome: str, no
     elif step_id == steps.StepId.VERIFICATION and outcome == "verified":
         changes["verified_by"] = principal.user_id
     elif step_id == steps.StepId.NUMBERING:
-        number = details.get("number")
-        if not isinstance(number, str) or not number:
-            raise ValidationError("konfirmasi nomor izin yang diusulkan", field="number")
-        numbering.assign(app.application_id, number)
+        numbering.assign(app.application_id, checked["number"])
     elif step_id == steps.StepId.SIGNING and outcome == "signed":
-        permits.sign_permit(app.application_id, principal, credentials)
+        effects["permit"] = permits.sign_permit(app.application_id, principal, claim_id, credentials).model_dump(
+            mode="json")
     elif step_id == steps.StepId.REJECTION_SIGNING:
-        permits.sign_rejection(app.application_id, principal, credentials)
+        changes["rejection_key"] = permits.sign_rejection(app.application_id, principal, claim_id, credentials)
     elif step_id == steps.StepId.PRINTING:
-        copies = details.get("copies", 1)
-        if not isinstance(copies, int) or not 1 <= copies <= 10:
-            raise ValidationError("jumlah cetak 1 sampai 10", field="copies")
-        changes["print_count"] = app.print_count + copies
-    elif step_id == steps.StepId.PICKUP and not app.survey_done:
-        raise ConflictError("pemohon belum mengisi Survei Kepuasan Masyarakat (SKM)", field="survey")
-    return changes
+        changes["print_count"] = app.print_count + checked["copies"]
+    effects["changes"] = changes
+    effects["previous"] = {name: _jsonable(getattr(app, name)) for name in changes}
+    return effects
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _set_fields(application_id: str, values: dict[str, Any]) -> None:
+    if not values:
+        return
+
+    def change(target: Application) -> None:
+        for name, value in values.items():
+            setattr(target, name, value)
+
+    dynamo.update_application(application_id, change)
+
+
+def _publish(task: Task, effects: dict[str, Any]) -> None:
+    """The run accepted the decision: make it public (registry, download, status), then close the claim.
+
+    Idempotent and safe to run twice at once (the API after resuming, and the next step's opener when the
+    API died in between); the audit entry is written once, by whoever closes the claim."""
+    from ..domain.models import PermitRecord
+
+    _set_fields(task.application_id, effects.get("changes") or {})
+    if effects.get("permit"):
+        permits.publish_permit(PermitRecord.model_validate(effects["permit"]))
+    assert task.claim_id
+    if dynamo.finish_claim(task.task_id, task.claim_id, TaskStatus.DECIDED):
+        logger.info("decision published", application_id=task.application_id, step=task.step, outcome=task.outcome)
+
+
+def _refused(task: Task, effects: dict[str, Any]) -> None:
+    """The run no longer waits (ended, timed out, stopped): undo the claim's changes, publish nothing,
+    close the task, and say so in the audit trail."""
+    assert task.claim_id
+    _set_fields(task.application_id, effects.get("previous") or {})
+    if dynamo.finish_claim(task.task_id, task.claim_id, TaskStatus.CANCELLED):
+        timeline.record(task.application_id, task.step, "decision_void", "system", note=(
+            "Alur kerja sudah tidak menunggu tugas ini; keputusan tidak berlaku dan tidak ada yang diterbitkan."),
+            task_id=task.task_id)
+    logger.warning("decision refused by the workflow", application_id=task.application_id, step=task.step)
+
+
+def _deliver(task: Task, token: str, effects: dict[str, Any]) -> None:
+    """Resume the run with the claimed decision, then publish; if the run refuses, void the claim."""
+    try:
+        workflow.resume(token, {"outcome": task.outcome, "task_id": task.task_id})
+    except ConflictError:
+        _refused(task, effects)
+        raise ConflictError("alur kerja permohonan ini sudah berhenti; keputusan tidak berlaku dan tidak ada "
+                            "yang diterbitkan") from None
+    _publish(task, effects)
 
 
 def decide(principal: Principal, task_id: str, outcome: str, note: str | None, details: dict[str, Any]) -> Task:
-    """Record a decision exactly once and resume the waiting run.
+    """Decide a human task: authorise → claim → effects → resume → publish (DESIGN, "Promises kept").
 
-    Raises Forbidden/Validation errors (nothing changes) or ConflictError when already decided."""
+    The claim is one conditional write (open → deciding), so of two officers at once exactly one wins and
+    the other gets ConflictError before anything happens. Effects (documents, number, signature) are keyed
+    by the claim and publish nothing; the run is resumed; only then are registry, downloads and status
+    published. If an effect fails (e.g. the signer refuses), the claim is released and the task is open
+    again. If the run no longer waits, the claim's changes are undone, nothing is published, the task is
+    closed and ConflictError is raised. Raises Forbidden/Validation errors before the claim (nothing
+    changes)."""
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
         raise ValidationError("catatan maksimal 2000 karakter", field="note")
     if not isinstance(details, dict):
@@ -131,22 +220,55 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     steps.check_decision(task.step, principal.roles, outcome, note)
     if task.status != TaskStatus.OPEN:
         raise ConflictError("tugas ini sudah diputuskan")
-    changes = _before(task, app, principal, outcome, note, details, credentials)
-    token = dynamo.claim_decision(task_id, outcome, note, principal.user_id, now_utc(), details)
-    if changes:
-        def change(target: Application) -> None:
-            for name, value in changes.items():
-                setattr(target, name, value)
-
-        dynamo.update_application(app.application_id, change)
-    extra: dict[str, Any] = {"copies": details.get("copies", 1)} if task.step == "printing" else {}
+    checked = _validate(task, app, principal, outcome, note, details)
+    claim_id = uuid.uuid4().hex
+    token = dynamo.claim_task(task_id, claim_id, outcome, note, principal.user_id, now_utc(), details)
+    claimed, _details, _ = dynamo.claim_of(task_id)
+    effects: dict[str, Any] = {}
+    try:
+        effects = _effects(claimed, dynamo.get_application(task.application_id), principal, outcome, note, checked,
+                           claim_id, credentials)
+        _set_fields(app.application_id, effects["changes"])
+        effects["complete"] = True  # a claim is delivered (also after a crash) only with all its effects made
+        dynamo.record_claim_effects(task_id, claim_id, effects)
+    except BaseException:
+        _set_fields(app.application_id, effects.get("previous") or {})
+        dynamo.release_claim(task_id, claim_id)
+        raise
+    extra: dict[str, Any] = {"copies": checked["copies"]} if "copies" in checked else {}
     if principal.acting:
         extra["acting"] = "Plt."  # an acting head decides in their own name, marked as Plt.
     timeline.record(app.application_id, task.step, "decided", task.role, principal.user_id, note, outcome=outcome,
                     task_id=task_id, actor_name=("Plt. " if principal.acting else "") + (principal.name or ""), **extra)
-    workflow.resume(token, {"outcome": outcome, "task_id": task_id})
+    _deliver(claimed, token, effects)
     logger.info("task decided", application_id=app.application_id, step=task.step, outcome=outcome)
     return dynamo.get_task(task_id)
+
+
+def finish_pending_decisions(application_id: str, step_id: str, token: str) -> Task | None:
+    """Finish decisions that were claimed but not finished when a process died (called as a run opens a task).
+
+    A claim for the step the run waits at again was never delivered (or went to a run that died): it is
+    delivered to this run's token and published; returns that task (no new task is opened). A claim for
+    another step was accepted (the run moved on): it is published. Returns None when nothing waits here."""
+    delivered = None
+    for task, old_token in dynamo.deciding_tasks_of(application_id):
+        _, _, effects = dynamo.claim_of(task.task_id)
+        if not effects.get("complete"):  # died while making effects: nothing was delivered, open it again
+            assert task.claim_id
+            _set_fields(application_id, effects.get("previous") or {})
+            dynamo.release_claim(task.task_id, task.claim_id)
+            continue
+        if task.step == step_id:
+            _set_fields(application_id, effects.get("changes") or {})
+            workflow.resume(token, {"outcome": task.outcome, "task_id": task.task_id})
+            _publish(task, effects)
+            delivered = task
+        else:
+            _publish(task, effects)
+        logger.info("pending decision finished", application_id=application_id, step=task.step,
+                    same_step=task.step == step_id, had_token=bool(old_token))
+    return delivered
 
 
 def _date(value: Any, field: str) -> date | None:
@@ -194,11 +316,24 @@ def counter_view(principal: Principal, registration_number: str) -> dict[str, An
     }
 
 
+def publish_accepted(application_id: str) -> None:
+    """Publish every complete claim of an application whose run has moved past it (called by the closing
+    step: after the last human step no new task opens to do it). Idempotent."""
+    for task, _token in dynamo.deciding_tasks_of(application_id):
+        _, _, effects = dynamo.claim_of(task.task_id)
+        if effects.get("complete"):
+            _publish(task, effects)
+
+
 def withdraw_task(principal: Principal, task: Task, reason: str | None) -> None:
-    """The applicant withdraws: the open task resolves as `withdrawn` and the run closes the application."""
-    token = dynamo.claim_decision(task.task_id, steps.WITHDRAWN, reason, principal.user_id, now_utc())
+    """The applicant withdraws: the open task resolves as `withdrawn` and the run closes the application.
+
+    Claimed like any decision; raises ConflictError if the task is no longer open or the run no longer waits."""
+    claim_id = uuid.uuid4().hex
+    token = dynamo.claim_task(task.task_id, claim_id, steps.WITHDRAWN, reason, principal.user_id, now_utc())
+    claimed, _, _ = dynamo.claim_of(task.task_id)
     timeline.record(task.application_id, task.step, "withdrawn", steps.Role.APPLICANT.value, principal.user_id, reason)
-    workflow.resume(token, {"outcome": steps.WITHDRAWN, "task_id": task.task_id})
+    _deliver(claimed, token, {"changes": {}, "previous": {}, "complete": True})
 
 
 def queue_view(principal: Principal) -> list[dict[str, Any]]:
