@@ -7,21 +7,28 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import pydantic
 from chalice import Chalice, Response
 from chalice.app import Request
 from chalicelib.officer_pages import officer_pages
 from chalicelib.pages import applicant_pages  # packaged with this function (Lambda code root on the path)
-from silastri.adapters import dynamo, identity, messaging
+from silastri.adapters import dynamo, messaging
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
 from silastri.domain.catalog import default_catalog
-from silastri.domain.errors import DomainError, ForbiddenError, NotFoundError, ValidationError
+from silastri.domain.errors import (
+    DomainError,
+    ForbiddenError,
+    NotFoundError,
+    TooManyRequestsError,
+    ValidationError,
+)
 from silastri.domain.ikm import compute_ikm
+from silastri.domain.validation import clean_text, identifier, json_object
 from silastri.observability import logger
 from silastri.services import accounts, applications, permits, sessions, tasks, tracking
 from silastri.settings import get_settings
@@ -34,18 +41,20 @@ app.register_blueprint(officer_pages)
 JSON = "application/json"
 
 
-def _error(status: int, message: str, field: str | None = None) -> Response:
-    return Response(status_code=status, headers={"Content-Type": JSON},
+def _error(status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, headers={"Content-Type": JSON, **(headers or {})},
                     body={"error": {"message": message, "field": field}})
 
 
 def api(route: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into clear 4xx answers with the offending field."""
+    """Turn domain errors into clear 4xx answers with the offending field (429 with Retry-After)."""
 
     @functools.wraps(route)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return route(*args, **kwargs)
+        except TooManyRequestsError as exc:
+            return _error(429, exc.message, exc.field, {"Retry-After": str(exc.retry_after)})
         except DomainError as exc:
             return _error(exc.status, exc.message, exc.field)
         except pydantic.ValidationError as exc:
@@ -72,23 +81,21 @@ def query(name: str, default: str) -> str:
 
 
 def body() -> dict[str, Any]:
-    raw = request().raw_body
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationError("the request body is not valid JSON", field="body") from None
-    if not isinstance(data, dict):
-        raise ValidationError("the request body must be a JSON object", field="body")
-    return data
+    """The JSON object in the request body ({} when empty); 400 (field `body`) for anything else."""
+    return json_object(request().raw_body)
+
+
+def client_address() -> str:
+    """The caller's address as API Gateway (or the local server) saw it: the key of per-address limits."""
+    context = request().context or {}
+    return str((context.get("identity") or {}).get("sourceIp") or "unknown")
 
 
 def principal() -> Principal:
     """From a Bearer token, or from the web session cookie — then unsafe methods need the CSRF header."""
     authorization = header("authorization")
     if authorization.lower().startswith("bearer "):
-        return identity.verify_token(authorization[7:].strip())
+        return sessions.verify(authorization[7:].strip())
     who = sessions.principal_from_headers(request().headers or {})
     if who is None:
         raise AuthError("silakan masuk terlebih dahulu")
@@ -106,9 +113,16 @@ def officer() -> Principal:
 
 def _field(data: dict[str, Any], name: str, kind: type = str) -> Any:
     value = data.get(name)
+    if isinstance(value, bool) and kind is not bool:
+        value = None  # JSON true/false is not a number
     if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
-        raise ValidationError(f"'{name}' is required", field=name)
+        raise ValidationError(f"'{name}' wajib diisi ({'teks' if kind is str else 'bilangan bulat'})", field=name)
     return value
+
+
+def _text(data: dict[str, Any], name: str, max_len: int) -> str | None:
+    """An optional free text (note, reason, comment): None when absent or empty; see `clean_text`."""
+    return clean_text(data.get(name), name, max_len, required=False, multiline=True) or None
 
 
 # ----------------------------------------------------------------------------- accounts
@@ -126,21 +140,21 @@ def register() -> Any:
 @api
 def activate() -> Any:
     data = body()
-    accounts.activate(_field(data, "email"), _field(data, "code"))
+    accounts.activate(_field(data, "email"), _field(data, "code"), client_address=client_address())
     return {"activated": True}
 
 
 @app.route("/api/auth/resend", methods=["POST"])
 @api
 def resend() -> Any:
-    accounts.resend(_field(body(), "email"))
+    accounts.resend(_field(body(), "email"), client_address=client_address())
     return {"sent": True}
 
 
 @app.route("/api/auth/password-reset", methods=["POST"])
 @api
 def password_reset_request() -> Any:
-    accounts.request_password_reset(_field(body(), "email"))
+    accounts.request_password_reset(_field(body(), "email"), client_address=client_address())
     return Response(status_code=202, body={"message": "jika akun terdaftar, kode dikirim melalui WhatsApp"})
 
 
@@ -148,7 +162,8 @@ def password_reset_request() -> Any:
 @api
 def password_reset_confirm() -> Any:
     data = body()
-    accounts.reset_password(_field(data, "email"), _field(data, "code"), _field(data, "new_password"))
+    accounts.reset_password(_field(data, "email"), _field(data, "code"), _field(data, "new_password"),
+                            client_address=client_address())
     return {"reset": True}
 
 
@@ -156,7 +171,7 @@ def password_reset_confirm() -> Any:
 @api
 def login() -> Any:
     data = body()
-    return identity.login(_field(data, "email").lower(), _field(data, "password"))
+    return accounts.login(_field(data, "email"), _field(data, "password"), client_address=client_address())
 
 
 @app.route("/api/me", methods=["GET"])
@@ -186,8 +201,10 @@ def catalog() -> Any:
 @api
 def create_application() -> Any:
     data = body()
-    created = applications.create_draft(principal(), _field(data, "permit_type"), data.get("form") or {},
-                                        data.get("office_id"))
+    office_id = data.get("office_id")
+    if office_id is not None:
+        office_id = identifier(office_id, "office_id")
+    created = applications.create_draft(principal(), _field(data, "permit_type"), data.get("form") or {}, office_id)
     return Response(status_code=201, body=applications.status_view(created))
 
 
@@ -201,12 +218,13 @@ def my_applications() -> Any:
 @app.route("/api/applications/{application_id}", methods=["GET"])
 @api
 def application_status(application_id: str) -> Any:
-    return applications.status_view(applications.owned(principal(), application_id))
+    return applications.status_view(applications.owned(principal(), identifier(application_id, "application_id")))
 
 
 @app.route("/api/applications/{application_id}", methods=["PUT"])
 @api
 def update_application(application_id: str) -> Any:
+    application_id = identifier(application_id, "application_id")
     return applications.status_view(applications.update_draft(principal(), application_id, body().get("form") or {}))
 
 
@@ -215,14 +233,15 @@ def update_application(application_id: str) -> Any:
 def request_upload(application_id: str) -> Any:
     data = body()
     return Response(status_code=201, body=applications.request_upload(
-        principal(), application_id, _field(data, "requirement_id"), _field(data, "filename"),
+        principal(), identifier(application_id, "application_id"), _field(data, "requirement_id"), _field(data, "filename"),
         _field(data, "size_bytes", int)))
 
 
 @app.route("/api/applications/{application_id}/uploads/{upload_id}/complete", methods=["POST"])
 @api
 def complete_upload(application_id: str, upload_id: str) -> Any:
-    doc = applications.complete_upload(principal(), application_id, upload_id)
+    doc = applications.complete_upload(principal(), identifier(application_id, "application_id"),
+                                       identifier(upload_id, "upload_id"))
     status = 200 if doc.state == "accepted" else 422
     return Response(status_code=status, body=doc.model_dump(mode="json", exclude={"key"}))
 
@@ -231,27 +250,34 @@ def complete_upload(application_id: str, upload_id: str) -> Any:
 @api
 def submit(application_id: str) -> Any:
     key = header("idempotency-key") or None
-    submitted = applications.submit(principal(), application_id, key)
+    submitted = applications.submit(principal(), identifier(application_id, "application_id"), key)
     return Response(status_code=202, body=applications.status_view(submitted))
 
 
 @app.route("/api/applications/{application_id}/resubmit", methods=["POST"])
 @api
 def resubmit(application_id: str) -> Any:
-    return applications.status_view(applications.resubmit(principal(), application_id))
+    return applications.status_view(applications.resubmit(principal(), identifier(application_id, "application_id")))
 
 
 @app.route("/api/applications/{application_id}/withdraw", methods=["POST"])
 @api
 def withdraw(application_id: str) -> Any:
-    reason = body().get("reason")
-    return applications.status_view(applications.withdraw(principal(), application_id, reason))
+    reason = _text(body(), "reason", 1000)
+    return applications.status_view(applications.withdraw(principal(), identifier(application_id, "application_id"),
+                                                          reason))
 
 
 @app.route("/api/applications/{application_id}/survey", methods=["POST"])
 @api
 def survey(application_id: str) -> Any:
-    applications.fill_survey(principal(), application_id, body())
+    data = body()
+    scores = data.get("scores")
+    if not isinstance(scores, dict) or not all(type(v) is int for v in scores.values()):
+        raise ValidationError("nilai survei harus bilangan bulat 1–4 untuk setiap unsur", field="scores")
+    if "comment" in data:
+        data["comment"] = _text(data, "comment", 1000)
+    applications.fill_survey(principal(), identifier(application_id, "application_id"), data)
     return Response(status_code=201, body={"survey": "recorded"})
 
 
@@ -259,7 +285,8 @@ def survey(application_id: str) -> Any:
 @api
 def download(application_id: str, kind: str) -> Any:
     """A short-lived download link for an issued document (applicant: own; officers: their office)."""
-    return applications.document_link(principal(), application_id, kind)
+    return applications.document_link(principal(), identifier(application_id, "application_id"),
+                                      identifier(kind, "kind"))
 
 
 # ----------------------------------------------------------------------------- officers
@@ -273,7 +300,7 @@ def task_queue() -> Any:
 @app.route("/api/tasks/{task_id}", methods=["GET"])
 @api
 def task_detail(task_id: str) -> Any:
-    return tasks.task_view(officer(), task_id)
+    return tasks.task_view(officer(), identifier(task_id, "task_id"))
 
 
 @app.route("/api/tasks/{task_id}/decision", methods=["POST"])
@@ -281,7 +308,8 @@ def task_detail(task_id: str) -> Any:
 def decide(task_id: str) -> Any:
     who = officer()
     data = body()
-    decided = tasks.decide(who, task_id, _field(data, "outcome"), data.get("note"), data.get("details") or {})
+    decided = tasks.decide(who, identifier(task_id, "task_id"), _field(data, "outcome"), _text(data, "note", 2000),
+                           data.get("details") or {})
     return decided.model_dump(mode="json")
 
 
@@ -289,21 +317,29 @@ def decide(task_id: str) -> Any:
 @api
 def sign_batch() -> Any:
     """The head signs several waiting permits in one action."""
-    return {"results": tasks.sign_batch(officer(), body().get("task_ids") or [])}
+    who = officer()
+    task_ids = body().get("task_ids") or []
+    if not isinstance(task_ids, list) or not all(isinstance(t, str) for t in task_ids):
+        raise ValidationError("task_ids harus berupa daftar id tugas", field="task_ids")
+    for task_id in task_ids:
+        identifier(task_id, "task_ids")
+    return {"results": tasks.sign_batch(who, task_ids)}
 
 
 @app.route("/api/counter/{registration_number}", methods=["GET"])
 @api
 def counter(registration_number: str) -> Any:
     """At the counter: masked identity, SKM filled or not, the open pickup task."""
-    return tasks.counter_view(officer(), registration_number)
+    return tasks.counter_view(officer(), identifier(registration_number, "registration_number"))
 
 
 @app.route("/api/permits/{permit_id}/revoke", methods=["POST"])
 @api
 def revoke_permit(permit_id: str) -> Any:
     """The head revokes an issued permit, with a reason."""
-    record = permits.revoke(permit_id, officer(), str(body().get("reason") or ""))
+    who = officer()
+    reason = clean_text(body().get("reason"), "reason", 1000, label="alasan pencabutan", multiline=True)
+    record = permits.revoke(identifier(permit_id, "permit_id"), who, reason)
     return {"permit_number": record.permit_number, "revoked": record.revoked, "reason": record.revoked_reason}
 
 
@@ -324,27 +360,30 @@ def ikm_report() -> Any:
 @api
 def registry() -> Any:
     """What the permit registry says about a permit number (used by `silastri verify-permit`)."""
-    return permits.registry_entry(query("number", ""))
+    number = clean_text(query("number", ""), "number", 100, label="nomor izin")
+    return permits.registry_entry(number)
 
 
 @app.route("/api/track", methods=["POST"])
 @api
 def track() -> Any:
-    """Public tracking: status only, by registration number + last four digits of the WhatsApp number."""
+    """Public tracking: status only, by registration number + the applicant's full WhatsApp number."""
     data = body()
-    return tracking.public_status(str(data.get("registration_number", "")), str(data.get("phone_last4", "")))
+    return tracking.public_status(_field(data, "registration_number"), _field(data, "phone"),
+                                  client_address=client_address())
 
 
 @app.route("/api/verify/{permit_id}", methods=["GET"])
 @api
 def verify(permit_id: str) -> Any:
-    return permits.verify(permit_id)
+    """What the public verification page says about a permit (by the random id in its QR code)."""
+    return permits.verify(identifier(permit_id, "permit_id"))
 
 
 @app.route("/verifikasi/{permit_id}", methods=["GET"])
 def verify_page(permit_id: str) -> Response:
     try:
-        result = permits.verify(permit_id)
+        result = permits.verify(identifier(permit_id, "permit_id"))
     except NotFoundError:
         return _page("Verifikasi izin", "<p role='alert'>Izin tidak ditemukan.</p>", status=404)
     verdict = "SAH — tanda tangan elektronik valid" if result["valid"] else "TIDAK SAH"
@@ -366,16 +405,32 @@ def home() -> Response:
 def openapi() -> Any:
     from silastri.openapi import document
 
-    return document(app.routes)
+    return document(app.routes, get_settings().upload_max_bytes)
 
 
 # ----------------------------------------------------------------------------- local stack only
 
+def _local_officer() -> Principal:
+    """The outbox shows codes and phone numbers: only on the local runtime, and only to a signed-in officer.
+
+    NotFoundError anywhere else (the pages do not exist on AWS); AuthError/ForbiddenError otherwise."""
+    if get_settings().messaging_mode != "local-outbox":
+        raise NotFoundError("halaman tidak ditemukan")
+    return officer()
+
+
 @app.route("/lokal/kotak-keluar", methods=["GET"])
 def local_outbox_page() -> Response:
-    """The local outbox (WhatsApp/e-mail sent on the local stack). Does not exist on AWS."""
-    if get_settings().messaging_mode != "local-outbox":
+    """The local outbox (WhatsApp/e-mail sent on the local stack), for local officers. Does not exist on AWS."""
+    try:
+        _local_officer()
+    except NotFoundError:
         return _page("Tidak ditemukan", "<p>Halaman tidak ditemukan.</p>", status=404)
+    except AuthError:
+        return Response(body="", status_code=303, headers={
+            "Location": "/masuk?" + urlencode({"lanjut": "/lokal/kotak-keluar", "pesan": "perlu-masuk"})})
+    except DomainError:
+        return _page("Tidak diizinkan", "<p>Kotak keluar lokal hanya untuk petugas.</p>", status=403)
     items = messaging.LocalOutbox(messaging.outbox_path()).messages()[-200:]
     rows = "".join(
         f"<tr><td>{html.escape(m.at.isoformat())}</td><td>{m.channel}</td><td>{html.escape(m.to)}</td>"
@@ -386,9 +441,10 @@ def local_outbox_page() -> Response:
 
 
 @app.route("/api/local/outbox", methods=["GET"])
+@api
 def local_outbox() -> Any:
-    if get_settings().messaging_mode != "local-outbox":
-        return _error(404, "not found")
+    """Messages sent on the local runtime (officers only; 404 on AWS)."""
+    _local_officer()
     return {"messages": [m.model_dump(mode="json") for m in messaging.LocalOutbox(messaging.outbox_path()).messages()]}
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -89,22 +92,83 @@ def test_password_reset_by_whatsapp_code(stack, api, staff):
     assert api.login(email, "Baru-Sekali-2026").get("/api/me")["email"] == email
 
 
-def test_public_tracking_shows_status_only(stack, api, staff):
+def test_public_tracking_needs_the_full_whatsapp_number(stack, api, staff):
     journey = Journey(api, staff, "sip")
     journey.apply()
     journey.submit()
-    last4 = journey.credentials["phone"][-4:]
+    phone = journey.credentials["phone"]  # +628…; the form also takes 08…
+    local = "0" + phone[3:]
     result = wait_for(lambda: (lambda r: r if r["steps"][0]["state"] == "done" else None)(
-        api.post("/api/track", {"registration_number": journey.registration_number, "phone_last4": last4})),
+        api.post("/api/track", {"registration_number": journey.registration_number, "phone": local})),
         what="submission recorded")
     assert result["status"] == "in_progress"
     text = str(result)
-    assert journey.credentials["phone"] not in text and "Pemohon Demo" not in text and "dr. Andi" not in text
-    wrong = "0000" if last4 != "0000" else "1111"
-    a = refused(lambda: api.post("/api/track", {"registration_number": journey.registration_number,
-                                                "phone_last4": wrong}), 404)
-    b = refused(lambda: api.post("/api/track", {"registration_number": "REG-2026-999999", "phone_last4": last4}), 404)
+    assert phone not in text and local not in text and "Pemohon Demo" not in text and "dr. Andi" not in text
+    # the last four digits are no longer enough: the rest of the number must match too
+    other = phone[:-5] + ("1" if phone[-5] != "1" else "2") + phone[-4:]
+    a = refused(lambda: api.post("/api/track", {"registration_number": journey.registration_number, "phone": other}),
+                404)
+    b = refused(lambda: api.post("/api/track", {"registration_number": "REG-2026-999999", "phone": phone}), 404)
     assert a == b
+    refused(lambda: api.post("/api/track", {"registration_number": journey.registration_number,
+                                            "phone_last4": phone[-4:]}), 400, "phone")
+    refused(lambda: api.post("/api/track", {"registration_number": journey.registration_number,
+                                            "phone": phone[-4:]}), 400, "phone")
+
+
+def test_tracking_one_number_is_throttled_after_ten_failed_lookups(stack, api, staff):
+    journey = Journey(api, staff, "sip")
+    journey.apply()
+    journey.submit()
+    phone = journey.credentials["phone"]
+    statuses = []
+    for i in range(12):
+        wrong = phone[:-3] + f"{(int(phone[-3:]) + i + 1) % 1000:03d}"
+        try:
+            api.post("/api/track", {"registration_number": journey.registration_number, "phone": wrong})
+        except ApiError as exc:
+            statuses.append(exc.status)
+    assert statuses == [404] * 10 + [429] * 2, statuses
+    # while throttled even the right number waits: nothing is evaluated past the limit
+    body = refused(lambda: api.post("/api/track", {"registration_number": journey.registration_number,
+                                                   "phone": phone}), 429, "registration_number")
+    assert "coba lagi" in body["error"]["message"]
+
+
+def test_login_is_throttled_per_account_with_retry_after(stack, api):
+    email = f"tidak-ada-{uuid.uuid4().hex[:8]}@contoh.id"
+    statuses = []
+    for _ in range(12):
+        try:
+            api.post("/api/auth/login", {"email": email, "password": "Salah-Sekali-1"})
+        except ApiError as exc:
+            statuses.append(exc.status)
+    assert statuses == [401] * 10 + [429] * 2, statuses
+    request = urllib.request.Request(api.base_url + "/api/auth/login", method="POST",
+                                     data=json.dumps({"email": email, "password": "x"}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, timeout=30)
+    assert err.value.code == 429 and 1 <= int(err.value.headers["Retry-After"]) <= 900
+    assert "terlalu banyak percobaan" in json.loads(err.value.read())["error"]["message"]
+
+
+def test_successful_logins_do_not_count_against_the_limit(stack, api, staff):
+    journey = Journey(api, staff, "sip")
+    journey.register()
+    for _ in range(12):
+        api.login(journey.credentials["email"], journey.credentials["password"])
+
+
+def test_the_local_outbox_is_for_officers_only(stack, api, staff):
+    journey = Journey(api, staff, "sip")
+    journey.register()
+    anonymous = ApiClient(api.base_url)
+    refused(lambda: anonymous.get("/api/local/outbox"), 401)
+    refused(lambda: journey.applicant.get("/api/local/outbox"), 403, "role")
+    refused(lambda: journey.applicant.get("/lokal/kotak-keluar"), 403)
+    assert any(m["to"] == journey.credentials["phone"] for m in staff["verifier"].get("/api/local/outbox")["messages"])
+    assert journey.credentials["phone"] in staff["head"].get("/lokal/kotak-keluar").decode()
 
 
 def test_cookie_sessions_need_the_csrf_header_for_changes(stack, api, staff):

@@ -31,6 +31,7 @@ from silastri.domain.errors import (
     NumberCollisionError,
     ValidationError,
 )
+from silastri.domain.validation import clean_text, copies, identifier
 from silastri.services import applications, links, permits, sessions, tasks
 from silastri.settings import get_settings
 
@@ -187,6 +188,8 @@ def officer_page(view: Callable[..., Response]) -> Callable[..., Response]:
         who = sessions.principal_from_headers(_headers())
         ctx = Ctx(who=who, csrf=sessions.csrf_token(who) if who else "")
         try:
+            for name, value in kwargs.items():  # path parameters: ids only
+                identifier(value, name)
             return view(ctx, *args, **kwargs)
         except _Redirect as redirect:
             return _see_other(redirect.location)
@@ -363,10 +366,10 @@ def _details(form: Mapping[str, str]) -> dict[str, Any]:
     if "number" in form:
         details["number"] = form["number"].strip()
     if "copies" in form:
-        try:
-            details["copies"] = int(form["copies"].strip())
-        except ValueError:
-            raise ValidationError("jumlah cetak harus angka 1 sampai 10", field="copies") from None
+        text = form["copies"].strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 3):
+            raise ValidationError("jumlah cetak harus angka 1 sampai 10", field="copies")
+        details["copies"] = copies(int(text))
     for secret in ("signer_nik", "passphrase", "totp"):  # BSrE one-time secrets: passed through, never kept
         if form.get(secret, "").strip():
             details[secret] = form[secret].strip()
@@ -387,8 +390,8 @@ def decide_task(ctx: Ctx, task_id: str) -> Response:
     _officer(ctx)
     who = _check_csrf(ctx, form)
     outcome = form.get("outcome", "")
-    note = form.get("note", "").strip() or None
     try:
+        note = clean_text(form.get("note"), "note", 2000, label="Catatan", required=False, multiline=True) or None
         tasks.decide(who, task_id, outcome, note, _details(form))
     except NumberCollisionError:
         ctx.errors = {"number": "Nomor yang diusulkan sudah dipakai permohonan lain. Periksa nomor baru di bawah, "
@@ -568,6 +571,7 @@ def revoke_submit(ctx: Ctx, permit_id: str) -> Response:
     who = _check_csrf(ctx, form)
     reason = form.get("reason", "").strip()
     try:
+        reason = clean_text(reason, "reason", 1000, label="Alasan pencabutan", required=False, multiline=True)
         permits.revoke(permit_id, who, reason)
     except ConflictError:
         ctx.errors = {"_form": "Izin ini sudah dicabut sebelumnya."}

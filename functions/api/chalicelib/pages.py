@@ -26,8 +26,16 @@ from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import ikm, steps
 from silastri.domain.catalog import PermitType, default_catalog
 from silastri.domain.clock import format_datetime_wib
-from silastri.domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError
+from silastri.domain.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    NotFoundError,
+    TooManyRequestsError,
+    ValidationError,
+)
 from silastri.domain.models import Application, ApplicationStatus
+from silastri.domain.validation import identifier
 from silastri.services import accounts, applications, sessions, tracking
 from silastri.settings import get_settings
 
@@ -163,6 +171,12 @@ class Ctx:
     who: Principal | None
     csrf: str = ""
     errors: dict[str, str] = field(default_factory=dict)
+    retry_after: int | None = None  # set when a rate limit refused the form: the page answers 429
+
+    def throttled(self, exc: TooManyRequestsError) -> None:
+        """Show a rate-limit refusal at the top of the form; the page is answered 429 with Retry-After."""
+        self.errors = {"_form": exc.message[0].upper() + exc.message[1:] + "."}
+        self.retry_after = exc.retry_after
 
     def require(self) -> Principal:
         if self.who is None:
@@ -216,6 +230,12 @@ def _context() -> Ctx:
     return Ctx(who=who, csrf=sessions.csrf_token(who) if who else "")
 
 
+def client_address() -> str:
+    """The browser's address as API Gateway (or the local server) saw it: the key of per-address limits."""
+    context = _request().context or {}
+    return str((context.get("identity") or {}).get("sourceIp") or "unknown")
+
+
 def _check_csrf(ctx: Ctx, form: Mapping[str, str]) -> Principal:
     who = ctx.require()
     sessions.check_csrf(who, form.get("csrf") or None)
@@ -241,7 +261,11 @@ def _render(template: str, ctx: Ctx, status: int = 200, **context: Any) -> Respo
     body = _env.get_template(template).render(
         who=ctx.who, csrf=ctx.csrf, errors=ctx.errors, static_version=_static_version(),
         flash=MESSAGES.get(_query("pesan")), **context)
-    return Response(body=body, status_code=status, headers=dict(_SECURITY_HEADERS))
+    headers: dict[str, str | list[str]] = dict(_SECURITY_HEADERS)
+    if ctx.retry_after:
+        status = 429
+        headers["Retry-After"] = str(ctx.retry_after)
+    return Response(body=body, status_code=status, headers=headers)
 
 
 def _see_other(location: str, cookie: str | None = None) -> Response:
@@ -259,6 +283,8 @@ def page(view: Callable[..., Response]) -> Callable[..., Response]:
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         ctx = _context()
         try:
+            for name, value in kwargs.items():  # path parameters: ids and slugs only
+                identifier(value, name)
             return view(ctx, *args, **kwargs)
         except _Redirect as redirect:
             return _see_other(redirect.location)
@@ -327,7 +353,9 @@ def activate_submit(ctx: Ctx) -> Response:
     ctx.errors = _required(form, {"email": "Email", "code": "Kode aktivasi"})
     if not ctx.errors:
         try:
-            accounts.activate(form["email"], form["code"])
+            accounts.activate(form["email"], form["code"], client_address=client_address())
+        except TooManyRequestsError as exc:
+            ctx.throttled(exc)
         except DomainError as exc:
             ctx.errors = _field_errors(exc, ("email", "code"))
     if ctx.errors:
@@ -342,7 +370,9 @@ def activate_resend(ctx: Ctx) -> Response:
     ctx.errors = _required(form, {"email": "Email"})
     if not ctx.errors:
         try:
-            accounts.resend(form["email"])
+            accounts.resend(form["email"], client_address=client_address())
+        except TooManyRequestsError as exc:
+            ctx.throttled(exc)
         except DomainError as exc:
             ctx.errors = _field_errors(exc, ("email",))
     if ctx.errors:
@@ -367,9 +397,13 @@ def login_submit(ctx: Ctx) -> Response:
     ctx.errors = _required(form, {"email": "Email", "password": "Kata sandi"})
     if not ctx.errors:
         try:
-            tokens = identity.login(form["email"].strip().lower(), form["password"])
+            tokens = accounts.login(form["email"], form["password"], client_address=client_address())
+        except TooManyRequestsError as exc:
+            ctx.throttled(exc)
         except AuthError as exc:
             ctx.errors = {"_form": exc.message}
+        except DomainError as exc:
+            ctx.errors = _field_errors(exc, ("email", "password"))
     if ctx.errors:
         return _render("masuk.html", ctx, 400 if "_form" not in ctx.errors else 401, title="Masuk",
                        values={"email": form.get("email", "")}, next_path=next_path)
@@ -400,7 +434,9 @@ def forgot_submit(ctx: Ctx) -> Response:
     ctx.errors = _required(form, {"email": "Email"})
     if not ctx.errors:
         try:
-            accounts.request_password_reset(form["email"])
+            accounts.request_password_reset(form["email"], client_address=client_address())
+        except TooManyRequestsError as exc:
+            ctx.throttled(exc)
         except DomainError as exc:
             ctx.errors = _field_errors(exc, ("email",))
     if ctx.errors:
@@ -424,7 +460,9 @@ def reset_submit(ctx: Ctx) -> Response:
         ctx.errors["new_password2"] = "Kata sandi baru dan ulangannya tidak sama"
     if not ctx.errors:
         try:
-            accounts.reset_password(form["email"], form["code"], form["new_password"])
+            accounts.reset_password(form["email"], form["code"], form["new_password"], client_address=client_address())
+        except TooManyRequestsError as exc:
+            ctx.throttled(exc)
         except DomainError as exc:
             ctx.errors = _field_errors(exc, RESET_FIELDS)
     if ctx.errors:
@@ -664,16 +702,18 @@ def track_page(ctx: Ctx) -> Response:
 def track_submit(ctx: Ctx) -> Response:
     form = _form()
     values = {"registration_number": form.get("registration_number", "").strip(),
-              "phone_last4": form.get("phone_last4", "").strip()}
-    ctx.errors = _required(values, {"registration_number": "Nomor registrasi",
-                                    "phone_last4": "4 angka terakhir nomor WhatsApp"})
+              "phone": form.get("phone", "").strip()}
+    ctx.errors = _required(values, {"registration_number": "Nomor registrasi", "phone": "Nomor WhatsApp pemohon"})
     result = None
     if not ctx.errors:
         try:
-            result = tracking.public_status(values["registration_number"], values["phone_last4"])
+            result = tracking.public_status(values["registration_number"], values["phone"],
+                                            client_address=client_address())
         except NotFoundError:
-            ctx.errors = {"_form": "Permohonan tidak ditemukan. Periksa kembali nomor registrasi dan 4 angka "
-                                   "terakhir nomor WhatsApp yang Anda daftarkan."}
+            ctx.errors = {"_form": "Permohonan tidak ditemukan. Periksa kembali nomor registrasi dan nomor "
+                                   "WhatsApp yang Anda daftarkan."}
+        except TooManyRequestsError as exc:
+            ctx.throttled(exc)
         except DomainError as exc:
             ctx.errors = _field_errors(exc, values)
     status = 200 if result else (404 if "_form" in ctx.errors else 400)

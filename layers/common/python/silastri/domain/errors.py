@@ -30,6 +30,16 @@ class ConflictError(DomainError):
     status = 409
 
 
+class TooManyRequestsError(DomainError):
+    """Throttled (HTTP 429): too many attempts; `retry_after` is the wait in whole seconds."""
+
+    status = 429
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = max(1, int(retry_after))
+
+
 class NumberCollisionError(ConflictError):
     """The proposed permit number was taken meanwhile."""
 

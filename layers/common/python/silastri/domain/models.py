@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from .catalog import PermitType
 from .errors import ValidationError
+from .validation import clean_text
 
 
 class ApplicationStatus(StrEnum):
@@ -166,7 +167,7 @@ class PermitRecord(BaseModel):
     revoked_reason: str | None = None
 
 
-_FIELD_OK = re.compile(r"^[^<>{}\x00-\x08\x0b-\x1f]*$")
+_FIELD_OK = re.compile(r"^[^<>{}]*$")  # control and bidi characters: see validation.clean_text
 
 
 def validate_form(permit_type: PermitType, form: dict[str, Any]) -> dict[str, str]:
@@ -178,8 +179,8 @@ def validate_form(permit_type: PermitType, form: dict[str, Any]) -> dict[str, st
         raise ValidationError("formulir tidak valid", field="form")
     known = {f.field for f in permit_type.form_fields}
     for name in form:
-        if name not in known:
-            raise ValidationError(f"unknown field '{name}'", field=f"form.{name}")
+        if not isinstance(name, str) or name not in known:
+            raise ValidationError(f"kolom '{name}' tidak dikenal", field=f"form.{name}")
     cleaned: dict[str, str] = {}
     for spec in permit_type.form_fields:
         value = form.get(spec.field)
@@ -187,11 +188,7 @@ def validate_form(permit_type: PermitType, form: dict[str, Any]) -> dict[str, st
             if spec.required:
                 raise ValidationError(f"'{spec.label}' wajib diisi", field=f"form.{spec.field}")
             continue
-        if not isinstance(value, str):
-            raise ValidationError(f"'{spec.label}' must be text", field=f"form.{spec.field}")
-        value = value.strip()
-        if len(value) > spec.max_length:
-            raise ValidationError(f"'{spec.label}' maksimal {spec.max_length} karakter", field=f"form.{spec.field}")
+        value = clean_text(value, f"form.{spec.field}", spec.max_length, label=f"'{spec.label}'")
         if not _FIELD_OK.match(value):
             raise ValidationError(f"'{spec.label}' mengandung karakter yang tidak diizinkan", field=f"form.{spec.field}")
         cleaned[spec.field] = value

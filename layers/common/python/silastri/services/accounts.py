@@ -12,12 +12,14 @@ import secrets
 import time
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from ..adapters import identity, messaging
 from ..adapters.dynamo import CodeItem, bind_tables
 from ..domain.errors import ConflictError, ValidationError
+from ..domain.validation import clean_text
 from ..settings import derived_key
+from . import ratelimit
 
 CODE_SECONDS = 600
 MAX_ATTEMPTS = 5
@@ -32,21 +34,23 @@ _TEXTS = {
 
 
 def normalise_phone(phone: str) -> str:
-    """Indonesian mobile number to E.164 (`08…`, `628…`, `+628…` → `+628…`)."""
-    digits = re.sub(r"[\s().-]", "", phone or "")
+    """Indonesian mobile number to E.164 (`08…`, `628…`, `+628…` → `+628…`); ValidationError(field="phone")."""
+    if not isinstance(phone, str) or len(phone) > 40:
+        raise ValidationError("nomor WhatsApp tidak valid (contoh: 081234567890)", field="phone")
+    digits = re.sub(r"[\s().-]", "", phone)
     if digits.startswith("08"):
         digits = "+62" + digits[1:]
     elif digits.startswith("62"):
         digits = "+" + digits
-    if not re.fullmatch(r"\+628\d{7,11}", digits):
+    if not re.fullmatch(r"\+628[0-9]{7,11}", digits):
         raise ValidationError("nomor WhatsApp tidak valid (contoh: 081234567890)", field="phone")
     return digits
 
 
 def check_nik(nik: str) -> str:
-    """A NIK is 16 digits; the first six name a real region code (not all zeros)."""
-    value = re.sub(r"\s", "", nik or "")
-    if not re.fullmatch(r"\d{16}", value) or value[:6] == "000000":
+    """A NIK is 16 digits; the first six name a real region code (not all zeros). ValidationError(field="nik")."""
+    value = re.sub(r"\s", "", nik) if isinstance(nik, str) and len(nik) <= 40 else ""
+    if not re.fullmatch(r"[0-9]{16}", value) or value[:6] == "000000":
         raise ValidationError("NIK harus 16 angka sesuai KTP", field="nik")
     return value
 
@@ -60,14 +64,14 @@ def nik_hash(nik: str) -> str:
 
 
 def check_password(password: str, field: str = "password") -> str:
-    if not isinstance(password, str) or len(password) < 10 or not (
+    if not isinstance(password, str) or not 10 <= len(password) <= 256 or not (
             re.search(r"[a-z]", password) and re.search(r"[A-Z]", password) and re.search(r"\d", password)):
         raise ValidationError("kata sandi minimal 10 karakter dengan huruf besar, huruf kecil dan angka", field=field)
     return password
 
 
 def check_email(email: str) -> str:
-    if not isinstance(email, str) or not _EMAIL.match(email.strip()):
+    if not isinstance(email, str) or len(email) > 254 or not _EMAIL.match(email.strip()):
         raise ValidationError("alamat email tidak valid", field="email")
     return email.strip().lower()
 
@@ -75,13 +79,14 @@ def check_email(email: str) -> str:
 def register(name: str, email: str, phone: str, password: str, nik: str) -> dict[str, Any]:
     """Create the (inactive) account and send the activation code by WhatsApp. Nothing is created
     if any field is invalid."""
-    if not isinstance(name, str) or not 2 <= len(name.strip()) <= 200 or re.search(r"[<>{}]", name):
-        raise ValidationError("nama wajib diisi (2–200 karakter)", field="name")
+    name = clean_text(name, "name", 200, label="nama")
+    if len(name) < 2 or re.search(r"[<>{}]", name):
+        raise ValidationError("nama wajib diisi (2–200 karakter, tanpa < > { })", field="name")
     email = check_email(email)
     phone = normalise_phone(phone)
     nik = check_nik(nik)
     check_password(password)
-    user_id = identity.register(email, password, name.strip(), phone,
+    user_id = identity.register(email, password, name, phone,
                                 {"custom:nik_masked": mask_nik(nik), "custom:nik_hash": nik_hash(nik)})
     _send_code(ACTIVATION, email, phone)
     return {"user_id": user_id, "activation": "kode dikirim melalui WhatsApp"}
@@ -109,11 +114,24 @@ def _send_code(purpose: str, email: str, phone: str) -> None:
                                             button_parameter=code)))
 
 
-def _consume_code(purpose: str, email: str, code: str) -> None:
-    """Check a code: known, not expired, attempts left, matching. Deleted once used."""
-    bind_tables()
-    if not isinstance(code, str) or not re.fullmatch(r"\d{6}", code.strip()):
+def _code_format(code: str) -> str:
+    if not isinstance(code, str) or not re.fullmatch(r"[0-9]{6}", code.strip()):
         raise ValidationError("kode terdiri dari 6 angka", field="code")
+    return code.strip()
+
+
+def _conditional(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _consume_code(purpose: str, email: str, code: str) -> None:
+    """Check a code: known, not expired, attempts left, matching; deleted once used.
+
+    The attempt is counted by one conditional increment (`attempts < MAX_ATTEMPTS`, same code) *before* the
+    comparison, so however many guesses arrive in parallel, at most MAX_ATTEMPTS are ever compared, and a
+    used code is deleted by a conditional delete, so it works once only."""
+    bind_tables()
+    code = _code_format(code)
     code_id = _code_id(purpose, email)
     try:
         item = CodeItem.get(code_id, consistent_read=True)
@@ -121,19 +139,56 @@ def _consume_code(purpose: str, email: str, code: str) -> None:
         raise ValidationError("kode tidak ditemukan; minta kode baru", field="code") from None
     if item.expires_epoch < time.time():
         raise ValidationError("kode sudah kedaluwarsa; minta kode baru", field="code")
-    if item.attempts >= MAX_ATTEMPTS:
-        raise ConflictError("terlalu banyak percobaan; minta kode baru", field="code")
-    item.update(actions=[CodeItem.attempts.add(1)])
-    if not hmac.compare_digest(item.code_hash, _hash(code.strip(), code_id)):
+    stored = item.code_hash
+    try:
+        item.update(actions=[CodeItem.attempts.add(1)],
+                    condition=(CodeItem.attempts < MAX_ATTEMPTS) & (CodeItem.code_hash == stored))
+    except UpdateError as exc:
+        if not _conditional(exc):
+            raise
+        raise ConflictError("terlalu banyak percobaan; minta kode baru", field="code") from None
+    if not hmac.compare_digest(stored.encode(), _hash(code, code_id).encode()):
         raise ValidationError("kode salah", field="code")
-    item.delete()
+    try:
+        item.delete(condition=CodeItem.code_hash == stored)
+    except DeleteError as exc:
+        if not _conditional(exc):
+            raise
+        raise ValidationError("kode sudah dipakai; minta kode baru", field="code") from None
 
 
-def activate(email: str, code: str) -> None:
-    """Check the WhatsApp code and activate the account (applicant group)."""
+def _code_attempt(email: str, client_address: str) -> ratelimit.Reservation:
+    return ratelimit.attempt((ratelimit.CODE_ACCOUNT, email), (ratelimit.CODE_ADDRESS, client_address))
+
+
+def _send_attempt(email: str, client_address: str) -> None:
+    ratelimit.attempt((ratelimit.SEND_ACCOUNT, email), (ratelimit.SEND_ADDRESS, client_address))
+
+
+def login(email: str, password: str, *, client_address: str) -> dict[str, Any]:
+    """Log in (Cognito) under the login limits per account and per client address.
+
+    Raises ValidationError for malformed input, TooManyRequestsError (429) when throttled — before the password
+    is checked — and AuthError (401) for wrong credentials. A successful login does not count."""
+    email = clean_text(email, "email", 254, label="email").lower()
+    if not isinstance(password, str) or not 1 <= len(password) <= 256:
+        raise ValidationError("kata sandi wajib diisi (maksimal 256 karakter)", field="password")
+    reservation = ratelimit.attempt((ratelimit.LOGIN_ACCOUNT, email), (ratelimit.LOGIN_ADDRESS, client_address))
+    tokens = identity.login(email, password)
+    reservation.succeeded()
+    return tokens
+
+
+def activate(email: str, code: str, *, client_address: str) -> None:
+    """Check the WhatsApp code and activate the account (applicant group).
+
+    Wrong codes count against the code limits per account and per client address (429 when exceeded)."""
     email = check_email(email)
+    _code_format(code)
+    reservation = _code_attempt(email, client_address)
     _consume_code(ACTIVATION, email, code)
     identity.activate(email)
+    reservation.succeeded()
 
 
 def _resend_allowed(purpose: str, email: str) -> None:
@@ -146,28 +201,35 @@ def _resend_allowed(purpose: str, email: str) -> None:
         raise ConflictError("tunggu satu menit sebelum meminta kode baru", field="email")
 
 
-def resend(email: str) -> None:
-    """A new activation code, at most once a minute, for an account that is not active yet."""
+def resend(email: str, *, client_address: str) -> None:
+    """A new activation code, at most once a minute, for an account that is not active yet (and within the
+    sending limits per account and per client address: 429 beyond them)."""
     email = check_email(email)
     _resend_allowed(ACTIVATION, email)
+    _send_attempt(email, client_address)
     contact = identity.contact_by_email(email)
-    if not contact.get("phone_number") or contact.get("status") == "CONFIRMED":
+    if not contact.get("phone_number") or contact.get("status") != "UNCONFIRMED":
         raise ValidationError("tidak ada aktivasi yang menunggu untuk email ini", field="email")
     _send_code(ACTIVATION, email, contact["phone_number"])
 
 
-def request_password_reset(email: str) -> None:
+def request_password_reset(email: str, *, client_address: str) -> None:
     """Send a reset code by WhatsApp if an active account exists. The answer is the same either way,
-    so the form cannot be used to find out who has an account."""
+    so the form cannot be used to find out who has an account. Sending limits as for `resend`."""
     email = check_email(email)
     _resend_allowed(RESET, email)
+    _send_attempt(email, client_address)
     contact = identity.contact_by_email(email)
     if contact.get("phone_number") and contact.get("status") == "CONFIRMED":
         _send_code(RESET, email, contact["phone_number"])
 
 
-def reset_password(email: str, code: str, new_password: str) -> None:
+def reset_password(email: str, code: str, new_password: str, *, client_address: str) -> None:
+    """Set a new password with the WhatsApp reset code (code limits as for `activate`)."""
     email = check_email(email)
     check_password(new_password, field="new_password")
+    _code_format(code)
+    reservation = _code_attempt(email, client_address)
     _consume_code(RESET, email, code)
     identity.set_password(email, new_password)
+    reservation.succeeded()

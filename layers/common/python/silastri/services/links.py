@@ -16,7 +16,7 @@ LINK_SECONDS = 7 * 24 * 3600
 
 
 def _signature(task_id: str, expires: int) -> str:
-    return hmac.new(derived_key("links"), f"task:{task_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:40]
+    return hmac.new(derived_key("links"), f"task:{task_id}:{expires}".encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:40]
 
 
 def task_link(task_id: str, ttl_seconds: int = LINK_SECONDS, now: float | None = None) -> str:
@@ -28,10 +28,13 @@ def check_task_link(task_id: str, value: str | None, now: float | None = None) -
     """Raise ForbiddenError for a tampered, foreign or expired link."""
     try:
         expires_text, signature = (value or "").split(".", 1)
+        if not expires_text.isascii() or not expires_text.isdigit() or len(expires_text) > 12:
+            raise ValueError("not an expiry")
         expires = int(expires_text)
-    except ValueError:
+    except (ValueError, AttributeError, TypeError):
         raise ForbiddenError("tautan tidak valid", field="link") from None
-    if not hmac.compare_digest(signature, _signature(task_id, expires)):
+    if len(signature) > 64 or not hmac.compare_digest(signature.encode("utf-8", "surrogatepass"),
+                                                      _signature(task_id, expires).encode()):
         raise ForbiddenError("tautan tidak valid", field="link")
     if expires < (now if now is not None else time.time()):
         raise ForbiddenError("tautan sudah kedaluwarsa; buka tugas dari dasbor", field="link")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from http.cookies import SimpleCookie
 
@@ -13,6 +14,9 @@ from ..domain.errors import ForbiddenError
 from ..settings import derived_key, get_settings
 
 SESSION_COOKIE = "silastri_session"
+#: A JWT in compact form: three base64url parts; ID tokens are a few kB (larger is refused unread).
+_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_MAX_TOKEN = 16_384
 
 
 def _secure() -> str:
@@ -40,13 +44,21 @@ def session_token(headers: Mapping[str, str]) -> str | None:
     return morsel.value if morsel and morsel.value else None
 
 
+def verify(token: str) -> Principal:
+    """The principal of a Bearer or cookie token; AuthError (401) for anything that is not a valid ID token,
+    including tokens that are not even shaped like a JWT (non-ASCII, oversized) — those are never parsed."""
+    if not isinstance(token, str) or len(token) > _MAX_TOKEN or not _JWT.fullmatch(token):
+        raise AuthError("sesi tidak valid atau kedaluwarsa; silakan masuk lagi")
+    return identity.verify_token(token)
+
+
 def principal_from_headers(headers: Mapping[str, str]) -> Principal | None:
     """The verified session's principal, or None when there is no valid session cookie."""
     token = session_token(headers)
     if not token:
         return None
     try:
-        return identity.verify_token(token)
+        return verify(token)
     except AuthError:
         return None
 
@@ -61,5 +73,7 @@ def csrf_token(principal: Principal) -> str:
 
 
 def check_csrf(principal: Principal, token: str | None) -> None:
-    if not token or not hmac.compare_digest(token, csrf_token(principal)):
+    """ForbiddenError (403) unless `token` is this session's CSRF token (compared as bytes, constant time)."""
+    if not isinstance(token, str) or not token or not hmac.compare_digest(
+            token.encode("utf-8", "surrogatepass"), csrf_token(principal).encode()):
         raise ForbiddenError("sesi formulir tidak valid; muat ulang halaman", field="csrf_token")

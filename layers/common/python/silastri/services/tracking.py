@@ -1,4 +1,7 @@
-"""Public tracking: registration number + last four digits of the WhatsApp number → status only."""
+"""Public tracking: registration number + the full WhatsApp number of the applicant → status only.
+
+Registration numbers are sequential, so the phone number is the secret part: all of it, not the last digits.
+Failed lookups count against limits per registration number and per client address (429 beyond them)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from ..adapters import dynamo, identity
 from ..domain import steps
 from ..domain.catalog import default_catalog
 from ..domain.errors import NotFoundError
+from . import ratelimit
+from .accounts import normalise_phone
 
 STATUS_LABELS = {
     "draft": "Draf", "in_progress": "Sedang diproses", "awaiting_revision": "Menunggu perbaikan berkas",
@@ -17,21 +22,30 @@ STATUS_LABELS = {
     "rejected": "Ditolak", "withdrawn": "Ditarik oleh pemohon", "lapsed": "Gugur (batas waktu perbaikan terlewati)",
     "failed": "Terhenti — sedang ditangani petugas",
 }
-_NOT_FOUND = "permohonan tidak ditemukan; periksa nomor registrasi dan 4 angka terakhir nomor WhatsApp"
+_NOT_FOUND = "permohonan tidak ditemukan; periksa nomor registrasi dan nomor WhatsApp pemohon"
+_NUMBER = re.compile(r"[A-Z]{2,8}-[0-9]{4}-[0-9]{6}")
 
 
-def public_status(registration_number: str, phone_last4: str) -> dict[str, Any]:
-    """Status and the SOP steps' progress. The same answer for an unknown number and a wrong phone."""
-    registration_number = (registration_number or "").strip().upper()
-    if not re.fullmatch(r"[A-Z]{2,8}-\d{4}-\d{6}", registration_number) or not re.fullmatch(r"\d{4}", phone_last4 or ""):
+def public_status(registration_number: str, phone: str, *, client_address: str) -> dict[str, Any]:
+    """Status and the SOP steps' progress, for the registration number and the applicant's WhatsApp number.
+
+    The same 404 for an unknown number and a wrong phone; ValidationError (400, field `phone`) for a number
+    that is not an Indonesian mobile number; TooManyRequestsError (429) when the lookup limits are reached —
+    checked before anything is looked up. A successful lookup does not count against the limits."""
+    registration_number = registration_number.strip().upper() if isinstance(registration_number, str) else ""
+    if not _NUMBER.fullmatch(registration_number):
         raise NotFoundError(_NOT_FOUND, field="registration_number")
+    wanted = normalise_phone(phone)
+    reservation = ratelimit.attempt((ratelimit.TRACK_NUMBER, registration_number),
+                                    (ratelimit.TRACK_ADDRESS, client_address))
     try:
         app = dynamo.application_by_registration(registration_number)
     except NotFoundError:
         raise NotFoundError(_NOT_FOUND, field="registration_number") from None
-    phone = identity.contact_of(app.applicant_id).get("phone_number", "")
-    if not hmac.compare_digest(phone[-4:], phone_last4):
+    held = identity.contact_of(app.applicant_id).get("phone_number", "")
+    if not hmac.compare_digest(held.encode(), wanted.encode()):
         raise NotFoundError(_NOT_FOUND, field="registration_number")
+    reservation.succeeded()
     from .applications import status_view
 
     view = status_view(app)
