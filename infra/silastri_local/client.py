@@ -22,6 +22,7 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.outbox_reader: ApiClient | None = None  # an officer's client: the local outbox is for officers only
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
              raw: bytes | None = None) -> Any:
@@ -50,6 +51,10 @@ class ApiClient:
 
     def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         return self.call("POST", path, body if body is not None else {}, headers)
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Messages in the local outbox (local stack only), read as `outbox_reader` (an officer) or as this client."""
+        return list((self.outbox_reader or self).get("/api/local/outbox")["messages"])
 
     def login(self, email: str, password: str) -> ApiClient:
         token = self.post("/api/auth/login", {"email": email, "password": password})["id_token"]

@@ -119,7 +119,7 @@ def outbox_task_link(api: ApiClient, task_id: str) -> str:
     """The path of the signed task link the officers were sent (WhatsApp/e-mail, local outbox)."""
 
     def find() -> str | None:
-        for message in api.get("/api/local/outbox")["messages"]:
+        for message in api.outbox():
             link = message.get("link") or ""
             if f"/petugas/tugas/{task_id}?l=" in link:
                 return link[link.index("/petugas/"):]

@@ -188,7 +188,7 @@ def test_applicant_journey_on_a_phone(phone: Page, stack, api: ApiClient, staff,
     expect(page.locator(".application-item")).to_have_count(2)
     expect(page.get_by_text(registration)).to_be_visible()
     screens.shot(page, "permohonan-saya")
-    track(page, registration, person.phone[-4:])
+    track(page, registration, person.phone)
     expect(page.locator("#hasil-lacak")).to_contain_text("Surat Izin Praktik")
     expect(page.locator("#hasil-lacak")).not_to_contain_text(person.name)
     screens.shot(page, "lacak")
@@ -284,10 +284,10 @@ def test_applicant_journey_on_a_phone(phone: Page, stack, api: ApiClient, staff,
     print(f"\nbrowser journey: {time.perf_counter() - started:.1f} s")
 
 
-def track(page: Page, registration: str, last4: str) -> None:
+def track(page: Page, registration: str, phone: str) -> None:
     page.goto("/lacak")
     page.get_by_label("Nomor registrasi").fill(registration)
-    page.get_by_label("4 angka terakhir nomor WhatsApp").fill(last4)
+    page.get_by_label("Nomor WhatsApp pemohon").fill(phone)
     page.get_by_role("button", name="Lacak").click()
 
 
@@ -296,7 +296,7 @@ def test_public_tracking_answers_one_generic_message(phone: Page, screens):
     page.goto("/lacak")
     page.get_by_role("button", name="Lacak").click()
     expect(page.locator("#f-registration_number-error")).to_contain_text("wajib diisi")
-    track(page, "REG-2026-999999", "1234")
+    track(page, "REG-2026-999999", "081234567890")
     expect(page.locator(".error-summary")).to_contain_text("Permohonan tidak ditemukan")
     screens.shot(page, "lacak-tidak-ditemukan")
 

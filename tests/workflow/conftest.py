@@ -17,7 +17,10 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def api(stack) -> ApiClient:
-    return ApiClient(stack.url)
+    client = ApiClient(stack.url)
+    officer = next(iter(stack.officers().values()))  # the local outbox is for officers only
+    client.outbox_reader = client.login(officer["email"], officer["password"])
+    return client
 
 
 @pytest.fixture(scope="session")
