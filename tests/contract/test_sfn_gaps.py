@@ -1,0 +1,96 @@
+"""Pins the Step Functions behaviours the decision path relies on, on moto's interpreter with the
+runtime's patches: a stopped run refuses its token; a token may be used from inside the invocation
+that received it (a resumed run delivering a decision claimed before a crash)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from silastri_local import sfn_gaps
+from silastri_local.moto_server import LocalAws
+
+REGION = "ap-southeast-3"
+ROLE = "arn:aws:iam::123456789012:role/sfn"
+TOKENS: dict[str, str] = {}
+SELF_RESUMED: list[str] = []
+ENDPOINT: dict[str, str] = {}
+
+
+def keep_token(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    TOKENS[event["app"]] = event["token"]
+    return {}
+
+
+def resume_own_token(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions", endpoint_url=ENDPOINT["url"], region_name=REGION,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
+    sfn.send_task_success(taskToken=event["token"], output=json.dumps({"outcome": "delivered"}))
+    SELF_RESUMED.append(event["app"])
+    return {}
+
+
+HANDLERS = {"keep_token": keep_token, "resume_own_token": resume_own_token}
+
+
+def machine(function: str) -> dict[str, Any]:
+    return {"StartAt": "Await", "States": {"Await": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": function, "Payload": {"token.$": "$$.Task.Token", "app.$": "$.app"}},
+        "TimeoutSeconds": 60, "ResultPath": "$.decision", "End": True}}}
+
+
+@pytest.fixture(scope="module")
+def sfn():
+    sfn_gaps.install()
+    local = LocalAws(handler_resolver=HANDLERS.get).start()
+    ENDPOINT["url"] = local.endpoint_url
+    yield boto3.client("stepfunctions", endpoint_url=local.endpoint_url, region_name=REGION,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
+    local.stop()
+
+
+def wait(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+def test_a_stopped_run_ends_at_once_and_refuses_its_token(sfn):
+    arn = sfn.create_state_machine(name="gaps-stop", definition=json.dumps(machine("keep_token")),
+                                   roleArn=ROLE)["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=arn, name="app-stop", input=json.dumps({"app": "app-stop"}))
+    token = wait(lambda: TOKENS.get("app-stop"))
+    sfn.stop_execution(executionArn=run["executionArn"], error="Operator.Stopped", cause="test")
+    status = wait(lambda: (lambda s: s if s != "RUNNING" else None)(
+        sfn.describe_execution(executionArn=run["executionArn"])["status"]), timeout=3)
+    assert status in ("ABORTED", "FAILED")
+    with pytest.raises(ClientError) as refused:
+        sfn.send_task_success(taskToken=token, output="{}")
+    assert refused.value.response["Error"]["Code"] in ("InvalidToken", "TaskDoesNotExist", "TaskTimedOut")
+
+
+def test_a_token_can_be_used_inside_the_invocation_that_received_it(sfn):
+    arn = sfn.create_state_machine(name="gaps-self", definition=json.dumps(machine("resume_own_token")),
+                                   roleArn=ROLE)["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=arn, name="app-self", input=json.dumps({"app": "app-self"}))
+    done = wait(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(
+        sfn.describe_execution(executionArn=run["executionArn"])))
+    assert SELF_RESUMED == ["app-self"]
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"])["decision"] == {"outcome": "delivered"}
+
+
+def test_the_patch_is_what_makes_stop_end_a_token_wait():
+    assert sfn_gaps.installed()
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    assert Execution.stop is sfn_gaps._stop_and_wake
