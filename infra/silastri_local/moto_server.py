@@ -1,9 +1,10 @@
 """moto's server, run in-process, with the patches the local runtime relies on.
 
 `LocalAws` serves moto's WSGI app on a loopback port, behind two middlewares
-(`RequestGate` for consistent snapshots, `PresignedPostPolicy` for S3 POST
-policies), switches Step Functions execution on and dispatches Lambda
-invocations to in-process Python handlers.
+(`PresignedPostPolicy` for S3 POST policies, then `durability.DurableWrites`, which
+journals every acknowledged write before answering), switches Step Functions
+execution on, dispatches Lambda invocations to in-process Python handlers and keeps
+Cognito passwords as salted hashes (`cognito_passwords`).
 
 The patches touch moto internals (moto is pinned exactly); every behaviour they
 rely on is pinned by ``tests/contract/test_moto_contract.py``.
@@ -42,7 +43,9 @@ from moto.moto_server.werkzeug_app import (
 from moto.stepfunctions.parser.asl.utils import boto_client as _sfn_boto_client
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from .persistence import RequestGate, load_snapshot, save_snapshot
+from . import cognito_passwords
+from .durability import DYNAMODB_LOCK, DurableStore, DurableWrites, RecoveryReport, all_write_locks
+from .persistence import load_snapshot, save_snapshot
 from .upload_policy import DEFAULT_CREDENTIALS, PresignedPostPolicy
 
 __all__ = [
@@ -62,11 +65,6 @@ HandlerResolver = Callable[[str], Handler | None]
 
 DEFAULT_TIMEOUT_SECONDS = 900
 DEFAULT_MEMORY_MB = 128
-
-#: Serialises moto's DynamoDB request handling (moto deep-copies tables for
-#: transaction rollback without any lock of its own). Re-entrant so that a
-#: snapshot can hold it around its own reads.
-DYNAMODB_LOCK = threading.RLock()
 
 _PATCH_LOCK = threading.Lock()
 _ORIGINALS: dict[str, Any] = {}
@@ -214,7 +212,12 @@ def _sfn_modules_importing_boto_client_for() -> Iterator[Any]:
 
 
 def install_patches() -> None:
-    """Install the Lambda, DynamoDB and Step Functions client patches (idempotent, process-wide)."""
+    """Install the Lambda, DynamoDB, Step Functions client and Cognito password patches (idempotent, process-wide).
+
+    The Cognito password hashes stay installed after `uninstall_patches` (users created
+    meanwhile hold hashes, which plain moto could not read).
+    """
+    cognito_passwords.install()
     with _PATCH_LOCK:
         if "lambda_invoke" not in _ORIGINALS:
             _ORIGINALS["lambda_invoke"] = LambdaSimpleBackend.invoke
@@ -278,12 +281,13 @@ class LocalAws:
     ) -> None:
         self.host = host
         self.handler_resolver = handler_resolver
-        self.gate = RequestGate(
-            PresignedPostPolicy(
-                DomainDispatcherApplication(create_backend_app),
-                credentials=upload_credentials if upload_credentials is not None else DEFAULT_CREDENTIALS,
-            )
+        self.dispatcher = DomainDispatcherApplication(create_backend_app)
+        self.writes = DurableWrites(self.dispatcher)
+        self.app = PresignedPostPolicy(
+            self.writes,
+            credentials=upload_credentials if upload_credentials is not None else DEFAULT_CREDENTIALS,
         )
+        self.store: DurableStore | None = None
         self._requested_port = port
         self._log_requests = log_requests
         self._abort_executions_on_stop = abort_executions_on_stop
@@ -318,7 +322,7 @@ class LocalAws:
             self._server = make_server(
                 self.host,
                 self._requested_port,
-                self.gate,
+                self.app,
                 threaded=True,
                 request_handler=MotoRequestHandler if self._log_requests else _QuietRequestHandler,
             )
@@ -354,6 +358,10 @@ class LocalAws:
 
     def _release(self) -> None:
         global _active
+        self.writes.attach(None)
+        if self.store is not None:
+            self.store.close()
+            self.store = None
         if self._server is not None:
             self._server.server_close()
         self._server = None
@@ -386,18 +394,35 @@ class LocalAws:
         """Drop every resource in every moto backend of this process (moto's ``/moto-api/reset``)."""
         from moto.moto_api._internal.models import moto_api_backend
 
-        with self.gate.quiesced(), DYNAMODB_LOCK:
+        with all_write_locks():
             moto_api_backend.reset()
+        if self.store is not None:  # the empty state is what a restart must find
+            self.store.compact()
 
     def snapshot(self, path: Path, timeout: float = 30.0) -> None:
-        """Wait until no request is in flight, then save the persisted backends to ``path``."""
-        with self.gate.quiesced(timeout=timeout), DYNAMODB_LOCK:
+        """Save the persisted backends to ``path`` while no write to them is half-done.
+
+        Raises TimeoutError when a write holds its lock for more than ``timeout`` seconds.
+        """
+        with all_write_locks(timeout=timeout):
             save_snapshot(path)
 
     def restore(self, path: Path, timeout: float = 30.0) -> bool:
         """Load a snapshot saved by :meth:`snapshot`; False if ``path`` does not exist."""
-        with self.gate.quiesced(timeout=timeout), DYNAMODB_LOCK:
-            return load_snapshot(path)
+        with all_write_locks(timeout=timeout):
+            return load_snapshot(path) is not None
+
+    def open_store(self, directory: Path) -> RecoveryReport:
+        """Recover the state kept in ``directory`` (snapshot + journal) and journal every write there from now on.
+
+        Raises `persistence.SnapshotError` for an unusable snapshot, OSError when the
+        directory cannot be written.
+        """
+        store = DurableStore(directory)
+        report = store.recover(self.dispatcher)
+        self.store = store
+        self.writes.attach(store)
+        return report
 
     def abort_running_executions(self) -> int:
         """Stop every RUNNING Step Functions execution (as StopExecution would); returns how many."""

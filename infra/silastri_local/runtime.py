@@ -2,7 +2,8 @@
 
 moto's AWS emulator in this process (Step Functions executing the real ASL, Lambda invocations
 dispatched to the real handlers), every resource created from template.yaml, the SQS event source
-mapping and the schedules played here, the Chalice app served on 127.0.0.1, data kept across restarts."""
+mapping and the schedules played here, the Chalice app served on 127.0.0.1, data kept across restarts:
+every acknowledged write is journaled before its answer (see `durability`), snapshots compact the journal."""
 
 from __future__ import annotations
 
@@ -22,11 +23,11 @@ from types import ModuleType
 from typing import Any
 
 from . import template as tpl
+from .durability import PersistenceFailure
 from .moto_server import LambdaContext, LocalAws
 from .resources import PREFIX, LocalResources
 
 REGION = "ap-southeast-3"
-SNAPSHOT_FILE = "aws-state.pickle"
 OFFICERS_FILE = "officers.json"
 STACK_FILE = "stack.json"  # written while a stack runs: where its API and emulator listen
 DEFAULT_DATA_DIR = tpl.ROOT / ".silastri"
@@ -97,9 +98,9 @@ class LocalStack:
         os.environ.pop("AWS_PROFILE", None)
         self.aws = LocalAws(host=self.host, port=self.aws_port, handler_resolver=self._resolve).start()
         os.environ["AWS_ENDPOINT_URL"] = self.aws.endpoint_url
-        snapshot = self.data_dir / SNAPSHOT_FILE
-        if self.persist and snapshot.exists():
-            self.restored = self.aws.restore(snapshot)
+        if self.persist:
+            recovery = self.aws.open_store(self.data_dir)
+            self.restored = recovery.restored
         if self.api_port == 0:
             self.api_port = _free_port(self.host)
         self.resources = LocalResources(self.template, REGION, {"PublicBaseUrl": self.api_url,
@@ -107,6 +108,8 @@ class LocalStack:
         self.resources.create_all()
         self._configure_environment()
         self._seed_officers()
+        if self.persist:
+            self.save()  # fold what was replayed into a snapshot before serving
         if self.run_event_sources:
             self._start_event_sources()
         self._start_api()
@@ -128,15 +131,22 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=10)
         if self.aws is not None:
-            if self.persist:
-                self.save()
+            if self.persist and self.aws.store is not None and self.aws.store.failure is None:
+                try:
+                    self.save()
+                except (TimeoutError, PersistenceFailure) as exc:  # the journal still holds every write
+                    print(f"final snapshot failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
             self.aws.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
         (self.data_dir / STACK_FILE).unlink(missing_ok=True)
 
     def save(self) -> None:
-        assert self.aws
-        self.aws.snapshot(self.data_dir / SNAPSHOT_FILE)
+        """Compact: snapshot the emulator's state into the data directory and drop the journal it contains.
+
+        Raises TimeoutError (a write holds its lock too long; try later) or `PersistenceFailure`.
+        """
+        assert self.aws and self.aws.store
+        self.aws.store.compact()
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -296,11 +306,25 @@ class LocalStack:
                 print(f"scheduled {logical_id} failed: {exc.__class__.__name__}", file=sys.stderr)
 
     def _snapshot_loop(self) -> None:
+        """Compact every `snapshot_seconds` when the journal grew (and every few rounds anyway, for SQS/SNS,
+        which only snapshots save). A failure is reported by the store and stops writes."""
+        rounds = 0
         while not self._stop.wait(self.snapshot_seconds):
+            store = self.aws.store if self.aws else None
+            if store is None or store.failure is not None:
+                continue
+            rounds += 1
+            if not store.pending() and rounds < 6:
+                continue
             try:
                 self.save()
+                rounds = 0
+            except TimeoutError as exc:  # nothing is lost: the journal keeps the writes meanwhile
+                print(f"snapshot postponed: {exc}", file=sys.stderr, flush=True)
+            except PersistenceFailure:
+                pass  # already reported loudly by the store; writes are refused from now on
             except Exception as exc:
-                print(f"snapshot failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+                store.fail(f"snapshot failed: {exc.__class__.__name__}: {exc}")
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=f"silastri-{name}", daemon=True)
@@ -311,11 +335,12 @@ class LocalStack:
 
     def _start_api(self) -> None:
         from chalice.config import Config
-        from chalice.local import create_local_server
+
+        from .api_server import create_api_server
 
         chalice_app: Any = self._resolve("ApiFunction")  # the Chalice app object is the API's handler
         config = Config.create(chalice_stage="local", app_name="silastri", lambda_timeout=30)
-        self._api_server = create_local_server(chalice_app, config, self.host, self.api_port)
+        self._api_server = create_api_server(chalice_app, config, self.host, self.api_port)
         self._spawn(self._api_server.serve_forever, "api")
 
     # ------------------------------------------------------------------ restart

@@ -7,6 +7,8 @@ behaviours must fail here rather than somewhere inside a workflow test.
 from __future__ import annotations
 
 import base64
+import importlib
+import io
 import json
 import random
 import subprocess
@@ -24,7 +26,7 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from silastri_local import persistence
+from silastri_local import cognito_passwords, durability, persistence
 from silastri_local.moto_server import LambdaContext, LocalAws
 
 pytestmark = pytest.mark.xdist_group("moto_contract")
@@ -749,7 +751,9 @@ def test_presigned_post_violations_are_refused_and_nothing_is_stored(
 # --------------------------------------------------------------------------- (g) gate and persistence (last: restarts)
 
 
-def test_request_gate_waits_for_in_flight_requests_without_deadlock(aws: LocalAws, tmp_path: Path) -> None:
+def test_snapshot_takes_write_locks_only_and_never_waits_for_a_lambda_invocation(
+    aws: LocalAws, tmp_path: Path
+) -> None:
     ddb = client(aws, "dynamodb")
     ddb.create_table(
         TableName="contract-gate",
@@ -758,27 +762,107 @@ def test_request_gate_waits_for_in_flight_requests_without_deadlock(aws: LocalAw
         BillingMode="PAY_PER_REQUEST",
     )
     lam = client(aws, "lambda")
-    event = {"sleep": 0.5, "table": "contract-gate", "pk": "nested", "endpoint": aws.endpoint_url}
+    event = {"sleep": 1.0, "table": "contract-gate", "pk": "nested", "endpoint": aws.endpoint_url}
     SLOW_STARTED.clear()
+    SLOW_FINISHED.clear()
     invocation = threading.Thread(target=lambda: lam.invoke(FunctionName="slow", Payload=json.dumps(event)))
     invocation.start()
     assert SLOW_STARTED.wait(5)
-    # The snapshot waits for the invocation, which itself makes a nested request meanwhile.
-    aws.snapshot(tmp_path / "gate.snapshot", timeout=10)
-    assert SLOW_FINISHED and time.monotonic() >= SLOW_FINISHED[-1]
+    # A Lambda invocation holds no write lock: the snapshot does not wait for it (the old gate did).
+    started = time.monotonic()
+    aws.snapshot(tmp_path / "during.snapshot", timeout=5)
+    assert time.monotonic() - started < 0.9 and not SLOW_FINISHED
     invocation.join()
     assert ddb.get_item(TableName="contract-gate", Key={"pk": {"S": "nested"}}).get("Item")
 
-    SLOW_STARTED.clear()
-    blocker = threading.Thread(
-        target=lambda: lam.invoke(FunctionName="slow", Payload=json.dumps({"sleep": 1}))
-    )
-    blocker.start()
-    assert SLOW_STARTED.wait(5)
+    # A write that holds its lock makes a snapshot time out, and nothing is written then.
+    lock = durability.write_lock("s3")
+    holder_in, holder_out = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            holder_in.set()
+            holder_out.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holder_in.wait(5)
     with pytest.raises(TimeoutError):
         aws.snapshot(tmp_path / "late.snapshot", timeout=0.2)
-    blocker.join()
+    holder_out.set()
+    holder.join()
     assert not (tmp_path / "late.snapshot").exists()
+
+
+def test_dispatcher_names_the_service_of_each_request(aws: LocalAws, uploads: Any) -> None:
+    """DurableWrites relies on DomainDispatcherApplication.get_application(environ).service."""
+    from werkzeug.test import EnvironBuilder
+
+    seen: list[str] = []
+    original = aws.dispatcher.get_application
+
+    def spy(environ: dict[str, Any]) -> Any:
+        backend_app = original(environ)
+        seen.append(backend_app.service)
+        return backend_app
+
+    aws.dispatcher.get_application = spy  # type: ignore[method-assign]
+    try:
+        client(aws, "dynamodb").list_tables()
+        client(aws, "s3").list_buckets()
+        client(aws, "cognito-idp").list_user_pools(MaxResults=1)
+        client(aws, "sqs").list_queues()
+        client(aws, "sns").list_topics()
+        client(aws, "lambda").list_functions()
+        client(aws, "stepfunctions").list_state_machines()
+    finally:
+        aws.dispatcher.get_application = original  # type: ignore[method-assign]
+    assert seen == ["dynamodb", "s3", "cognitoidp", "sqs", "sns", "awslambda", "stepfunctions"]
+    # Every persisted backend name maps to the module name its requests are dispatched under.
+    for service in persistence.PERSISTED_SERVICES:
+        assert importlib.import_module(f"moto.{durability.module_name(service)}.urls").url_bases
+    # An unsigned presigned POST upload (path style) is S3's too.
+    builder = EnvironBuilder(method="POST", path=f"/{UPLOAD_BUCKET}", base_url=aws.endpoint_url,
+                             data={"key": "k", "file": (io.BytesIO(b"%PDF"), "f.pdf")})
+    assert aws.dispatcher.get_application(builder.get_environ()).service == "s3"
+
+
+def test_cognito_passwords_are_salted_hashes_that_still_authenticate(aws: LocalAws) -> None:
+    from moto.cognitoidp.models import CognitoIdpUser, cognitoidp_backends
+
+    idp = client(aws, "cognito-idp")
+    pool_id = idp.create_user_pool(PoolName="contract-hash")["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    idp.sign_up(ClientId=client_id, Username="signed-up@example.id", Password="Signup-Secret-1a")
+    idp.admin_confirm_sign_up(UserPoolId=pool_id, Username="signed-up@example.id")
+    idp.admin_create_user(UserPoolId=pool_id, Username="admin-made@example.id", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(
+        UserPoolId=pool_id, Username="admin-made@example.id", Password="Admin-Secret-2b", Permanent=True
+    )
+
+    pool = cognitoidp_backends[ACCOUNT][REGION].user_pools[pool_id]
+    assert isinstance(CognitoIdpUser.__dict__["password"], property)
+    for user in pool.users.values():
+        assert "password" not in vars(user)
+        assert isinstance(user.password, cognito_passwords.HashedPassword)
+        assert not any(isinstance(v, str) and "Secret" in v for v in vars(user).values())
+    for username, password in (("signed-up@example.id", "Signup-Secret-1a"), ("admin-made@example.id", "Admin-Secret-2b")):
+        auth = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                 AuthParameters={"USERNAME": username, "PASSWORD": password})
+        assert "IdToken" in auth["AuthenticationResult"]
+        with pytest.raises(ClientError, match="NotAuthorized"):
+            idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": username, "PASSWORD": password + "x"})
+
+    # The pool keeps issued tokens in these dicts; saved state leaves them out.
+    assert all(getattr(pool, name) for name in persistence.COGNITO_TOKEN_ATTRIBUTES)
+    saved = persistence.dump_state(("cognito-idp",))
+    id_token = next(iter(pool.id_tokens))
+    refresh_token = next(t for t in pool.refresh_tokens)
+    assert id_token.encode() not in saved and refresh_token.encode() not in saved
+    assert b"Signup-Secret-1a" not in saved and b"Admin-Secret-2b" not in saved
 
 
 RESTORED_PROBE = """
