@@ -114,7 +114,46 @@ def published_technical_review(api, staff, journey: Journey) -> str:
     return "not_recommend" if "TIDAK MEREKOMENDASIKAN" in text else "recommend"
 
 
+def published_completeness(api, staff, journey: Journey) -> str:
+    status = journey.status()
+    if status["status"] == "awaiting_revision":
+        assert not status["downloads"]["receipt"]
+        return "incomplete"
+    return "complete" if status["downloads"]["receipt"] else "pending"
+
+
+def published_approval(api, staff, journey: Journey) -> str:
+    step = journey.status()["current_step"]
+    return {"rejection_signing": "rejected", "numbering": "approved"}.get(step, f"at {step}")
+
+
+def published_printing(api, staff, journey: Journey) -> str:
+    assert journey.registration_number
+    counted = staff["back_office"].get(f"/api/counter/{journey.registration_number}")["print_count"]
+    return f"{counted} copies"
+
+
+def recorded_copies(journey: Journey, task_id: str) -> str:
+    entry = next(e for e in journey.status()["timeline"]
+                 if (e.get("details") or {}).get("task_id") == task_id and e["action"] == "decided")
+    return f"{entry['details']['copies']} copies"
+
+
+def published_verification(api, staff, journey: Journey) -> str:
+    step = journey.status()["current_step"]
+    return {"approval": "verified", "technical_review": "returned"}.get(step, f"at {step}")
+
+
 CASES = [
+    ("verification", ("verifier", "verified", None, None), ("verifier", "returned", "Rekomendasi belum jelas", None),
+     published_verification),
+    ("completeness_check", ("back_office", "complete", None, None),
+     ("back_office", "incomplete", "Berkas kurang", {"document_notes": {"surat-permohonan": "Tanda tangan belum ada"}}),
+     published_completeness),
+    ("approval", ("approver", "approved", None, None), ("approver", "rejected", "Tidak memenuhi syarat", None),
+     published_approval),
+    ("printing", ("back_office", "printed", None, {"copies": 1}), ("back_office", "printed", None, {"copies": 3}),
+     published_printing),
     # step, role A, outcome A (+details), role B, outcome B, what the published state says
     ("technical_review", ("technical_team", "recommend", None, FINDINGS),
      ("technical_team", "not_recommend", "Lokasi tidak sesuai", FINDINGS), published_technical_review),
@@ -139,8 +178,11 @@ def test_conflicting_decisions_publish_exactly_the_recorded_one(stack, api, staf
             "head" if step == "signing" else first[0]].get("/api/tasks")["tasks"]), what="task left the queue")
         shown = wait_for(lambda j=journey: published(api, staff, j) if _settled(j, step) else None,
                          timeout=30, what="published state")
-        expected = "signed" if decided["outcome"] == "signed" else (
-            "not-published" if step == "signing" else decided["outcome"])
+        if step == "printing":
+            expected = recorded_copies(journey, task["task_id"])
+        else:
+            expected = "signed" if decided["outcome"] == "signed" else (
+                "not-published" if step == "signing" else decided["outcome"])
         if shown != expected:
             mismatches += 1
     one_winner = all(s == [200, 409] for s in statuses_seen)
@@ -153,6 +195,8 @@ def test_conflicting_decisions_publish_exactly_the_recorded_one(stack, api, staf
 def _settled(journey: Journey, step: str) -> bool:
     """The run has gone past the raced step (the next task is open or the file is closed)."""
     status = journey.status()
+    if step == "printing":
+        return status.get("current_step") == "pickup"
     return status.get("current_step") not in (step, None) or status["status"] in ("rejected", "completed")
 
 
