@@ -99,7 +99,10 @@ def test_cheap_rejections_do_not_fork(monkeypatch: pytest.MonkeyPatch, corpus: d
         raise AssertionError("forked for a file that byte checks reject")
 
     monkeypatch.setattr(os, "fork", no_fork)
-    for case in ("empty", "too-large", "renamed-png", "renamed-zip", "header-too-late"):
+    cheap = ("empty", "too-large", "renamed-png", "renamed-zip", "header-too-late", "malformed-truncated",
+             "junk-before-header", "html-before-header", "data-after-eof", "polyglot-zip-appended",
+             "polyglot-zip-inside", "polyglot-html-in-first-kilobyte")
+    for case in cheap:
         assert check_pdf(corpus[case].read_bytes()).reason_code == pdf_corpus.EXPECTED[case]
 
 
@@ -119,6 +122,153 @@ def test_concurrent_checks_from_threads(corpus: dict[str, Path]) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         codes = list(pool.map(lambda case: check_pdf(corpus[case].read_bytes()).reason_code, cases))
     assert codes == [pdf_corpus.EXPECTED[case] for case in cases]
+
+
+# ---- the allowlist ----------------------------------------------------------------------------------
+
+#: Every action type of ISO 32000-2 and two that do not exist: only /GoTo and /URI (http/https) may pass.
+ACTION_TYPES = ["GoToR", "GoToE", "GoToDp", "Launch", "Thread", "Sound", "Movie", "Hide", "Named", "SubmitForm",
+                "ResetForm", "ImportData", "SetOCGState", "Rendition", "Trans", "GoTo3DView", "JavaScript",
+                "ECMAScript", "RichMediaExecute", "OpenFile"]
+
+
+@pytest.mark.parametrize("kind", ACTION_TYPES)
+@pytest.mark.parametrize("place", ["link", "outline", "open-action", "next"])
+def test_every_action_type_but_goto_and_uri_is_refused_wherever_it_is(kind: str, place: str) -> None:
+    action = b"<< /S /" + kind.encode() + b" /F (x.pdf) >>"
+    if place == "link":
+        data = pdf_corpus._link(action)
+    elif place == "outline":
+        data = pdf_corpus._one_page(
+            catalog_extra=b"/Outlines 5 0 R ",
+            more=[b"<< /Type /Outlines /First 6 0 R /Last 6 0 R /Count 1 >>",
+                  b"<< /Title (Bab 1) /Parent 5 0 R /A " + action + b" >>"])
+    elif place == "open-action":
+        data = pdf_corpus._one_page(catalog_extra=b"/OpenAction " + action + b" ")
+    else:
+        data = pdf_corpus._link(b"<< /S /GoTo /D [3 0 R /Fit] /Next [<< /S /GoTo /D [3 0 R /Fit] >> " + action + b"] >>")
+    verdict = check_pdf(data)
+    assert not verdict.accepted
+    assert verdict.reason_code in pdf_check.ACTIVE_CONTENT_PRIORITY
+
+
+@pytest.mark.parametrize("place", ["link", "outline", "open-action", "next"])
+def test_the_same_places_accept_an_internal_goto(place: str) -> None:
+    goto = b"<< /S /GoTo /D [3 0 R /Fit] >>"
+    data = {
+        "link": lambda: pdf_corpus._link(goto),
+        "outline": lambda: pdf_corpus._one_page(
+            catalog_extra=b"/Outlines 5 0 R ",
+            more=[b"<< /Type /Outlines /First 6 0 R /Last 6 0 R /Count 1 >>",
+                  b"<< /Title (Bab 1) /Parent 5 0 R /A " + goto + b" >>"]),
+        "open-action": lambda: pdf_corpus._one_page(catalog_extra=b"/OpenAction " + goto + b" "),
+        "next": lambda: pdf_corpus._link(b"<< /S /URI /URI (https://oss.go.id) /Next [" + goto + b"] >>"),
+    }[place]()
+    assert check_pdf(data).accepted
+
+
+@pytest.mark.parametrize("subtype", sorted(pdf_check._ALLOWED_ANNOTATIONS))
+def test_allowed_annotation_subtypes_are_accepted(subtype: str) -> None:
+    assert check_pdf(pdf_corpus._link(b"<< /S /GoTo /D [3 0 R /Fit] >>", subtype=subtype.encode())).accepted
+
+
+@pytest.mark.parametrize(
+    ("subtype", "expected"),
+    [(b"/Projection", "annotation-not-allowed"), (b"/PrinterMark", "annotation-not-allowed"),
+     (b"/TrapNet", "annotation-not-allowed"), (b"/Redact", "annotation-not-allowed"),
+     (b"/Foo", "annotation-not-allowed"), (b"(Link)", "annotation-not-allowed"),
+     (b"/RichMedia", "rich-media"), (b"/Movie", "rich-media"), (b"/Screen", "rich-media"),
+     (b"/FileAttachment", "embedded-file")],
+)
+def test_other_annotation_subtypes_are_refused(subtype: bytes, expected: str) -> None:
+    assert check_pdf(pdf_corpus._link(b"<< /S /GoTo /D [3 0 R /Fit] >>", subtype=subtype)).reason_code == expected
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("https://oss.go.id/a?b=/JS/JavaScript", None),
+        ("HTTP://OSS.GO.ID", None),
+        ("  \thttps://oss.go.id", None),
+        ("mailto:dpmptsp@rokanhilirkab.go.id", None),
+        (b"https://oss.go.id/\xff", None),
+        ("mailto:a@b.id?attach=C:/rahasia.xlsx", "link-scheme"),
+        ("java\tscript:alert(1)", "javascript"),
+        ("\x01 JaVaScRiPt:alert(1)", "javascript"),
+        ("vbscript:msgbox(1)", "javascript"),
+        ("file:///C:/Windows/win.ini", "remote-file"),
+        ("FILE://server/share", "remote-file"),
+        ("\\\\server\\share", "remote-file"),
+        ("//server/share", "remote-file"),
+        ("smb://server/share", "remote-file"),
+        ("data:text/html,<script>alert(1)</script>", "link-scheme"),
+        ("ms-excel:ofe|u|https://x", "link-scheme"),
+        ("ftp://server/x", "link-scheme"),
+        ("surat.pdf", "link-scheme"),
+        ("%6Aavascript:alert(1)", "link-scheme"),
+        ("", "link-scheme"),
+        (7, "link-scheme"),
+    ],
+)
+def test_uri_schemes(uri: object, expected: str | None) -> None:
+    assert pdf_check._uri_code(uri) == expected
+
+
+def test_lexer_reports_names_but_not_strings_comments_or_stream_data() -> None:
+    text = (b"<< /A (x /JS (nested /JS) \\) /JS) /B <2F4A53> % /JS comment\n/C#44 /D"
+            b"<< /Length 9 >>\nstream\n/JS /XFA\nendstream /E >>")
+    assert list(pdf_check._names(text)) == [b"A", b"B", b"CD", b"D", b"Length", b"E"]
+
+
+def test_lexer_is_linear_on_unterminated_strings() -> None:
+    text = b"(a(" * 400_000 + b"/JS"  # 1.2 MB of strings that never close
+    started = time.monotonic()
+    assert list(pdf_check._names(text)) == []
+    assert time.monotonic() - started < 2
+
+
+def _pdf_string(text: str) -> bytes:
+    return b"(" + text.encode().replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def test_risky_words_in_text_strings_never_count_as_names() -> None:
+    """Random texts made of risky names and PDF delimiters, in the subject, a link URL and a note."""
+    rng = random.Random(460)
+    words = ["/JS", "/JavaScript", "/Launch", "/GoToR", "/SubmitForm", "/XFA", "/EmbeddedFile", "/Named", "(", ")",
+             "\\", "<<", ">>", "%", "stream\n", "endstream", " ", "460/JS/DINSOS/IV/2026", "/S /Launch"]
+    for _ in range(25):
+        text = "".join(rng.choice(words) for _ in range(rng.randint(1, 12)))
+        data = pdf_corpus._one_page(
+            b"/Annots [5 0 R]",
+            trailer_extra=b"/Info 6 0 R ",
+            more=[b"<< /Type /Annot /Subtype /Link /Rect [72 600 272 640] /Contents " + _pdf_string(text)
+                  + b" /A << /S /URI /URI " + _pdf_string("https://oss.go.id/" + text) + b" >> >>",
+                  b"<< /Subject " + _pdf_string(text) + b" /Title " + _pdf_string(text) + b" >>"],
+        )
+        verdict = check_pdf(data)
+        assert verdict.accepted, (text, verdict.reason_code)
+
+
+@pytest.mark.parametrize("tail", [b"\n", b"\r\n", b"  \n\x00", b"\n%%EOF\n"])
+def test_whitespace_after_the_last_eof_is_accepted(corpus: dict[str, Path], tail: bytes) -> None:
+    assert check_pdf(corpus["good"].read_bytes() + tail).accepted
+
+
+@pytest.mark.parametrize("tail", [b"x", b"\n%", b"\nstartxref\n0\n", b"\n\x1a", b"\xef\xbb\xbf"])
+def test_anything_else_after_the_last_eof_is_refused(corpus: dict[str, Path], tail: bytes) -> None:
+    assert check_pdf(corpus["good"].read_bytes() + tail).reason_code == "data-after-eof"
+
+
+@pytest.mark.parametrize("prefix", [b"\xef\xbb\xbf", b" ", b"\n", b"%!PS\n", b"<svg>"])
+def test_anything_before_the_header_is_refused(corpus: dict[str, Path], prefix: bytes) -> None:
+    assert check_pdf(prefix + corpus["good"].read_bytes()).reason_code == "data-before-header"
+
+
+def test_empty_zip_end_record_alone_is_not_a_polyglot(corpus: dict[str, Path]) -> None:
+    """Stream bytes that happen to look like a ZIP end record (with no archive behind them) are harmless."""
+    stray = b"PK\x05\x06" + bytes(18)
+    data = pdf_corpus._one_page(more=[pdf_corpus._stream(b"", stray)])
+    assert check_pdf(data).accepted
 
 
 # ---- child process failure paths ------------------------------------------------------------------

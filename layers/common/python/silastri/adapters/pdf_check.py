@@ -6,6 +6,13 @@ where ``/dev/shm`` is missing). The child runs under a wall-clock deadline (kill
 is exceeded) and an address-space limit (``RLIMIT_AS``), so hostile files can neither hang nor exhaust
 the caller. Every problem with the file becomes a :class:`PdfVerdict`; only failures of the host itself
 (``os.fork`` or ``os.pipe`` raising ``OSError``) propagate, because they say nothing about the file.
+
+Active content is judged by an allowlist (DESIGN.md: "Allowlists, not denylists"): a file passes only when
+every action in it is an internal ``/GoTo`` or a ``/URI`` to ``http``/``https`` (or a plain ``mailto:``
+address), every annotation subtype is in :data:`_ALLOWED_ANNOTATIONS`, and it has no ``/AA``, JavaScript,
+embedded files, multimedia, XFA or external stream data. The file must start with ``%PDF-`` and end with
+``%%EOF`` (then whitespace only), and must not also be a ZIP/tar archive or start like HTML. Only parsed
+names and dictionary keys are judged; text strings (a subject, a link's URL) are never read as names.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import select
 import signal
 import time
 import warnings
+import zipfile
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -32,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pypdf import PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError, PyPdfError
 from pypdf.filters import ASCII85Decode, ASCIIHexDecode, LZWDecode, RunLengthDecode
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NullObject, StreamObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, NullObject, StreamObject
 
 MIB = 1024 * 1024
 
@@ -126,6 +134,59 @@ REASONS: dict[str, tuple[str, str]] = {
         "The PDF contains a dynamic (XFA) form, which is not allowed. Fill in the form, print it to PDF "
         "(Print > Save as PDF) and upload the result.",
     ),
+    "remote-file": (
+        "Berkas PDF berisi tautan yang membuka berkas di komputer atau jaringan lain, yang tidak diizinkan. "
+        "Hapus tautan tersebut atau simpan ulang sebagai PDF biasa (misalnya lewat Cetak > Simpan sebagai PDF), "
+        "lalu unggah kembali.",
+        "The PDF contains a link that opens a file on another computer or network, which is not allowed. Remove "
+        "the link or save it again as a plain PDF (for example via Print > Save as PDF) and re-upload it.",
+    ),
+    "form-action": (
+        "Berkas PDF berisi formulir yang mengirim, mengambil, atau menghapus data secara otomatis, yang tidak "
+        "diizinkan. Isi formulirnya, cetak ke PDF (Cetak > Simpan sebagai PDF), lalu unggah hasilnya.",
+        "The PDF contains a form that sends, fetches or clears data by itself, which is not allowed. Fill in the "
+        "form, print it to PDF (Print > Save as PDF) and upload the result.",
+    ),
+    "action-not-allowed": (
+        "Berkas PDF berisi perintah (aksi) yang tidak diizinkan; hanya tautan ke halaman dalam dokumen dan ke "
+        "alamat web (http/https) yang diterima. Simpan ulang sebagai PDF biasa (misalnya lewat Cetak > Simpan "
+        "sebagai PDF), lalu unggah kembali.",
+        "The PDF contains a command (action) that is not allowed; only links to pages of the document and to web "
+        "addresses (http/https) are accepted. Save it again as a plain PDF (for example via Print > Save as PDF) "
+        "and re-upload it.",
+    ),
+    "link-scheme": (
+        "Berkas PDF berisi tautan yang bukan alamat web (http/https), yang tidak diizinkan. Hapus tautan "
+        "tersebut atau simpan ulang sebagai PDF biasa (misalnya lewat Cetak > Simpan sebagai PDF), lalu unggah "
+        "kembali.",
+        "The PDF contains a link that is not a web address (http/https), which is not allowed. Remove the link "
+        "or save it again as a plain PDF (for example via Print > Save as PDF) and re-upload it.",
+    ),
+    "annotation-not-allowed": (
+        "Berkas PDF berisi jenis anotasi (catatan atau elemen interaktif) yang tidak diizinkan. Simpan ulang "
+        "sebagai PDF biasa (misalnya lewat Cetak > Simpan sebagai PDF), lalu unggah kembali.",
+        "The PDF contains a kind of annotation (note or interactive element) that is not allowed. Save it again "
+        "as a plain PDF (for example via Print > Save as PDF) and re-upload it.",
+    ),
+    "data-before-header": (
+        "Berkas ini diawali data lain sebelum isi PDF (misalnya halaman web), sehingga tidak diterima. Simpan "
+        "atau pindai ulang dokumen sebagai PDF, lalu unggah kembali.",
+        "The file starts with other data before the PDF content (for example a web page), so it is not accepted. "
+        "Save or scan the document again as a PDF and re-upload it.",
+    ),
+    "data-after-eof": (
+        "Berkas PDF memuat data tambahan setelah akhir dokumen, sehingga tidak diterima. Simpan ulang sebagai PDF "
+        "biasa (misalnya lewat Cetak > Simpan sebagai PDF), lalu unggah kembali.",
+        "The PDF carries extra data after the end of the document, so it is not accepted. Save it again as a "
+        "plain PDF (for example via Print > Save as PDF) and re-upload it.",
+    ),
+    "polyglot": (
+        "Berkas ini sekaligus berisi format lain (misalnya arsip ZIP atau halaman web) selain PDF, sehingga tidak "
+        "diterima. Simpan ulang sebagai PDF biasa (misalnya lewat Cetak > Simpan sebagai PDF), lalu unggah "
+        "kembali.",
+        "The file is at the same time another format (for example a ZIP archive or a web page) besides a PDF, so "
+        "it is not accepted. Save it again as a plain PDF (for example via Print > Save as PDF) and re-upload it.",
+    ),
     "decompression-bomb": (
         "Isi berkas PDF membengkak menjadi sangat besar saat dibuka sehingga tidak dapat diproses. Simpan "
         "ulang sebagai PDF biasa (misalnya lewat Cetak > Simpan sebagai PDF), lalu unggah kembali.",
@@ -138,11 +199,16 @@ REASONS: dict[str, tuple[str, str]] = {
 ACTIVE_CONTENT_PRIORITY: tuple[str, ...] = (
     "javascript",
     "launch-action",
+    "remote-file",
+    "form-action",
     "embedded-file",
     "rich-media",
     "xfa-form",
     "open-action",
     "additional-actions",
+    "action-not-allowed",
+    "link-scheme",
+    "annotation-not-allowed",
 )
 
 
@@ -193,7 +259,13 @@ def _format_size(size: int) -> str:
 
 
 def check_pdf(data: bytes, limits: PdfLimits = PdfLimits()) -> PdfVerdict:
-    """Validate an uploaded PDF and return a verdict; never raises because of the file's content."""
+    """Validate an uploaded PDF and return a verdict; never raises because of the file's content.
+
+    ``data`` is the whole file. Cheap byte-level checks (size, header at offset 0, polyglot signatures, nothing
+    but whitespace after the last ``%%EOF``) run here; the parse and the allowlist walk of the object graph run
+    in a forked child under ``limits``. The verdict carries a reason code from :data:`REASONS` when rejected.
+    Raises ``OSError`` only when the host cannot fork or create a pipe.
+    """
     size = len(data)
     digest = hashlib.sha256(data).hexdigest()
     pages: int | None = None
@@ -201,10 +273,10 @@ def check_pdf(data: bytes, limits: PdfLimits = PdfLimits()) -> PdfVerdict:
         code: str | None = "empty"
     elif size > limits.max_bytes:
         code = "too-large"
-    elif b"%PDF-" not in data[:1024]:
-        code = "not-pdf"
     else:
-        code, pages = _run_isolated(data, limits)
+        code = _byte_problem(data)
+        if code is None:
+            code, pages = _run_isolated(data, limits)
     if code is None:
         return PdfVerdict(
             accepted=True, reason_code=None, message_id=None, message_en=None,
@@ -215,6 +287,56 @@ def check_pdf(data: bytes, limits: PdfLimits = PdfLimits()) -> PdfVerdict:
         accepted=False, reason_code=code, message_id=message_id, message_en=message_en,
         pages=pages, size_bytes=size, sha256=digest,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Byte-level checks (in the caller; cheap, no parsing)
+# --------------------------------------------------------------------------------------------------
+
+_HEADER = re.compile(rb"%PDF-[12]\.[0-9]")
+_PDF_WHITESPACE = b"\x00\t\n\x0c\r "
+#: Markup that makes browsers or old MIME sniffers treat the start of a file as HTML/SVG.
+_MARKUP = re.compile(rb"<(?:!doctype|html|head|body|script|iframe|svg|object|embed|meta)[\s>/]?", re.I)
+_SNIFF_WINDOW = 1024
+_ZIP_EOCD = b"PK\x05\x06"
+_ZIP_SEARCH_WINDOW = 22 + 65535  # end-of-central-directory record + the longest archive comment
+
+
+def _byte_problem(data: bytes) -> str | None:
+    """Reason code for problems visible without parsing, in this order: header, polyglot, tail."""
+    header = data.find(b"%PDF-", 0, _SNIFF_WINDOW)
+    if header < 0 or not _HEADER.match(data, header):
+        return "not-pdf"
+    if header > 0:
+        return "data-before-header"
+    if _is_polyglot(data):
+        return "polyglot"
+    end = data.rfind(b"%%EOF")
+    if end < 0:
+        return "malformed"  # truncated: no end-of-file marker at all
+    if data[end + len(b"%%EOF"):].strip(_PDF_WHITESPACE):
+        return "data-after-eof"
+    return None
+
+
+def _is_polyglot(data: bytes) -> bool:
+    """True when ``data`` is also a ZIP archive, a tar archive, or starts like an HTML/SVG document."""
+    if _MARKUP.search(data, 0, _SNIFF_WINDOW):
+        return True
+    if data[257:262] == b"ustar":
+        return True
+    return _is_zip(data)
+
+
+def _is_zip(data: bytes) -> bool:
+    """True when a ZIP reader (which looks for the end record near the end of the file) finds entries."""
+    if data.find(_ZIP_EOCD, max(0, len(data) - _ZIP_SEARCH_WINDOW)) < 0:
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return bool(archive.infolist())
+    except Exception:  # noqa: BLE001 - any failure to read it as an archive means it is not one
+        return False
 
 
 # --------------------------------------------------------------------------------------------------
@@ -371,7 +493,46 @@ _DECODABLE = _FLATE | frozenset(_PYPDF_DECODERS)
 _MAX_FILTERS = 16
 _INFLATE_CHUNK = 4 * MIB
 _MEDIA_SUBTYPES = frozenset({"/RichMedia", "/Screen", "/Movie", "/Sound", "/3D"})
-_MEDIA_ACTIONS = frozenset({"/Rendition", "/Movie", "/Sound", "/RichMediaExecute"})
+
+#: The allowlist. Actions: only these two types, and a /URI action only with an allowed scheme.
+_ALLOWED_ACTIONS = frozenset({"/GoTo", "/URI"})
+#: URI schemes a link may use; ``mailto`` only without a ``?`` query (no attachments, no extra headers).
+_ALLOWED_SCHEMES = frozenset({"http", "https"})
+#: Annotation subtypes that only mark up or link (Widget: form fields and signature fields, whose actions
+#: are checked like any other; their /AA is refused).
+_ALLOWED_ANNOTATIONS = frozenset({
+    "/Link", "/Text", "/Highlight", "/Underline", "/StrikeOut", "/Squiggly", "/FreeText", "/Stamp", "/Popup",
+    "/Ink", "/Square", "/Circle", "/Line", "/Polygon", "/PolyLine", "/Caret", "/Widget", "/Watermark",
+})
+#: Reason codes for refused action types that deserve a specific message; any other type (or none) is
+#: ``action-not-allowed``.
+_ACTION_CODES: dict[str, str] = {
+    "/JavaScript": "javascript",
+    "/Launch": "launch-action",
+    "/GoToR": "remote-file",
+    "/GoToE": "embedded-file",
+    "/SubmitForm": "form-action",
+    "/ResetForm": "form-action",
+    "/ImportData": "form-action",
+    "/Rendition": "rich-media",
+    "/Movie": "rich-media",
+    "/Sound": "rich-media",
+    "/RichMediaExecute": "rich-media",
+    "/GoTo3DView": "rich-media",
+}
+#: Every action type of ISO 32000-2: a dictionary whose /S is one of these is checked as an action wherever
+#: it is found (none of them is a structure type, transition style, border style or page-label style).
+_ACTION_TYPES = _ALLOWED_ACTIONS | frozenset(_ACTION_CODES) | frozenset({
+    "/GoToDp", "/Thread", "/Hide", "/Named", "/SetOCGState", "/Trans",
+})
+_ANNOTATION_CODES: dict[str, str] = {"/FileAttachment": "embedded-file"} | {s: "rich-media" for s in _MEDIA_SUBTYPES}
+_SCHEME_CODES: dict[str, str] = {
+    "javascript": "javascript", "vbscript": "javascript",
+    "file": "remote-file", "smb": "remote-file", "cifs": "remote-file", "afp": "remote-file", "nfs": "remote-file",
+}
+_URI_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+_URI_IGNORED = re.compile(r"[\t\n\r]")  # browsers drop these anywhere in a URL
+_URI_TRIMMED = "".join(chr(c) for c in range(0x21))  # and trim C0 controls and spaces at both ends
 
 
 class _BombError(Exception):
@@ -426,13 +587,15 @@ def _inspect_reader(data: bytes, limits: PdfLimits, damage: _DamageMonitor) -> t
         return "too-many-pages", pages
     segments = _outside_streams(data)
     _register_unlisted_objects(reader, segments)
-    findings, streams = _scan(reader)
-    findings |= _raw_findings(segments)
+    walker = _Walker()
+    streams = walker.scan(reader)
+    walker.check_structure(reader)
+    findings = walker.findings | _raw_findings(data, [text for _, text in segments])
     for stream in streams:
         if _name(dict.get(stream, "/Type")) == "/ObjStm":
-            # Members of an object stream that the xref no longer lists are invisible to _scan.
+            # Members of an object stream that the xref no longer lists are invisible to the walk.
             with contextlib.suppress(PyPdfError, ValueError, zlib.error):
-                findings |= _raw_findings([(0, stream.get_data())])
+                findings |= _raw_findings(stream.get_data())
     for code in ACTIVE_CONTENT_PRIORITY:
         if code in findings:
             return code, pages
@@ -462,22 +625,174 @@ def _indirect_objects(reader: PdfReader) -> Iterator[Any]:
         yield reader.get_object(IndirectObject(number, generation, reader))
 
 
-def _scan(reader: PdfReader) -> tuple[set[str], list[StreamObject]]:
-    """Collect active-content findings and all streams from every object in the file."""
-    findings: set[str] = set()
-    streams: dict[int, StreamObject] = {}
-    for top in itertools.chain([reader.trailer], _indirect_objects(reader)):
-        stack: list[Any] = [top]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, DictionaryObject):
-                if isinstance(node, StreamObject):
-                    streams[id(node)] = node
-                _check_dictionary(node, findings)
-                stack.extend(v for v in dict.values(node) if isinstance(v, (DictionaryObject, ArrayObject)))
-            elif isinstance(node, ArrayObject):
-                stack.extend(v for v in list.__iter__(node) if isinstance(v, (DictionaryObject, ArrayObject)))
-    return findings, list(streams.values())
+class _Walker:
+    """Walks the parsed object graph and records reason codes for everything not on the allowlist.
+
+    Two passes share the findings: :meth:`scan` visits every dictionary of every object in the file (whatever
+    refers to it) and judges it by its own keys and names; :meth:`check_structure` follows the places where a
+    viewer looks for actions whose dictionaries carry no telling name (outline items, form fields). Only keys
+    and name objects are judged; string values are never read as names (a URI's text is only parsed as a URI).
+    """
+
+    def __init__(self) -> None:
+        self.findings: set[str] = set()
+        self._actions: set[int] = set()
+        self._annotations: set[int] = set()
+
+    def scan(self, reader: PdfReader) -> list[StreamObject]:
+        """Check every dictionary reachable from the trailer and the xref; return every stream seen."""
+        streams: dict[int, StreamObject] = {}
+        for top in itertools.chain([reader.trailer], _indirect_objects(reader)):
+            stack: list[Any] = [top]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, DictionaryObject):
+                    if isinstance(node, StreamObject):
+                        streams[id(node)] = node
+                    self._check_dictionary(node)
+                    stack.extend(v for v in dict.values(node) if isinstance(v, (DictionaryObject, ArrayObject)))
+                elif isinstance(node, ArrayObject):
+                    stack.extend(v for v in list.__iter__(node) if isinstance(v, (DictionaryObject, ArrayObject)))
+        return list(streams.values())
+
+    def check_structure(self, reader: PdfReader) -> None:
+        """Check the actions of outline items and of form fields (reached from the catalog)."""
+        catalog = _resolve(dict.get(reader.trailer, "/Root"))
+        if not isinstance(catalog, DictionaryObject):
+            return
+        seen: set[int] = set()
+        outlines = _resolve(dict.get(catalog, "/Outlines"))
+        pending: list[Any] = [dict.get(outlines, "/First")] if isinstance(outlines, DictionaryObject) else []
+        while pending:
+            item = _resolve(pending.pop())
+            if not isinstance(item, DictionaryObject) or id(item) in seen:
+                continue
+            seen.add(id(item))
+            if "/A" in item:
+                self.check_action(dict.get(item, "/A"))
+            pending.extend((dict.get(item, "/Next"), dict.get(item, "/First")))
+        form = _resolve(dict.get(catalog, "/AcroForm"))
+        fields = _as_list(dict.get(form, "/Fields")) if isinstance(form, DictionaryObject) else []
+        while fields:
+            field = _resolve(fields.pop())
+            if not isinstance(field, DictionaryObject) or id(field) in seen:
+                continue
+            seen.add(id(field))
+            if _name(dict.get(field, "/Subtype")) == "/Widget" or "/Rect" in field:
+                self.check_annotation(field)
+            elif "/A" in field:
+                self.check_action(dict.get(field, "/A"))
+            fields.extend(_as_list(dict.get(field, "/Kids")))
+
+    def check_annotation(self, value: Any) -> None:
+        """Subtype on the allowlist; its /A and /PA actions (with their /Next chains) on the allowlist."""
+        annotation = _resolve(value)
+        if not isinstance(annotation, DictionaryObject) or id(annotation) in self._annotations:
+            return
+        self._annotations.add(id(annotation))
+        subtype = _name(dict.get(annotation, "/Subtype"))
+        if subtype not in _ALLOWED_ANNOTATIONS:
+            self.findings.add(_ANNOTATION_CODES.get(subtype or "", "annotation-not-allowed"))
+        for key in ("/A", "/PA"):
+            if key in annotation:
+                self.check_action(dict.get(annotation, key))
+
+    def check_action(self, value: Any) -> None:
+        """Check an action (dictionary), or an array of them, and everything its /Next entries chain to."""
+        pending = [value]
+        while pending:
+            item = _resolve(pending.pop())
+            if item is None or isinstance(item, NullObject) or id(item) in self._actions:
+                continue
+            if isinstance(item, ArrayObject):
+                self._actions.add(id(item))
+                pending.extend(list.__iter__(item))
+            elif isinstance(item, DictionaryObject):
+                self._actions.add(id(item))
+                code = _action_code(item)
+                if code is not None:
+                    self.findings.add(code)
+                pending.append(dict.get(item, "/Next"))
+            else:
+                self.findings.add("action-not-allowed")
+
+    def _check_open_action(self, value: Any) -> None:
+        value = _resolve(value)
+        if isinstance(value, DictionaryObject):
+            self.check_action(value)
+        if not _is_benign_open_action(value) and not isinstance(value, str):  # a string names a destination
+            self.findings.add("open-action")
+
+    def _check_dictionary(self, node: DictionaryObject) -> None:
+        """Record the reason codes that a single dictionary reveals by its keys and names."""
+        keys = set(dict.keys(node))
+        action = _name(dict.get(node, "/S"))
+        subtype = _name(dict.get(node, "/Subtype"))
+        kind = _name(dict.get(node, "/Type"))
+        findings = self.findings
+        if keys & {"/JS", "/JavaScript"}:
+            findings.add("javascript")
+        if keys & {"/EmbeddedFiles", "/EF", "/Collection"} or kind == "/EmbeddedFile" or subtype == "/FileAttachment":
+            findings.add("embedded-file")
+        if keys & {"/RichMediaContent", "/RichMediaSettings", "/Renditions", "/AlternatePresentations"} or (
+            subtype in _MEDIA_SUBTYPES
+        ):
+            findings.add("rich-media")
+        if "/XFA" in keys:
+            findings.add("xfa-form")
+        if isinstance(node, StreamObject) and (keys & {"/F", "/FFilter"} or (subtype == "/Form" and "/Ref" in keys)):
+            findings.add("remote-file")  # stream data or a reference XObject fetched from another file
+        if "/AA" in keys:
+            additional = _resolve(dict.get(node, "/AA"))
+            if not isinstance(additional, DictionaryObject) or len(additional) > 0:
+                findings.add("additional-actions")
+            if isinstance(additional, DictionaryObject):
+                for trigger in dict.values(additional):
+                    self.check_action(trigger)
+        if kind == "/Action" or action in _ACTION_TYPES:
+            self.check_action(node)
+        if kind == "/Annot":
+            self.check_annotation(node)
+        if "/Annots" in keys:
+            for annotation in _as_list(dict.get(node, "/Annots")):
+                self.check_annotation(annotation)
+        if "/OpenAction" in keys:
+            self._check_open_action(dict.get(node, "/OpenAction"))
+
+
+def _action_code(action: DictionaryObject) -> str | None:
+    """``None`` for an allowed action (internal /GoTo, /URI with an allowed scheme), else its reason code."""
+    kind = _name(dict.get(action, "/S"))
+    if kind == "/GoTo":
+        return None
+    if kind == "/URI":
+        return _uri_code(_resolve(dict.get(action, "/URI")))
+    return _ACTION_CODES.get(kind or "", "action-not-allowed")
+
+
+def _uri_code(value: Any) -> str | None:
+    """``None`` for an ``http``/``https`` URI (or a plain ``mailto:`` address), else a reason code.
+
+    The text is normalised the way browsers do (tabs and line breaks removed, controls and spaces trimmed)
+    so that ``java<TAB>script:`` counts as ``javascript:``. A URI without a scheme is refused: it resolves against
+    a base the applicant controls, and ``\\\\server\\share`` or ``//server/share`` reach a network share.
+    """
+    if isinstance(value, bytes):
+        text = value.decode("latin-1")
+    elif isinstance(value, str):
+        text = str(value)
+    else:
+        return "link-scheme"
+    text = _URI_IGNORED.sub("", text).strip(_URI_TRIMMED)
+    if text[:2] in ("\\\\", "//", "\\/", "/\\"):
+        return "remote-file"
+    match = _URI_SCHEME.match(text)
+    if match is None:
+        return "link-scheme"
+    scheme = match.group(1).lower()
+    if scheme in _ALLOWED_SCHEMES or (scheme == "mailto" and "?" not in text):
+        return None
+    return _SCHEME_CODES.get(scheme, "link-scheme")
 
 
 class _DamageMonitor(logging.Handler):
@@ -519,40 +834,93 @@ def _damage_monitor() -> Iterator[_DamageMonitor]:
 
 
 _DELIMITERS = rb"\x00\t\n\x0c\r ()<>\[\]{}/%"
+#: Names that have no use in an acceptable file, whatever dictionary holds them.
 _RAW_NAMES: dict[bytes, str] = {
     b"JavaScript": "javascript",
     b"JS": "javascript",
     b"Launch": "launch-action",
+    b"GoToR": "remote-file",
+    b"SubmitForm": "form-action",
+    b"ResetForm": "form-action",
+    b"ImportData": "form-action",
     b"EmbeddedFile": "embedded-file",
     b"EmbeddedFiles": "embedded-file",
     b"FileAttachment": "embedded-file",
+    b"GoToE": "embedded-file",
     b"RichMedia": "rich-media",
     b"RichMediaContent": "rich-media",
+    b"RichMediaExecute": "rich-media",
+    b"Rendition": "rich-media",
+    b"GoTo3DView": "rich-media",
     b"XFA": "xfa-form",
+    b"Named": "action-not-allowed",
+    b"SetOCGState": "action-not-allowed",
 }
-_PLAIN_NAME = re.compile(
-    rb"/(" + b"|".join(_RAW_NAMES) + rb")(?=[" + _DELIMITERS + rb"]|$)"
+#: The lexemes that matter for finding names: comments, names, hex strings, the start of a literal string
+#: (its end is found by :func:`_string_end`, since parentheses nest) and the ``stream`` keyword.
+_LEXEME = re.compile(
+    rb"%[^\r\n]*"
+    rb"|/[^" + _DELIMITERS + rb"]*"
+    rb"|<[0-9A-Fa-f\x00\t\n\x0c\r ]*>"
+    rb"|\("
+    rb"|stream[ \t]*(?:\r\n|\r|\n)"  # the keyword only after whitespace or ">>" (checked in code: fast search)
 )
-_ESCAPED_NAME = re.compile(rb"/([^" + _DELIMITERS + rb"]*#[^" + _DELIMITERS + rb"]*)")
+_BEFORE_STREAM = frozenset(b"\x00\t\n\x0c\r >")
+_RAW_ALTERNATIVES: list[bytes] = sorted(_RAW_NAMES, key=len, reverse=True)
+#: Over-approximates the refused names (it also matches inside strings); lexing runs only when it matches.
+_CANDIDATE = re.compile(
+    rb"/(?:" + b"|".join(_RAW_ALTERNATIVES) + rb"|[^" + _DELIMITERS + rb"]*#)"
+)
+_STRING_PART = re.compile(rb"\\.|[()]", re.S)
 _HEX_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _STREAM_START = re.compile(rb"(?<![A-Za-z])stream\r?\n")
 _OBJECT_HEADER = re.compile(rb"(?<![0-9])([0-9]{1,10})[\x00\t\n\x0c\r ]+([0-9]{1,5})[\x00\t\n\x0c\r ]+obj(?![A-Za-z])")
 
 
-def _raw_findings(segments: list[tuple[int, bytes]]) -> set[str]:
-    """Backstop: active-content names anywhere in the given bytes (file text outside stream data).
+def _raw_findings(text: bytes, outside_streams: list[bytes] | None = None) -> set[str]:
+    """Backstop: refused names anywhere in ``text`` (file bytes or a decoded object stream).
 
-    Catches names in objects that pypdf could not parse (and so never showed to :func:`_scan`) but a more
-    lenient viewer might still act on, including names obfuscated with ``#xx`` escapes.
+    Catches names in objects that pypdf could not parse (and so never showed to :class:`_Walker`) but a more
+    lenient viewer might still act on, including names obfuscated with ``#xx`` escapes. The text is lexed:
+    names inside strings, comments and stream data are not names and are never reported. ``outside_streams``
+    (the pieces of ``text`` between stream bodies, when known) only makes the fast path faster.
     """
     found: set[str] = set()
-    for _, text in segments:
-        found.update(_RAW_NAMES[match.group(1)] for match in _PLAIN_NAME.finditer(text))
-        for match in _ESCAPED_NAME.finditer(text):
-            name = _HEX_ESCAPE.sub(lambda escape: bytes([int(escape.group(1), 16)]), match.group(1))
-            if name in _RAW_NAMES:
-                found.add(_RAW_NAMES[name])
+    if not any(_CANDIDATE.search(piece) for piece in (outside_streams or [text])):
+        return found  # fast path: no refused name can be spelt here, not even inside a string
+    for name in _names(text):
+        code = _RAW_NAMES.get(name)
+        if code is not None:
+            found.add(code)
     return found
+
+
+def _names(text: bytes) -> Iterator[bytes]:
+    """Every name token of ``text`` (without the slash, ``#xx`` escapes decoded), in linear time."""
+    position = 0
+    while (match := _LEXEME.search(text, position)) is not None:
+        token = match.group()
+        position = match.end()
+        if token[:1] == b"/":
+            yield _HEX_ESCAPE.sub(lambda escape: bytes([int(escape.group(1), 16)]), token[1:])
+        elif token == b"(":
+            position = _string_end(text, position)
+        elif token[:1] == b"s" and (match.start() == 0 or text[match.start() - 1] in _BEFORE_STREAM):
+            end = text.find(b"endstream", position)
+            position = len(text) if end < 0 else end + len(b"endstream")
+
+
+def _string_end(text: bytes, position: int) -> int:
+    """Offset just past the literal string whose opening parenthesis ends at ``position``."""
+    depth = 1
+    for part in _STRING_PART.finditer(text, position):
+        if part.group() == b"(":
+            depth += 1
+        elif part.group() == b")":
+            depth -= 1
+            if depth == 0:
+                return part.end()
+    return len(text)  # unterminated: a reader takes the rest of the text as the string
 
 
 def _outside_streams(data: bytes) -> list[tuple[int, bytes]]:
@@ -587,39 +955,10 @@ def _resolve(value: Any) -> Any:
     return value.get_object() if isinstance(value, IndirectObject) else value
 
 
-def _check_dictionary(node: DictionaryObject, findings: set[str]) -> None:
-    """Record the active-content codes that a single dictionary reveals."""
-    keys = set(dict.keys(node))
-    action = _name(dict.get(node, "/S"))
-    subtype = _name(dict.get(node, "/Subtype"))
-    kind = _name(dict.get(node, "/Type"))
-    if "/JS" in keys or "/JavaScript" in keys or action == "/JavaScript":
-        findings.add("javascript")
-    if action == "/Launch":
-        findings.add("launch-action")
-    if (
-        keys & {"/EmbeddedFiles", "/EF"}
-        or kind == "/EmbeddedFile"
-        or subtype == "/FileAttachment"
-        or action == "/GoToE"
-    ):
-        findings.add("embedded-file")
-    if "/RichMediaContent" in keys or subtype in _MEDIA_SUBTYPES or action in _MEDIA_ACTIONS:
-        findings.add("rich-media")
-    if "/XFA" in keys:
-        findings.add("xfa-form")
-    if "/OpenAction" in keys and not _is_benign_open_action(_resolve(dict.get(node, "/OpenAction"))):
-        findings.add("open-action")
-    if "/AA" in keys:
-        additional = _resolve(dict.get(node, "/AA"))
-        if not isinstance(additional, DictionaryObject) or len(additional) > 0:
-            findings.add("additional-actions")
-
-
 def _name(value: Any) -> str | None:
-    """The resolved value if it is a name (or string), else ``None``; safe for set membership tests."""
+    """The resolved value if it is a name object (never a string), else ``None``."""
     value = _resolve(value)
-    return str(value) if isinstance(value, str) else None
+    return str(value) if isinstance(value, NameObject) else None
 
 
 def _is_benign_open_action(value: Any) -> bool:
