@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
-
 from silastri_local.template import ROOT
 
 #: (row id, what is measured, the goal) — the order of the printed table.
