@@ -13,9 +13,16 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 from silastri_local.client import ApiClient
 from silastri_local.journey import officer_clients
 from silastri_local.stack_process import StackProcess
+
+# Browser expectations wait as long as the work they wait for can take on a loaded 2-core CI machine (an
+# upload's validation, a decision resuming the run): Playwright's 5 s default for `expect` is not that.
+EXPECT_TIMEOUT_MS = 30_000
+ACTION_TIMEOUT_MS = 45_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -138,7 +145,7 @@ def phone(browser, stack) -> Iterator[Any]:
     """A fresh 360×800 phone-sized browser context (its own cookies) on the stack."""
     context = browser.new_context(base_url=stack.url, viewport=PHONE, locale="id-ID", timezone_id="Asia/Jakarta",
                                   accept_downloads=True)
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
     page = context.new_page()
     watch = Watch(stack.url)
     page.on("request", watch.request)

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from silastri_local.client import ApiClient, wait_for
 from silastri_local.stack_process import StackProcess
 
-from .conftest import _PAGE_CHECKS, PHONE, Watch
+from .conftest import _PAGE_CHECKS, ACTION_TIMEOUT_MS, PHONE, Watch
 
 DESKTOP = {"width": 1280, "height": 900}
 PREVIEW_AGENTS = [
@@ -70,7 +70,7 @@ class OfficerBrowser:
         if user_agent:
             options["user_agent"] = user_agent
         context = self.browser.new_context(**options)
-        context.set_default_timeout(20_000)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
         page = context.new_page()
         watch = Watch(self.stack.url)
         page.on("request", watch.request)
