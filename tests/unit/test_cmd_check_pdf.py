@@ -50,6 +50,28 @@ def test_one_line_per_file_in_order_and_any_reject_returns_one(corpus: dict[str,
     ]
 
 
+def test_allowlist_codes_and_look_alikes_in_the_same_format(corpus: dict[str, Path]) -> None:
+    names = ["lookalike-scanned-letter", "gotor-network-share", "polyglot-zip-appended", "named-action",
+             "lookalike-js-in-uri-string", "data-after-eof"]
+    out = io.StringIO()
+    assert run([str(corpus[name]) for name in names], out=out) == 1
+    assert out.getvalue().splitlines() == [
+        f"{corpus[name]}: " + ("ACCEPT" if pdf_corpus.EXPECTED[name] is None else f"REJECT {pdf_corpus.EXPECTED[name]}")
+        for name in names
+    ]
+    assert [line.rsplit(": ", 1)[1] for line in out.getvalue().splitlines()] == [
+        "ACCEPT", "REJECT remote-file", "REJECT polyglot", "REJECT action-not-allowed", "ACCEPT",
+        "REJECT data-after-eof",
+    ]
+
+
+def test_only_look_alikes_returns_zero(corpus: dict[str, Path]) -> None:
+    names = [name for name, code in pdf_corpus.EXPECTED.items() if code is None]
+    out = io.StringIO()
+    assert run([str(corpus[name]) for name in names], out=out) == 0
+    assert out.getvalue().splitlines() == [f"{corpus[name]}: ACCEPT" for name in names]
+
+
 def test_missing_and_unreadable_paths_are_not_found(tmp_path: Path, corpus: dict[str, Path]) -> None:
     missing = tmp_path / "tidak-ada.pdf"
     directory = tmp_path / "folder.pdf"
