@@ -117,3 +117,60 @@ def test_submit_twice_with_one_key_makes_one_application(stack, api, staff):
     refused(lambda: journey.submit(uuid.uuid4().hex), 409)
     refused(lambda: journey.applicant.post(f"/api/applications/{journey.application_id}/submit"), 400,
             "Idempotency-Key")
+
+
+def test_deeply_nested_and_non_json_bodies_are_400_even_without_login(api, applicant_journey):
+    deep = b'{"email":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for path in ("/api/auth/login", "/api/auth/register", "/api/track"):
+        refused(lambda p=path: api.call("POST", p, raw=deep), 400, "body")
+        refused(lambda p=path: api.call("POST", p, raw=b'{"email": NaN}'), 400, "body")
+        refused(lambda p=path: api.call("POST", p, raw=b"\xff\xfe\x00"), 400, "body")
+    refused(lambda: applicant_journey.applicant.call("POST", "/api/applications", raw=deep), 400, "body")
+
+
+def test_registry_needs_a_number_and_odd_ids_are_not_found(api, applicant_journey):
+    refused(lambda: api.get("/api/registry"), 400, "number")
+    refused(lambda: api.get("/api/registry?number="), 400, "number")
+    refused(lambda: api.get("/api/registry?number=503%2FX%00"), 400, "number")
+    refused(lambda: api.get("/api/verify/" + "a" * 3000), 404, "permit_id")
+    refused(lambda: applicant_journey.applicant.get("/api/applications/%C3%A9%E2%80%AE"), 404, "application_id")
+    refused(lambda: applicant_journey.applicant.get("/api/applications/" + "b" * 3000), 404, "application_id")
+
+
+def test_non_ascii_tokens_cookies_and_csrf_are_4xx(api, applicant_journey):
+    token = applicant_journey.applicant.token
+    anonymous = ApiClient(api.base_url)
+    refused(lambda: anonymous.call("GET", "/api/me", headers={"Authorization": "Bearer ééé.ééé.ééé"}), 401)
+    refused(lambda: anonymous.call("GET", "/api/me", headers={"Cookie": "silastri_session=ééé"}), 401)
+    refused(lambda: anonymous.call("POST", "/api/applications", {"permit_type": "sip", "form": {}},
+                                   headers={"Cookie": f"silastri_session={token}", "X-CSRF-Token": "é" * 64}),
+            403, "csrf_token")
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\r\n", "\u202e", "\u2066", "\u200b", "\x1b[31m"])
+def test_control_and_bidi_characters_never_reach_a_decree(stack, api, applicant_journey, bad):
+    person = {"name": f"Siti{bad}Aminah", "email": f"siti-{uuid.uuid4().hex[:8]}@contoh.id",
+              "phone": "081234567890", "password": "Rahasia-2026x", "nik": "1407011234567890"}
+    refused(lambda: api.post("/api/auth/register", person), 400, "name")
+    applicant = applicant_journey.applicant
+    form = {**FORMS["sip"], "practitioner_name": f"dr. Andi{bad}Pratama"}
+    before = count_items(stack, "ApplicationsTable")
+    refused(lambda: applicant.post("/api/applications", {"permit_type": "sip", "form": form}), 400,
+            "form.practitioner_name")
+    assert count_items(stack, "ApplicationsTable") == before
+    draft = applicant.post("/api/applications", {"permit_type": "sip", "form": FORMS["sip"]})
+    refused(lambda: applicant.call("PUT", f"/api/applications/{draft['application_id']}", {"form": form}), 400,
+            "form.practitioner_name")
+    refused(lambda: applicant.post(f"/api/applications/{draft['application_id']}/withdraw",
+                                   {"reason": f"salah{bad if bad != chr(13) + chr(10) else chr(0)}jenis"}), 400, "reason")
+
+
+def test_booleans_are_not_numbers(applicant_journey):
+    applicant = applicant_journey.applicant
+    draft = applicant.post("/api/applications", {"permit_type": "sip", "form": FORMS["sip"]})
+    refused(lambda: applicant.post(f"/api/applications/{draft['application_id']}/uploads",
+                                   {"requirement_id": "ktp", "filename": "a.pdf", "size_bytes": True}), 400, "size_bytes")
+    scores = dict.fromkeys(["persyaratan", "prosedur", "waktu", "biaya", "produk", "kompetensi", "perilaku",
+                            "pengaduan", "sarana"], True)
+    refused(lambda: applicant.post(f"/api/applications/{draft['application_id']}/survey", {"scores": scores}), 400,
+            "scores")
