@@ -11,7 +11,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .client import ApiClient, fetch, post_form, wait_for
 
@@ -194,6 +196,48 @@ class Journey:
         self._done("10", "applicant", "izin diambil, SKM terisi")
         link = self.applicant.get(f"/api/applications/{self.application_id}/files/permit")
         return fetch(link["url"])
+
+
+#: A technical team's findings, visited today (WIB): a plausible SOP 4 decision.
+FINDINGS = {"findings": ["Sekretariat ada dan papan nama terpasang"],
+            "visited_on": datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()}
+
+
+def journey_at(api: ApiClient, staff: dict[str, ApiClient], step: str,
+               permit_type: str = "izin-operasional-orsos") -> Journey:
+    """A new application moved through the SOP until it waits at `step` (orsos unless said)."""
+    journey = Journey(api, staff, permit_type)
+    journey.apply()
+    journey.submit()
+    if step == "completeness_check":
+        return journey
+    journey.decide("back_office", "completeness_check", "complete")
+    if step == "technical_review":
+        return journey
+    if permit_type == "izin-operasional-orsos":  # SIP has no technical recommendation (SOP 3–4 skipped)
+        journey.decide("technical_team", "technical_review", "recommend", None, FINDINGS)
+    if step == "verification":
+        return journey
+    journey.decide("verifier", "verification", "verified")
+    if step == "approval":
+        return journey
+    journey.decide("approver", "approval", "approved")
+    row = journey.task("back_office", "numbering")
+    if step == "numbering":
+        return journey
+    number = staff["back_office"].get(f"/api/tasks/{row['task_id']}")["proposed_number"]
+    staff["back_office"].post(f"/api/tasks/{row['task_id']}/decision",
+                              {"outcome": "confirmed", "details": {"number": number}})
+    if step == "signing":
+        return journey
+    journey.decide("head", "signing", "signed")
+    if step == "printing":
+        return journey
+    journey.decide("back_office", "printing", "printed", details={"copies": 1})
+    assert journey.applicant
+    journey.applicant.post(f"/api/applications/{journey.application_id}/survey",
+                           {"scores": dict.fromkeys(SKM_ELEMENTS, 4)})
+    return journey
 
 
 SKM_ELEMENTS = ["persyaratan", "prosedur", "waktu", "biaya", "produk", "kompetensi", "perilaku", "pengaduan", "sarana"]

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 from silastri_local.client import ApiClient, ApiError, fetch, wait_for
-from silastri_local.journey import SKM_ELEMENTS, Journey
-
-FINDINGS = {"findings": ["Sekretariat ada dan papan nama terpasang"], "visited_on": "2026-11-20"}
+from silastri_local.journey import FINDINGS, Journey
+from silastri_local.journey import journey_at as to_step
 
 
 def race(calls: list[Callable[[], Any]]) -> list[int]:
@@ -49,41 +48,6 @@ def recorded(staff, role: str, task_id: str) -> dict[str, Any]:
     """The task as recorded once its claim is finished (decided or cancelled)."""
     return wait_for(lambda: (lambda t: t if t["status"] in ("decided", "cancelled") else None)(
         staff[role].get(f"/api/tasks/{task_id}")["task"]), timeout=30, what="decision finished")
-
-
-def to_step(api, staff, step: str, permit_type: str = "izin-operasional-orsos") -> Journey:
-    """An application waiting at `step` (orsos unless said)."""
-    journey = Journey(api, staff, permit_type)
-    journey.apply()
-    journey.submit()
-    if step == "completeness_check":
-        return journey
-    journey.decide("back_office", "completeness_check", "complete")
-    if step == "technical_review":
-        return journey
-    journey.decide("technical_team", "technical_review", "recommend", None, FINDINGS)
-    if step == "verification":
-        return journey
-    journey.decide("verifier", "verification", "verified")
-    if step == "approval":
-        return journey
-    journey.decide("approver", "approval", "approved")
-    row = journey.task("back_office", "numbering")
-    if step == "numbering":
-        return journey
-    number = staff["back_office"].get(f"/api/tasks/{row['task_id']}")["proposed_number"]
-    staff["back_office"].post(f"/api/tasks/{row['task_id']}/decision",
-                              {"outcome": "confirmed", "details": {"number": number}})
-    if step == "signing":
-        return journey
-    journey.decide("head", "signing", "signed")
-    if step == "printing":
-        return journey
-    journey.decide("back_office", "printing", "printed", details={"copies": 1})
-    assert journey.applicant
-    journey.applicant.post(f"/api/applications/{journey.application_id}/survey",
-                           {"scores": dict.fromkeys(SKM_ELEMENTS, 4)})
-    return journey
 
 
 def pdf_text(data: bytes) -> str:

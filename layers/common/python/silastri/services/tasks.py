@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 from ..adapters import dynamo, identity, storage, workflow
 from ..adapters.identity import Principal
-from ..domain import steps
+from ..domain import steps, validation
 from ..domain.catalog import default_catalog
 from ..domain.clock import now_utc
 from ..domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError
@@ -77,27 +76,28 @@ def _validate(task: Task, app: Application, principal: Principal, outcome: str, 
         if not isinstance(notes, dict):
             raise ValidationError("catatan dokumen tidak valid", field="document_notes")
         definition = default_catalog().permit_type(app.office_id, app.permit_type)
+        cleaned_notes = {}
         for requirement_id, text in notes.items():
             definition.requirement(requirement_id)
-            if not isinstance(text, str) or not text.strip():
-                raise ValidationError("catatan dokumen wajib diisi", field=f"document_notes.{requirement_id}")
-        checked["revision_notes"] = {k: v.strip() for k, v in notes.items()} if outcome == "incomplete" else {}
+            cleaned_notes[requirement_id] = validation.clean_text(
+                text, f"document_notes.{requirement_id}", 1000, label="catatan dokumen", multiline=True)
+        checked["revision_notes"] = cleaned_notes if outcome == "incomplete" else {}
     elif step_id == steps.StepId.TECHNICAL_REVIEW:
         findings = details.get("findings") or ([note] if note else [])
-        if not isinstance(findings, list) or not all(isinstance(f, str) and f.strip() for f in findings):
-            raise ValidationError("temuan harus berupa daftar teks", field="findings")
-        checked["findings"] = [f.strip() for f in findings] or ["Pemeriksaan berkas sesuai persyaratan."]
-        checked["visited_on"] = _date(details.get("visited_on"), "visited_on")
+        if not isinstance(findings, list) or len(findings) > 30:
+            raise ValidationError("temuan harus berupa daftar teks (paling banyak 30)", field="findings")
+        checked["findings"] = [validation.clean_text(f, f"findings.{i}", 1000, label="temuan", multiline=True)
+                               for i, f in enumerate(findings)] or ["Pemeriksaan berkas sesuai persyaratan."]
+        # SOP 4: the field visit happened between (a year before) the submission and today (WIB)
+        checked["visited_on"] = validation.plausible_visit_date(details.get("visited_on"),
+                                                                submitted_at=app.submitted_at)
     elif step_id == steps.StepId.NUMBERING:
         number = details.get("number")
         if not isinstance(number, str) or not number:
             raise ValidationError("konfirmasi nomor izin yang diusulkan", field="number")
         checked["number"] = number
     elif step_id == steps.StepId.PRINTING:
-        copies = details.get("copies", 1)
-        if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= 10:
-            raise ValidationError("jumlah cetak 1 sampai 10", field="copies")
-        checked["copies"] = copies
+        checked["copies"] = validation.copies(details.get("copies", 1))
     elif step_id == steps.StepId.PICKUP and not app.survey_done:
         raise ConflictError("pemohon belum mengisi Survei Kepuasan Masyarakat (SKM)", field="survey")
     return checked
@@ -204,8 +204,8 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     again. If the run no longer waits, the claim's changes are undone, nothing is published, the task is
     closed and ConflictError is raised. Raises Forbidden/Validation errors before the claim (nothing
     changes)."""
-    if note is not None and (not isinstance(note, str) or len(note) > 2000):
-        raise ValidationError("catatan maksimal 2000 karakter", field="note")
+    if note is not None:
+        note = validation.clean_text(note, "note", 2000, label="catatan", required=False, multiline=True) or None
     if not isinstance(details, dict):
         raise ValidationError("rincian keputusan tidak valid", field="details")
     # signing secrets (BSrE passphrase/TOTP) are taken out first: never stored with the decision or logged
@@ -269,15 +269,6 @@ def finish_pending_decisions(application_id: str, step_id: str, token: str) -> T
         logger.info("pending decision finished", application_id=application_id, step=task.step,
                     same_step=task.step == step_id, had_token=bool(old_token))
     return delivered
-
-
-def _date(value: Any, field: str) -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError("gunakan format tanggal YYYY-MM-DD", field=field) from None
 
 
 def sign_batch(principal: Principal, task_ids: list[str]) -> list[dict[str, Any]]:
