@@ -163,7 +163,8 @@ def _publish(task: Task, effects: dict[str, Any]) -> None:
     API died in between); the audit entry is written once, by whoever closes the claim."""
     from ..domain.models import PermitRecord
 
-    _set_fields(task.application_id, effects.get("changes") or {})
+    # effects["changes"] were applied before the run resumed (a complete claim always has them): applying
+    # them again here could overwrite what the run's next steps have written since.
     if effects.get("permit"):
         permits.publish_permit(PermitRecord.model_validate(effects["permit"]))
     assert task.claim_id
