@@ -56,14 +56,17 @@ def check_nik(nik: str) -> str:
 
 
 def mask_nik(nik: str) -> str:
+    """`****…1234`: only the last four digits of a (checked) NIK are ever shown."""
     return "*" * 12 + nik[-4:]
 
 
 def nik_hash(nik: str) -> str:
+    """Keyed SHA-256 (hex) of a NIK: how the NIK is kept, never in clear."""
     return hmac.new(derived_key("nik"), nik.encode(), hashlib.sha256).hexdigest()
 
 
 def check_password(password: str, field: str = "password") -> str:
+    """10–256 characters with upper case, lower case and a digit; ValidationError(field) otherwise."""
     if not isinstance(password, str) or not 10 <= len(password) <= 256 or not (
             re.search(r"[a-z]", password) and re.search(r"[A-Z]", password) and re.search(r"\d", password)):
         raise ValidationError("kata sandi minimal 10 karakter dengan huruf besar, huruf kecil dan angka", field=field)
@@ -71,6 +74,7 @@ def check_password(password: str, field: str = "password") -> str:
 
 
 def check_email(email: str) -> str:
+    """A plausible e-mail address (at most 254 characters), trimmed and lower-cased; ValidationError("email")."""
     if not isinstance(email, str) or len(email) > 254 or not _EMAIL.match(email.strip()):
         raise ValidationError("alamat email tidak valid", field="email")
     return email.strip().lower()

@@ -20,6 +20,7 @@ def _signature(task_id: str, expires: int) -> str:
 
 
 def task_link(task_id: str, ttl_seconds: int = LINK_SECONDS, now: float | None = None) -> str:
+    """The signed task-page URL, valid for `ttl_seconds` seconds (default 7 days) from `now` (epoch seconds)."""
     expires = int((now if now is not None else time.time()) + ttl_seconds)
     return f"{get_settings().public_base_url.rstrip('/')}/petugas/tugas/{task_id}?l={expires}.{_signature(task_id, expires)}"
 

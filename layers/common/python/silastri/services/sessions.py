@@ -24,14 +24,17 @@ def _secure() -> str:
 
 
 def set_cookie_header(id_token: str, max_age: int) -> str:
+    """The Set-Cookie value holding the ID token for `max_age` seconds (HttpOnly, SameSite=Lax, Secure on https)."""
     return f"{SESSION_COOKIE}={id_token}; Max-Age={int(max_age)}; Path=/; HttpOnly; SameSite=Lax{_secure()}"
 
 
 def clear_cookie_header() -> str:
+    """The Set-Cookie value that ends the session."""
     return f"{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{_secure()}"
 
 
 def session_token(headers: Mapping[str, str]) -> str | None:
+    """The session cookie's value, or None (also for a Cookie header that cannot be parsed)."""
     raw = headers.get("cookie") or headers.get("Cookie")
     if not raw:
         return None
