@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint demo bench reliability clean
+.PHONY: install tools run test lint demo bench reliability clean
 
 $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt functions/api/requirements.txt pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,26 @@ $(VENV)/.chromium:
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	touch $@
 
+# checkov (template.yaml security checks, run by tests/infra) in its own tool venv: its dependency tree
+# must not share the project's pins.
+TOOLS := .venv-tools
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(TOOLS)/.checkov-$(CHECKOV_VERSION)
+
+$(CHECKOV):
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q --upgrade pip
+	$(TOOLS)/bin/pip install -q checkov==$(CHECKOV_VERSION)
+	touch $@
+
+tools: $(CHECKOV)
+
 install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/silastri up
 
-test: $(STAMP) $(VENV)/.chromium
+test: $(STAMP) $(VENV)/.chromium $(CHECKOV)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
