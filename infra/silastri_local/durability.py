@@ -214,43 +214,68 @@ def read_journal(path: Path) -> Iterator[tuple[int, bytes]]:
     append-only file, and what follows a tear was never acknowledged.
     """
     data = Path(path).read_bytes()
-    offset = 0
+    offset, previous = 0, -1
     while offset + _FRAME.size <= len(data):
         magic, length, seq, crc = _FRAME.unpack_from(data, offset)
         start, end = offset + _FRAME.size, offset + _FRAME.size + length
-        if magic != _MAGIC or end > len(data) or _crc(seq, data[start:end]) != crc:
+        if magic != _MAGIC or end > len(data) or seq <= previous or _crc(seq, data[start:end]) != crc:
             return
         yield seq, data[start:end]
-        offset = end
+        offset, previous = end, seq
 
 
 class Journal:
-    """One append-only journal file; `append` returns only when the record is on disk."""
+    """One append-only journal file; `append` returns only when the record is on disk.
+
+    Appends from different threads are written in order under a lock and share
+    fdatasync calls (group commit): a record is durable once a sync that started
+    after its write has finished.
+    """
 
     def __init__(self, directory: Path, generation: int, last_seq: int) -> None:
         self.directory = Path(directory)
         self.generation = generation
         self.seq = last_seq
+        self.synced = last_seq
         self.path = self.directory / f"journal.{generation:08d}.log"
         self.records = 0
         self.bytes = 0
+        self._write_lock = threading.Lock()
+        self._sync_lock = threading.Lock()
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         persistence._fsync_directory(self.directory)
 
+    def write(self, payload: bytes) -> int:
+        """Write one record (not yet synced); returns its sequence number. Raises OSError."""
+        with self._write_lock:
+            if self._fd is None:
+                raise OSError(f"journal {self.path.name} is closed")
+            seq = self.seq + 1
+            frame = _FRAME.pack(_MAGIC, len(payload), seq, _crc(seq, payload)) + payload
+            view = memoryview(frame)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            self.seq = seq
+            self.records += 1
+            self.bytes += len(frame)
+            return seq
+
+    def sync(self, seq: int) -> None:
+        """Return once record ``seq`` (and every one before it) is on disk. Raises OSError."""
+        with self._sync_lock:
+            if self.synced >= seq:
+                return  # another thread's fdatasync covered it
+            target = self.seq
+            if self._fd is None:
+                raise OSError(f"journal {self.path.name} is closed")
+            os.fdatasync(self._fd)
+            self.synced = target
+
     def append(self, payload: bytes) -> int:
-        """Append one record and fdatasync it; returns its sequence number. Raises OSError."""
-        if self._fd is None:
-            raise OSError(f"journal {self.path.name} is closed")
-        seq = self.seq + 1
-        frame = _FRAME.pack(_MAGIC, len(payload), seq, _crc(seq, payload)) + payload
-        view = memoryview(frame)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        os.fdatasync(self._fd)
-        self.seq = seq
-        self.records += 1
-        self.bytes += len(frame)
+        """Write one record and make it durable; returns its sequence number. Raises OSError."""
+        seq = self.write(payload)
+        self.sync(seq)
         return seq
 
     def close(self) -> None:
@@ -419,13 +444,18 @@ class DurableStore:
         if self.failure is not None:
             raise PersistenceFailure(self.failure)
         started = time.perf_counter()
-        with self._append_lock:
-            if self.journal is None:
+        with self._append_lock:  # held by a compaction while it switches files
+            journal = self.journal
+            if journal is None:
                 raise self.fail("the journal is not open")
             try:
-                self.journal.append(payload)
+                seq = journal.write(payload)
             except OSError as exc:
-                raise self.fail(f"journal append to {self.journal.path} failed: {exc}") from exc
+                raise self.fail(f"journal append to {journal.path} failed: {exc}") from exc
+        try:
+            journal.sync(seq)  # outside the append lock: concurrent appends share one fdatasync
+        except OSError as exc:
+            raise self.fail(f"journal fdatasync of {journal.path} failed: {exc}") from exc
         self.appends += 1
         self.append_seconds += time.perf_counter() - started
 
@@ -471,6 +501,7 @@ class DurableStore:
                     raise self.fail(f"snapshot pickling failed: {exc.__class__.__name__}: {exc}") from exc
                 old = self.journal
                 try:
+                    old.sync(old.seq)  # (every record is synced before its answer; this is for the close)
                     self.journal = Journal(self.directory, old.generation + 1, old.seq)
                 except OSError as exc:
                     raise self.fail(f"a new journal file could not be created: {exc}") from exc

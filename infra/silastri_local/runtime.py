@@ -136,6 +136,10 @@ class LocalStack:
                     self.save()
                 except (TimeoutError, PersistenceFailure) as exc:  # the journal still holds every write
                     print(f"final snapshot failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+            if self.aws.store is not None:
+                stats = self.aws.store.stats()
+                print(f"journal: {stats['appends']} writes journaled since start, {stats['mean_append_ms']} ms "
+                      f"each on average (append + fdatasync), {stats['compactions']} compactions", flush=True)
             self.aws.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
         (self.data_dir / STACK_FILE).unlink(missing_ok=True)
@@ -167,7 +171,6 @@ class LocalStack:
             "MESSAGING_MODE": "local-outbox",
             "SIGNER_MODE": "dev-pki",
             "DATA_DIR": str(self.data_dir),
-            "APP_SECRET_KEY": self._local_secret("app-secret.key"),
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             "POWERTOOLS_METRICS_DISABLED": "true",
         })
