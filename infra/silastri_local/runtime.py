@@ -171,6 +171,7 @@ class LocalStack:
             "MESSAGING_MODE": "local-outbox",
             "SIGNER_MODE": "dev-pki",
             "DATA_DIR": str(self.data_dir),
+            "APP_SECRET_KEY": self._local_secret("app-secret.key"),
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             "POWERTOOLS_METRICS_DISABLED": "true",
         })
