@@ -93,9 +93,9 @@ def _validate(task: Task, app: Application, principal: Principal, outcome: str, 
                                                                 submitted_at=app.submitted_at)
     elif step_id == steps.StepId.NUMBERING:
         number = details.get("number")
-        if not isinstance(number, str) or not number:
+        if not isinstance(number, str) or not number.strip():
             raise ValidationError("konfirmasi nomor izin yang diusulkan", field="number")
-        checked["number"] = number
+        checked["number"] = validation.clean_text(number, "number", 100, label="nomor izin")
     elif step_id == steps.StepId.PRINTING:
         checked["copies"] = validation.copies(details.get("copies", 1))
     elif step_id == steps.StepId.PICKUP and not app.survey_done:
