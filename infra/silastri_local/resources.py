@@ -1,21 +1,34 @@
 """Creates the stack's resources on the local AWS emulator by reading template.yaml, and resolves the
-template's intrinsic functions (Ref, GetAtt, Sub) to the local physical ids."""
+template's intrinsic functions (Ref, GetAtt, Sub) to the local physical ids.
+
+Secrets Manager is not persisted by the local runtime: its secrets are created at every start and
+`finish_local_setup` puts their values in (stable values kept in the data directory)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
+import os
 import re
+import secrets
 import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import boto3
 
+from . import cognito_guard
 from . import template as tpl
 
 ACCOUNT_ID = "123456789012"
 PREFIX = "silastri"
+#: Local values of generated secrets live in these files of the data directory (default `<logical>.secret`);
+#: the master secret keeps the file the runtime has always used, so NIK hashes and links stay valid.
+LOCAL_SECRET_FILES = {"AppSecret": "app-secret.key"}
+OFFICE_GROUP_PREFIX = "office:"
+ACTING_HEAD_GROUP = "acting-head"
 
 
 class LocalResources:
@@ -73,6 +86,8 @@ class LocalResources:
     # -- creation, in dependency order
 
     def create_all(self) -> None:
+        """Create every resource the local runtime plays, in dependency order (idempotent)."""
+        cognito_guard.install()  # moto must refuse attribute writes the template's client does not allow
         resources = self.template["Resources"]
         for logical, res in resources.items():
             kind = res["Type"]
@@ -94,6 +109,8 @@ class LocalResources:
             self._user_pool_client(logical, res["Properties"])
         for res in tpl.resources_of_type(self.template, "AWS::Cognito::UserPoolGroup").values():
             self._group(res["Properties"])
+        for logical in tpl.resources_of_type(self.template, "AWS::SecretsManager::Secret"):
+            self._secret(logical)
         self._functions()
         for logical, res in tpl.resources_of_type(self.template, "AWS::Serverless::StateMachine").items():
             self._state_machine(logical, res["Properties"])
@@ -180,7 +197,11 @@ class LocalResources:
             pool_id = idp.create_user_pool(
                 PoolName=name, UsernameAttributes=props.get("UsernameAttributes", []),
                 Policies=props.get("Policies", {}), Schema=schema,
+                AdminCreateUserConfig=props.get("AdminCreateUserConfig", {}),
             )["UserPool"]["Id"]
+        else:  # a restored pool takes the template's current settings
+            idp.update_user_pool(UserPoolId=pool_id, Policies=props.get("Policies", {}),
+                                 AdminCreateUserConfig=props.get("AdminCreateUserConfig", {}))
         self.refs[logical] = pool_id
         self.attrs[(logical, "Arn")] = f"arn:aws:cognito-idp:{self.region}:{ACCOUNT_ID}:userpool/{pool_id}"
         self.attrs[(logical, "ProviderURL")] = f"cognito-idp.{self.region}.amazonaws.com/{pool_id}"
@@ -190,12 +211,14 @@ class LocalResources:
         pool_id = self.resolve(props["UserPoolId"])
         clients = idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
         client_id = next((c["ClientId"] for c in clients if c["ClientName"] == logical), None)
+        settings = {"ExplicitAuthFlows": props.get("ExplicitAuthFlows", []),
+                    "ReadAttributes": props.get("ReadAttributes", []),
+                    "WriteAttributes": props.get("WriteAttributes", [])}
         if client_id is None:
-            client_id = idp.create_user_pool_client(
-                UserPoolId=pool_id, ClientName=logical, GenerateSecret=False,
-                ExplicitAuthFlows=props.get("ExplicitAuthFlows", []),
-                ReadAttributes=props.get("ReadAttributes", []), WriteAttributes=props.get("WriteAttributes", []),
-            )["UserPoolClient"]["ClientId"]
+            client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName=logical, GenerateSecret=False,
+                                                    **settings)["UserPoolClient"]["ClientId"]
+        else:  # a restored client takes the template's current attribute permissions
+            idp.update_user_pool_client(UserPoolId=pool_id, ClientId=client_id, ClientName=logical, **settings)
         self.refs[logical] = client_id
 
     def _group(self, props: dict[str, Any]) -> None:
@@ -203,6 +226,47 @@ class LocalResources:
         pool_id = self.resolve(props["UserPoolId"])
         with contextlib.suppress(idp.exceptions.GroupExistsException):
             idp.create_group(UserPoolId=pool_id, GroupName=props["GroupName"], Description=props.get("Description", ""))
+
+    def _secret(self, logical: str) -> None:
+        """The secret itself (its value comes in `finish_local_setup`); Ref is its ARN, as on AWS."""
+        sm = self.client("secretsmanager")
+        name = f"{PREFIX}-{logical}"
+        try:
+            arn = sm.describe_secret(SecretId=name)["ARN"]
+        except sm.exceptions.ResourceNotFoundException:
+            arn = sm.create_secret(Name=name, Description=f"{logical} (local runtime)")["ARN"]
+        self.refs[logical] = arn
+        self.attrs[(logical, "Id")] = arn
+
+    def finish_local_setup(self, data_dir: Path, officers: Mapping[str, Mapping[str, str]],
+                           acting_keys: Iterable[str]) -> None:
+        """What the template cannot give a local stack, done at every start after the officers are seeded:
+
+        - the secrets' values: a generated secret takes a random value kept in the data directory (stable
+          across restarts), a literal `SecretString` is put as written;
+        - the officers' groups: each seeded officer (`officers`: login key → {"email": ...}) joins the
+          default office's `office:<id>` group, and the keys in `acting_keys` join `acting-head`.
+        """
+        sm = self.client("secretsmanager")
+        for logical, res in tpl.resources_of_type(self.template, "AWS::SecretsManager::Secret").items():
+            props = res.get("Properties", {})
+            if "GenerateSecretString" in props:
+                value = _local_secret(Path(data_dir) / LOCAL_SECRET_FILES.get(logical, f"{logical}.secret"))
+            else:
+                value = str(self.resolve(props.get("SecretString", "")))
+            sm.put_secret_value(SecretId=self.refs[logical], SecretString=value)
+        idp = self.client("cognito-idp")
+        pool_ids = [self.refs[logical] for logical in tpl.resources_of_type(self.template, "AWS::Cognito::UserPool")]
+        office_group = OFFICE_GROUP_PREFIX + os.environ.get("DEFAULT_OFFICE_ID", "rokan-hilir")
+        acting = set(acting_keys)
+        for pool_id in pool_ids:
+            with contextlib.suppress(idp.exceptions.GroupExistsException):
+                idp.create_group(UserPoolId=pool_id, GroupName=office_group)
+            for key, officer in officers.items():
+                idp.admin_add_user_to_group(UserPoolId=pool_id, Username=officer["email"], GroupName=office_group)
+                if key in acting:
+                    idp.admin_add_user_to_group(UserPoolId=pool_id, Username=officer["email"],
+                                                GroupName=ACTING_HEAD_GROUP)
 
     def _functions(self) -> None:
         lam = self.client("lambda")
@@ -261,3 +325,13 @@ class LocalResources:
                     raise ValueError(f"{spec.logical_id} sets {key} differently from another function")
                 env[key] = resolved
         return env
+
+
+def _local_secret(path: Path) -> str:
+    """A random secret kept in `path` (created 0600 on first use), so that it is the same after a restart."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip()

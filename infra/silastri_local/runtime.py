@@ -108,6 +108,7 @@ class LocalStack:
         self.resources.create_all()
         self._configure_environment()
         self._seed_officers()
+        self.resources.finish_local_setup(self.data_dir, self.officers, {o[0] for o in OFFICERS if o[4]})
         if self.persist:
             self.save()  # fold what was replayed into a snapshot before serving
         if self.run_event_sources:
@@ -171,7 +172,6 @@ class LocalStack:
             "MESSAGING_MODE": "local-outbox",
             "SIGNER_MODE": "dev-pki",
             "DATA_DIR": str(self.data_dir),
-            "APP_SECRET_KEY": self._local_secret("app-secret.key"),
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             "POWERTOOLS_METRICS_DISABLED": "true",
         })

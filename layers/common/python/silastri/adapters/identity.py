@@ -1,7 +1,12 @@
-"""Identity through Cognito: sign-up, login, token verification against the pool's JWKS.
+"""Identity through Cognito: accounts (admin APIs only), login, token verification against the pool's JWKS.
 
 The JWKS URL and issuer are configuration (the local runtime serves its own pool's keys; moto's
-tokens name the real AWS host in `iss`, so the URL can never be derived from the token)."""
+tokens name the real AWS host in `iss`, so the URL can never be derived from the token).
+
+Trust comes from groups, which only the backend can change: roles are role groups, the office is the
+one `office:<id>` group, an acting head (Plt.) is in `acting-head`. No attribute a user could write
+with their own token is trusted (the public client may write none the app reads); accounts are
+created and changed by the API function through the admin APIs."""
 
 from __future__ import annotations
 
@@ -19,6 +24,11 @@ from .aws import client
 
 class AuthError(DomainError):
     status = 401
+
+
+OFFICE_GROUP_PREFIX = "office:"
+ACTING_HEAD_GROUP = "acting-head"
+APPLICANT_GROUP = "applicant"
 
 
 class Principal(BaseModel):
@@ -68,10 +78,20 @@ def verify_token(token: str) -> Principal:
         raise AuthError(f"sesi tidak valid atau kedaluwarsa; silakan masuk lagi ({exc.__class__.__name__})") from exc
     if claims.get("token_use") != "id":
         raise AuthError("token ID diperlukan")
+    return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """Roles, office and acting status from `cognito:groups` only (a custom:* claim is never trusted).
+
+    An officer in no office group, or in several, has no office (office-bound actions are refused)."""
+    groups = {g for g in claims.get("cognito:groups", []) if isinstance(g, str)}
+    offices = {g.removeprefix(OFFICE_GROUP_PREFIX) for g in groups if g.startswith(OFFICE_GROUP_PREFIX)}
+    roles = {g for g in groups if not g.startswith(OFFICE_GROUP_PREFIX) and g != ACTING_HEAD_GROUP}
     return Principal(
-        user_id=claims["sub"], email=claims.get("email"), name=claims.get("name"),
-        roles=set(claims.get("cognito:groups", [])), office_id=claims.get("custom:office_id"),
-        acting=claims.get("custom:acting") == "true", nik_masked=claims.get("custom:nik_masked"),
+        user_id=claims["sub"], email=claims.get("email"), name=claims.get("name"), roles=roles,
+        office_id=next(iter(offices)) if len(offices) == 1 else None,
+        acting=ACTING_HEAD_GROUP in groups and "head" in roles, nik_masked=claims.get("custom:nik_masked"),
         issued_at=int(claims["iat"]),
     )
 
@@ -92,25 +112,39 @@ def login(email: str, password: str) -> dict[str, Any]:
 
 
 def register(email: str, password: str, name: str, phone: str, private: dict[str, str]) -> str:
-    """Create an unconfirmed applicant account; returns the user id (sub).
+    """Create an applicant account that cannot sign in until activated; returns the user id (sub).
 
-    `private` attributes (masked and hashed NIK) are written by the backend only, never by the client."""
+    Created with the admin APIs (the public client may write no attribute), then disabled: activation
+    enables it. `private` attributes (masked and hashed NIK) are never readable or writable by users."""
     idp = client("cognito-idp")
-    settings = get_settings()
+    pool_id = get_settings().user_pool_id
+    attributes = {"email": email, "name": name, "phone_number": phone, **private}
     try:
-        response = idp.sign_up(
-            ClientId=settings.user_pool_client_id, Username=email, Password=password,
-            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "name", "Value": name},
-                            {"Name": "phone_number", "Value": phone}],
-        )
+        user = idp.admin_create_user(
+            UserPoolId=pool_id, Username=email, MessageAction="SUPPRESS",
+            TemporaryPassword=_temporary_password(),
+            UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
+        )["User"]
     except idp.exceptions.UsernameExistsException as exc:
         raise ConflictError("email sudah terdaftar", field="email") from exc
+    try:
+        idp.admin_disable_user(UserPoolId=pool_id, Username=email)
+        idp.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
     except idp.exceptions.InvalidPasswordException as exc:
+        idp.admin_delete_user(UserPoolId=pool_id, Username=email)
         raise ValidationError("kata sandi minimal 10 karakter dengan huruf besar, huruf kecil dan angka",
                               field="password") from exc
-    idp.admin_update_user_attributes(UserPoolId=settings.user_pool_id, Username=email,
-                                     UserAttributes=[{"Name": k, "Value": v} for k, v in private.items()])
-    return str(response["UserSub"])
+    except Exception:
+        idp.admin_delete_user(UserPoolId=pool_id, Username=email)
+        raise
+    return str(_attributes(user)["sub"])
+
+
+def _temporary_password() -> str:
+    """Never used to sign in (the real password is set at once); meets any password policy."""
+    import secrets
+
+    return "Tmp-" + secrets.token_urlsafe(24) + "a1A"
 
 
 def set_password(email: str, password: str) -> None:
@@ -119,11 +153,15 @@ def set_password(email: str, password: str) -> None:
 
 
 def activate(email: str) -> None:
-    """Confirm the account and put it in the applicant group (after the WhatsApp code matched)."""
+    """Put the account in the applicant group and enable it (after the WhatsApp code matched).
+
+    Only an account waiting for activation qualifies: one an administrator disabled stays disabled."""
     idp = client("cognito-idp")
-    settings = get_settings()
-    idp.admin_confirm_sign_up(UserPoolId=settings.user_pool_id, Username=email)
-    idp.admin_add_user_to_group(UserPoolId=settings.user_pool_id, Username=email, GroupName="applicant")
+    pool_id = get_settings().user_pool_id
+    if contact_by_email(email).get("status") != "UNCONFIRMED":
+        raise ValidationError("tidak ada aktivasi yang menunggu untuk email ini", field="email")
+    idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=APPLICANT_GROUP)
+    idp.admin_enable_user(UserPoolId=pool_id, Username=email)
 
 
 def _attributes(user: dict[str, Any]) -> dict[str, str]:
@@ -138,27 +176,37 @@ def contact_of(user_id: str) -> dict[str, str]:
     return _attributes(users[0]) if users else {}
 
 
-def contacts_of_role(office_id: str, role: str) -> list[dict[str, str]]:
-    """Contacts of the officers holding `role` in `office_id` (notifier only)."""
+def _group_members(group: str) -> list[dict[str, Any]]:
     idp = client("cognito-idp")
-    settings = get_settings()
-    found: list[dict[str, str]] = []
-    kwargs: dict[str, Any] = {"UserPoolId": settings.user_pool_id, "GroupName": role}
+    members: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"UserPoolId": get_settings().user_pool_id, "GroupName": group}
     while True:
         page = idp.list_users_in_group(**kwargs)
-        for user in page["Users"]:
-            attrs = _attributes(user)
-            if attrs.get("custom:office_id") == office_id:
-                found.append(attrs)
+        members.extend(page["Users"])
         if not page.get("NextToken"):
-            return found
+            return members
         kwargs["NextToken"] = page["NextToken"]
 
 
+def contacts_of_role(office_id: str, role: str) -> list[dict[str, str]]:
+    """Contacts of the officers holding `role` in `office_id` (members of both groups; notifier only)."""
+    in_office = {user["Username"] for user in _group_members(OFFICE_GROUP_PREFIX + office_id)}
+    return [_attributes(user) for user in _group_members(role) if user["Username"] in in_office]
+
+
 def contact_by_email(email: str) -> dict[str, str]:
-    """Attributes of the account with this (already validated) e-mail, plus its `status`; {} if none."""
+    """Attributes of the account with this (already validated) e-mail, plus its `status`; {} if none.
+
+    `status` is UNCONFIRMED for an account waiting for activation (disabled, in no group yet),
+    DISABLED for one an administrator disabled, else Cognito's status (CONFIRMED)."""
     idp = client("cognito-idp")
-    users = idp.list_users(UserPoolId=get_settings().user_pool_id, Filter=f'email = "{email}"', Limit=1)["Users"]
+    pool_id = get_settings().user_pool_id
+    users = idp.list_users(UserPoolId=pool_id, Filter=f'email = "{email}"', Limit=1)["Users"]
     if not users:
         return {}
-    return {**_attributes(users[0]), "status": users[0].get("UserStatus", "")}
+    user = users[0]
+    status = str(user.get("UserStatus", ""))
+    if not user.get("Enabled", True):
+        groups = idp.admin_list_groups_for_user(UserPoolId=pool_id, Username=user["Username"], Limit=1)["Groups"]
+        status = "DISABLED" if groups else "UNCONFIRMED"
+    return {**_attributes(user), "status": status}
