@@ -160,6 +160,19 @@ def _locked_call_action(self: DynamoHandler) -> Any:
         return _ORIGINALS["dynamodb_call_action"](self)
 
 
+# --------------------------------------------------------------------------- Cognito
+
+#: User pool settings that UpdateUserPool cannot change on AWS (they are kept); moto resets them.
+IMMUTABLE_POOL_SETTINGS = ("UsernameAttributes", "AliasAttributes", "UsernameConfiguration", "Schema")
+
+
+def _update_extended_config_keeping_immutables(self: Any, extended_config: dict[str, Any]) -> None:
+    current = getattr(self, "extended_config", None) or {}  # (none yet when the pool is being created)
+    kept = {k: current[k] for k in IMMUTABLE_POOL_SETTINGS if k in current}
+    _ORIGINALS["cognito_update_extended_config"](self, extended_config)
+    self.extended_config.update(kept)
+
+
 # --------------------------------------------------------------------------- Step Functions clients
 
 _client_cache: dict[tuple[str, str, str], BaseClient] = {}
@@ -219,6 +232,12 @@ def install_patches() -> None:
     """
     cognito_passwords.install()
     with _PATCH_LOCK:
+        if "cognito_update_extended_config" not in _ORIGINALS:
+            from moto.cognitoidp.models import CognitoIdpUserPool
+
+            # Without it, UpdateUserPool on a restored pool drops UsernameAttributes: sign-in by e-mail then fails.
+            _ORIGINALS["cognito_update_extended_config"] = CognitoIdpUserPool.update_extended_config
+            CognitoIdpUserPool.update_extended_config = _update_extended_config_keeping_immutables  # type: ignore[method-assign]
         if "lambda_invoke" not in _ORIGINALS:
             _ORIGINALS["lambda_invoke"] = LambdaSimpleBackend.invoke
             LambdaSimpleBackend.invoke = _patched_lambda_invoke  # type: ignore[method-assign]
@@ -243,6 +262,10 @@ def uninstall_patches() -> None:
             LambdaSimpleBackend.invoke = _ORIGINALS.pop("lambda_invoke")  # type: ignore[method-assign]
         if "dynamodb_call_action" in _ORIGINALS:
             DynamoHandler.call_action = _ORIGINALS.pop("dynamodb_call_action")  # type: ignore[method-assign]
+        if "cognito_update_extended_config" in _ORIGINALS:
+            from moto.cognitoidp.models import CognitoIdpUserPool
+
+            CognitoIdpUserPool.update_extended_config = _ORIGINALS.pop("cognito_update_extended_config")  # type: ignore[method-assign]
         if "boto_client_for" in _ORIGINALS:
             original = _ORIGINALS.pop("boto_client_for")
             for module in _sfn_modules_importing_boto_client_for():

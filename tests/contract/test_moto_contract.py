@@ -827,6 +827,24 @@ def test_dispatcher_names_the_service_of_each_request(aws: LocalAws, uploads: An
     assert aws.dispatcher.get_application(builder.get_environ()).service == "s3"
 
 
+def test_update_user_pool_keeps_username_attributes(aws: LocalAws) -> None:
+    """moto resets every setting UpdateUserPool omits, UsernameAttributes included; AWS keeps it (patched)."""
+    idp = client(aws, "cognito-idp")
+    pool_id = idp.create_user_pool(PoolName="contract-update", UsernameAttributes=["email"])["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool_id, Username="by-mail@example.id", MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": "by-mail@example.id"}])
+    idp.admin_set_user_password(UserPoolId=pool_id, Username="by-mail@example.id", Password="Update-Secret-3c",
+                                Permanent=True)
+    idp.update_user_pool(UserPoolId=pool_id, Policies={"PasswordPolicy": {"MinimumLength": 10}})
+    assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["UsernameAttributes"] == ["email"]
+    auth = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+        "USERNAME": "by-mail@example.id", "PASSWORD": "Update-Secret-3c"})
+    assert "IdToken" in auth["AuthenticationResult"]
+
+
 def test_cognito_passwords_are_salted_hashes_that_still_authenticate(aws: LocalAws) -> None:
     from moto.cognitoidp.models import CognitoIdpUser, cognitoidp_backends
 

@@ -46,6 +46,7 @@ class Ledger:
     decisions: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # task id → (application, step, outcome)
     permits: dict[str, str] = field(default_factory=dict)  # application id → confirmed permit number
     errors: list[str] = field(default_factory=list)  # why each journey thread ended
+    account: dict[str, str] = field(default_factory=dict)  # one applicant's login and live ID token
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def total(self) -> int:
@@ -61,6 +62,9 @@ def _journeys(url: str, officer_logins: dict[str, dict[str, str]], ledger: Ledge
         while True:
             journey = Journey(api, officers, rng.choice(["sip", "izin-operasional-orsos"]))
             journey.apply()
+            with ledger.lock:
+                if not ledger.account and journey.applicant and journey.applicant.token:
+                    ledger.account = {**journey.credentials, "token": journey.applicant.token}
             submitted = journey.submit(key=uuid.uuid4().hex)
             with ledger.lock:
                 ledger.submissions[journey.application_id] = submitted["registration_number"]
@@ -161,8 +165,16 @@ def test_kill_9_during_journeys_loses_no_acknowledged_write(tmp_path, row):
                   f"{len(lost)} lost, {len(twice)} numbers twice; journeys ended by: {ledger.errors[-WORKERS:]}")
             if lost or twice:
                 break
+        if ledger.account:  # passwords survive restarts (as salted hashes): the applicant logs in again
+            assert ApiClient(stack.url).login(ledger.account["email"], ledger.account["password"]).token
     finally:
         stack.stop()
+    if ledger.account:  # nothing under the data directory holds the plaintext password or the issued token
+        secrets = [ledger.account["password"].encode(), ledger.account["token"].encode()]
+        leaks = [p.name for p in (tmp_path / "data").rglob("*") if p.is_file() and any(x in p.read_bytes()
+                                                                                       for x in secrets)]
+        print(f"saved files holding the applicant's password or ID token: {leaks}")
+        assert leaks == []
     print("\n".join(line for line in stack.log().splitlines() if line.startswith("journal:")))
     met = checked > 0 and not lost and not twice and bool(ledger.decisions) and bool(ledger.submissions)
     row("kill-9", figure=f"{checked} acknowledged writes checked over {KILLS} kills "
