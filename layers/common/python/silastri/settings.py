@@ -2,14 +2,22 @@
 
 Secrets are never environment values of a deployed function: the environment names the secret
 (`APP_SECRET_NAME`, `BSRE_PASSWORD_SECRET_NAME`, only in the functions that use it) and the value is read
-from AWS Secrets Manager through Powertools Parameters, cached for `secret_max_age` seconds."""
+from AWS Secrets Manager through Powertools Parameters, cached for `secret_max_age` seconds.
+
+The documents CDN (CloudFront in front of the buckets, see `template.yaml`) is optional: the template writes its
+address and key pair id to the SSM parameter named by `DOCUMENTS_CDN_PARAMETER_NAME` only when it is deployed, so a
+function reads that parameter (cached like a secret) to learn whether to sign CloudFront links; its RSA private key
+is the secret named by `DOCUMENTS_CDN_PRIVATE_KEY_SECRET_NAME`."""
 
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_APP_SECRET_LENGTH = 32
@@ -17,6 +25,20 @@ MIN_APP_SECRET_LENGTH = 32
 
 class SecretUnavailable(RuntimeError):
     """A secret this function needs is not configured or not usable (a deployment error: fail loudly)."""
+
+
+class ConfigurationUnavailable(RuntimeError):
+    """Deployed configuration (an SSM parameter) is present but not usable (a deployment error: fail loudly)."""
+
+
+@dataclass(frozen=True)
+class DocumentsCdn:
+    """How PDFs are served through CloudFront: the distribution's https base URL, the id of the public key
+    CloudFront checks signatures with, and the matching RSA private key (PEM)."""
+
+    url: str
+    key_pair_id: str
+    private_key_pem: str = field(repr=False)
 
 
 class Settings(BaseSettings):
@@ -61,8 +83,28 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_url_seconds: int = 900
     download_url_seconds: int = 300
+    documents_cdn_url: str = Field(
+        default="", description="https base URL of the documents CDN, given directly (with documents_cdn_key_pair_id); "
+                                "a deployed function reads both from documents_cdn_parameter_name instead")
+    documents_cdn_key_pair_id: str = Field(default="", description="CloudFront public key id, given directly")
+    documents_cdn_parameter_name: str = Field(
+        default="", description='SSM parameter {"url": ..., "key_pair_id": ...} that the template writes only when the '
+                                "CDN is deployed: absent means presigned S3 links")
+    documents_cdn_private_key_secret_name: str = Field(
+        default="", description="Secrets Manager name/ARN of the CDN's RSA private key (PEM), only in the API function")
 
     _secrets: Any = PrivateAttr(default=None)
+    _cdn_parameter: tuple[float, tuple[str, str] | None] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _documents_cdn_given_together(self) -> Settings:
+        if bool(self.documents_cdn_url) != bool(self.documents_cdn_key_pair_id):
+            raise ValueError("DOCUMENTS_CDN_URL and DOCUMENTS_CDN_KEY_PAIR_ID are set together or not at all")
+        if self.documents_cdn_url:
+            _check_cdn_url(self.documents_cdn_url)
+            if not self.documents_cdn_private_key_secret_name:
+                raise ValueError("DOCUMENTS_CDN_URL needs DOCUMENTS_CDN_PRIVATE_KEY_SECRET_NAME (the signing key)")
+        return self
 
     def secret(self, name: str, transform: Literal["json"] | None = None) -> Any:
         """A secret's value from Secrets Manager (Powertools Parameters, cached `secret_max_age` s)."""
@@ -101,6 +143,67 @@ class Settings(BaseSettings):
             raise SecretUnavailable(f"secret {self.bsre_password_secret_name} has no password yet "
                                     "(put-secret-value {\"password\": \"...\"} after deploying)")
         return password
+
+    def documents_cdn(self) -> DocumentsCdn | None:
+        """The documents CDN that signed links point at, or None when there is none (links are presigned S3 GETs).
+
+        Given directly (`documents_cdn_url` and `documents_cdn_key_pair_id`) or, on AWS, read from the SSM parameter
+        `documents_cdn_parameter_name` (cached `secret_max_age` seconds, its absence too). The private key comes from
+        its Secrets Manager secret.
+
+        Raises:
+            ConfigurationUnavailable: the parameter exists but is not a valid CDN description.
+            SecretUnavailable: there is a CDN but its private key is not configured or not a PEM key.
+        """
+        if self.documents_cdn_url:
+            url, key_pair_id = self.documents_cdn_url, self.documents_cdn_key_pair_id
+        elif self.documents_cdn_parameter_name:
+            found = self._documents_cdn_parameter()
+            if found is None:
+                return None
+            url, key_pair_id = found
+        else:
+            return None
+        return DocumentsCdn(url=url.rstrip("/"), key_pair_id=key_pair_id, private_key_pem=self._documents_cdn_key())
+
+    def _documents_cdn_parameter(self) -> tuple[str, str] | None:
+        now = time.monotonic()
+        if self._cdn_parameter is not None and now < self._cdn_parameter[0]:
+            return self._cdn_parameter[1]
+        from .adapters.aws import client
+
+        ssm = client("ssm")
+        name = self.documents_cdn_parameter_name
+        try:
+            raw = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound:
+            found = None
+        else:
+            try:
+                value = json.loads(raw)
+                found = (str(value["url"]), str(value["key_pair_id"]))
+                _check_cdn_url(found[0])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ConfigurationUnavailable(f"parameter {name} is not a documents CDN description: {exc}") from None
+            if not found[1]:
+                raise ConfigurationUnavailable(f"parameter {name} has no key_pair_id")
+        self._cdn_parameter = (now + self.secret_max_age, found)
+        return found
+
+    def _documents_cdn_key(self) -> str:
+        name = self.documents_cdn_private_key_secret_name
+        if not name:
+            raise SecretUnavailable("DOCUMENTS_CDN_PRIVATE_KEY_SECRET_NAME is not configured for this function")
+        value = self.secret(name)
+        if not isinstance(value, str) or "-----BEGIN" not in value or "PRIVATE KEY-----" not in value:
+            raise SecretUnavailable(f"secret {name} is not a PEM private key yet (put-secret-value "
+                                    "--secret-string file://private_key.pem after deploying)")
+        return value
+
+
+def _check_cdn_url(url: str) -> None:
+    if not url.startswith("https://") or any(c in url for c in "?#") or len(url) <= len("https://"):
+        raise ValueError(f"documents CDN URL must be an https base URL without query or fragment, not {url!r}")
 
 
 @lru_cache(maxsize=1)

@@ -2,18 +2,33 @@
 
 Serving rules: a link is only ever made for a promoted upload (``documents/…``, written by :func:`put_upload`
 from the bytes that ``pdf_check.check_pdf`` accepted) or an issued document (``issued/…``); never for the
-quarantine, which holds the applicant's bytes as they arrived. Every link forces ``Content-Type:
-application/pdf`` and a ``Content-Disposition`` with a sanitised file name, and the stored objects carry
-``Content-Disposition: attachment`` too. S3 cannot add ``X-Content-Type-Options: nosniff`` to a presigned
-GET; on AWS that header comes from the CDN in front of the buckets (see the hostile-uploads report).
+quarantine, which holds the applicant's bytes as they arrived. Stored objects carry ``Content-Type:
+application/pdf`` and ``Content-Disposition: attachment``.
+
+Two ways to serve, chosen by ``Settings.documents_cdn()``:
+
+- **CloudFront (production):** a CloudFront signed URL (canned policy, RSA key) for the distribution in front of
+  both buckets. Its response headers policy adds ``X-Content-Type-Options: nosniff``, a sandboxing
+  Content-Security-Policy, ``Referrer-Policy: no-referrer`` and ``Cache-Control: private, no-store``; the buckets
+  let only that distribution read ``documents/*`` and ``issued/*`` and refuse presigned GETs there. S3 answers
+  with the stored metadata (no ``response-*`` overrides pass through the CDN), so every PDF is served as an
+  attachment: ``inline`` and the file name are not applied (a sandboxed inline PDF would not render in Chromium's
+  viewer anyway).
+- **Presigned S3 GET (development stacks, local runtime):** forces ``application/pdf``, the disposition with a
+  sanitised file name and no shared caching. S3 cannot add ``nosniff``; the local runtime's emulator adds it
+  (``silastri_local.response_headers``).
 """
 
 from __future__ import annotations
 
+import datetime
 import re
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
-from ..settings import get_settings
+from ..settings import DocumentsCdn, SecretUnavailable, get_settings
 from .aws import client
 
 QUARANTINE_PREFIX = "quarantine/"
@@ -88,10 +103,11 @@ def delete_upload(key: str) -> None:
     client("s3").delete_object(Bucket=get_settings().uploads_bucket, Key=key)
 
 
-def put_document(key: str, data: bytes) -> None:
-    """Store an issued PDF (stored as a download: ``Content-Disposition: attachment``)."""
+def put_document(key: str, data: bytes, *, filename: str | None = None) -> None:
+    """Store an issued PDF as a download: ``Content-Disposition: attachment`` (with the safe ``filename`` if given,
+    which is the name a browser saves it under when it is served through the CDN)."""
     client("s3").put_object(Bucket=get_settings().documents_bucket, Key=key, Body=data,
-                            ContentType="application/pdf", ContentDisposition="attachment")
+                            ContentType="application/pdf", ContentDisposition=_stored_disposition(filename))
 
 
 def get_document(key: str) -> bytes:
@@ -101,16 +117,19 @@ def get_document(key: str) -> bytes:
 def download_url(key: str, filename: str, *, inline: bool = False) -> str:
     """A short-lived link to an issued document (``issued/…``): a download, or shown in the browser.
 
+    Through the CDN it is always a download of the stored object (see the module docstring).
+
     Raises:
         ValueError: ``key`` is not an issued document's key.
     """
     _require_prefix(key, ISSUED_PREFIX)
     settings = get_settings()
-    return _presigned_pdf(settings.documents_bucket, key, filename, inline, settings.download_url_seconds)
+    return _pdf_link(settings.documents_bucket, key, filename, inline, settings.download_url_seconds)
 
 
-def put_upload(key: str, data: bytes) -> None:
-    """Store a validated upload under its promoted key (the uploads bucket, ``documents/…``).
+def put_upload(key: str, data: bytes, *, filename: str | None = None) -> None:
+    """Store a validated upload under its promoted key (the uploads bucket, ``documents/…``), as an attachment
+    (with the safe ``filename`` if given).
 
     ``data`` must be the very bytes the checker accepted (never re-read from the quarantine).
 
@@ -119,18 +138,62 @@ def put_upload(key: str, data: bytes) -> None:
     """
     _require_prefix(key, PROMOTED_PREFIX)
     client("s3").put_object(Bucket=get_settings().uploads_bucket, Key=key, Body=data, ContentType="application/pdf",
-                            ContentDisposition="attachment")
+                            ContentDisposition=_stored_disposition(filename))
+
+
+def _stored_disposition(filename: str | None) -> str:
+    return "attachment" if filename is None else content_disposition(filename)
 
 
 def upload_url(key: str, filename: str) -> str:
-    """A short-lived link to view a promoted upload inline; never a quarantined one.
+    """A short-lived link to view a promoted upload inline (a download through the CDN); never a quarantined one.
 
     Raises:
         ValueError: ``key`` is not a promoted key (for example a ``quarantine/…`` key).
     """
     _require_prefix(key, PROMOTED_PREFIX)
     settings = get_settings()
-    return _presigned_pdf(settings.uploads_bucket, key, filename, True, settings.download_url_seconds)
+    return _pdf_link(settings.uploads_bucket, key, filename, True, settings.download_url_seconds)
+
+
+def _pdf_link(bucket: str, key: str, filename: str, inline: bool, seconds: int) -> str:
+    cdn = get_settings().documents_cdn()
+    if cdn is not None:
+        return cdn_signed_url(cdn, key, seconds)
+    return _presigned_pdf(bucket, key, filename, inline, seconds)
+
+
+def cdn_signed_url(cdn: DocumentsCdn, key: str, seconds: int) -> str:
+    """A CloudFront signed URL (canned policy) for ``key`` on the documents CDN, valid for ``seconds``.
+
+    The CDN routes ``documents/…`` to the uploads bucket and ``issued/…`` to the documents bucket; callers check
+    the prefix first (:func:`upload_url`, :func:`download_url`).
+    """
+    from botocore.signers import CloudFrontSigner
+
+    url = f"{cdn.url}/{quote(key, safe='/')}"
+    expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds)
+    signer = CloudFrontSigner(cdn.key_pair_id, _rsa_signer(cdn.private_key_pem))
+    return str(signer.generate_presigned_url(url, date_less_than=expires))
+
+
+@lru_cache(maxsize=4)
+def _rsa_signer(private_key_pem: str) -> Callable[[bytes], bytes]:
+    """RSA-SHA1 PKCS#1 v1.5 over the policy, as CloudFront verifies signed URLs (the key is parsed once)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    try:
+        key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise SecretUnavailable(f"the documents CDN private key cannot be loaded: {exc.__class__.__name__}") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise SecretUnavailable("the documents CDN private key must be an RSA key (CloudFront key groups)")
+
+    def sign(message: bytes) -> bytes:
+        return key.sign(message, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - CloudFront's signed-URL algorithm
+
+    return sign
 
 
 def _presigned_pdf(bucket: str, key: str, filename: str, inline: bool, seconds: int) -> str:
