@@ -182,7 +182,9 @@ def test_each_function_may_read_exactly_the_secrets_it_is_given(template):
             readers.setdefault(secret, set()).add(spec.logical_id)
     # who derives keys from the master secret: the API (NIK hash, codes, CSRF, links) and the notifier
     # (signed task links in messages); only the API signs (BSrE)
-    assert readers == {"AppSecret": {"ApiFunction", "NotifierFunction"}, "BsrePasswordSecret": {"ApiFunction"}}
+    # only the API makes links to documents (the CDN's signing key)
+    assert readers == {"AppSecret": {"ApiFunction", "NotifierFunction"}, "BsrePasswordSecret": {"ApiFunction"},
+                       "DocumentsCdnPrivateKeySecret": {"ApiFunction"}}
 
 
 def _service_imports(source):
@@ -208,6 +210,138 @@ def test_functions_that_derive_keys_are_the_ones_given_the_master_secret(templat
         source = "\n".join(p.read_text() for p in spec.code_uri.rglob("*.py"))
         derives = bool(_service_imports(source) & deriving)
         assert derives == ("APP_SECRET_NAME" in env), spec.logical_id
+
+
+# ----------------------------------------------------------------------------- documents CDN
+
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CloudFront's managed CachingDisabled policy
+
+
+def _cdn(template):
+    return template["Resources"]["DocumentsCdn"]["Properties"]["DistributionConfig"]
+
+
+def test_the_documents_cdn_exists_only_with_a_public_key(template):
+    assert template["Conditions"]["HasDocumentsCdn"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "DocumentsCdnPublicKeyPem"}, ""]}]}
+    assert template["Parameters"]["DocumentsCdnPublicKeyPem"]["Default"] == ""  # development stacks: presigned S3
+    cdn_types = ("AWS::CloudFront::", "AWS::SSM::Parameter")
+    conditional = {name for name, res in template["Resources"].items() if res["Type"].startswith(cdn_types)}
+    assert {"DocumentsCdn", "DocumentsCdnKeyGroup", "DocumentsCdnPublicKey", "DocumentsCdnPdfHeaders",
+            "DocumentsCdnOriginAccessControl", "DocumentsCdnDenyFunction", "DocumentsCdnParameter"} <= conditional
+    for name in conditional:
+        assert template["Resources"][name].get("Condition") == "HasDocumentsCdn", name
+    key = template["Resources"]["DocumentsCdnPublicKey"]["Properties"]["PublicKeyConfig"]
+    assert key["EncodedKey"] == {"Ref": "DocumentsCdnPublicKeyPem"}
+    group = template["Resources"]["DocumentsCdnKeyGroup"]["Properties"]["KeyGroupConfig"]
+    assert group["Items"] == [{"Ref": "DocumentsCdnPublicKey"}]
+
+
+def test_the_cdn_routes_exactly_the_served_prefixes_to_their_buckets(template):
+    from silastri.adapters import storage
+
+    config = _cdn(template)
+    origins = {}
+    for origin in config["Origins"]:
+        assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["DocumentsCdnOriginAccessControl", "Id"]}
+        assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not a legacy identity
+        bucket, attribute = origin["DomainName"]["Fn::GetAtt"]
+        assert attribute == "RegionalDomainName"
+        origins[origin["Id"]] = bucket
+    routed = {b["PathPattern"]: origins[b["TargetOriginId"]] for b in config["CacheBehaviors"]}
+    assert routed == {storage.PROMOTED_PREFIX + "*": "UploadsBucket", storage.ISSUED_PREFIX + "*": "DocumentsBucket"}
+    for behaviour in [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]:
+        assert behaviour["ViewerProtocolPolicy"] == "https-only"
+        assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+        assert behaviour["TrustedKeyGroups"] == [{"Ref": "DocumentsCdnKeyGroup"}]  # signed URLs only
+        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "DocumentsCdnPdfHeaders"}
+        assert behaviour["CachePolicyId"] == CACHING_DISABLED
+        assert "OriginRequestPolicyId" not in behaviour  # no viewer query string or header reaches S3
+    default = config["DefaultCacheBehavior"]
+    assert default["FunctionAssociations"] == [{
+        "EventType": "viewer-request",
+        "FunctionARN": {"Fn::GetAtt": ["DocumentsCdnDenyFunction", "FunctionMetadata.FunctionARN"]}}]
+
+
+def test_the_default_behaviour_function_refuses_every_request(template):
+    function = template["Resources"]["DocumentsCdnDenyFunction"]["Properties"]
+    assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0" and function["AutoPublish"] is True
+    probe = function["FunctionCode"] + """
+for (const uri of ["/", "/quarantine/x.pdf", "/documents/a.pdf", "/index.html"]) {
+  console.log(JSON.stringify(handler({request: {method: "GET", uri: uri, querystring: {}, headers: {}}})));
+}
+"""
+    result = subprocess.run(["node", "-e", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 4 and all(a == {"statusCode": 403, "statusDescription": "Forbidden"} for a in answers)
+
+
+def test_every_served_pdf_gets_nosniff_and_a_sandboxing_policy(template):
+    policy = template["Resources"]["DocumentsCdnPdfHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = policy["SecurityHeadersConfig"]
+    assert security["ContentTypeOptions"] == {"Override": True}  # X-Content-Type-Options: nosniff
+    csp = security["ContentSecurityPolicy"]
+    assert csp["Override"] is True
+    directives = {d.strip().split(" ")[0]: d.strip() for d in csp["ContentSecurityPolicy"].split(";")}
+    assert directives["default-src"] == "default-src 'none'" and directives["sandbox"] == "sandbox"
+    assert security["ReferrerPolicy"] == {"ReferrerPolicy": "no-referrer", "Override": True}
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert security["StrictTransportSecurity"]["Override"] is True
+    custom = {h["Header"]: (h["Value"], h["Override"]) for h in policy["CustomHeadersConfig"]["Items"]}
+    assert custom["Cache-Control"] == ("private, no-store", True)
+
+
+def _bucket_statements(template, policy_logical):
+    """The statements of a bucket policy: (statement, only with the CDN?)."""
+    for statement in template["Resources"][policy_logical]["Properties"]["PolicyDocument"]["Statement"]:
+        if "Fn::If" in statement:
+            condition, then, otherwise = statement["Fn::If"]
+            assert condition == "HasDocumentsCdn" and otherwise == {"Ref": "AWS::NoValue"}
+            yield then, True
+        else:
+            yield statement, False
+
+
+@pytest.mark.parametrize(("policy", "bucket", "prefix"), [("UploadsBucketPolicy", "UploadsBucket", "documents/"),
+                                                          ("DocumentsBucketPolicy", "DocumentsBucket", "issued/")])
+def test_only_the_distribution_reads_the_served_prefix_and_presigned_gets_are_refused(template, policy, bucket, prefix):
+    assert template["Resources"][policy]["Properties"]["Bucket"] == {"Ref": bucket}
+    statements = list(_bucket_statements(template, policy))
+    served = {"Fn::Sub": f"${{{bucket}.Arn}}/{prefix}*"}
+    allows = [s for s, _ in statements if s["Effect"] == "Allow"]
+    assert len(allows) == 1, "the distribution is the only principal the bucket policy lets in"
+    (allow,) = allows
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject" and allow["Resource"] == served
+    assert _refs(allow["Condition"]["StringEquals"]["AWS:SourceArn"]) >= {"DocumentsCdn"}
+    denies_presigned = [s for s, with_cdn in statements if with_cdn and s["Effect"] == "Deny"
+                        and s["Resource"] == served and s["Action"] == "s3:GetObject"
+                        and s["Condition"] == {"StringEquals": {"s3:authType": "REST-QUERY-STRING"}}]
+    assert len(denies_presigned) == 1
+    assert all(with_cdn for s, with_cdn in statements if s["Effect"] == "Allow")  # without the CDN: as before
+    assert any(s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s, _ in statements)
+
+
+def test_the_api_function_finds_the_cdn_where_the_template_writes_it(template):
+    from silastri.settings import Settings
+
+    parameter = template["Resources"]["DocumentsCdnParameter"]["Properties"]
+    described = json.loads(re.sub(r"\$\{[^}]+\}", "x", parameter["Value"]["Fn::Sub"]))
+    assert set(described) == {"url", "key_pair_id"} and described["url"].startswith("https://")
+    users = {}
+    for spec, env in _function_environments(template):
+        if "DOCUMENTS_CDN_PARAMETER_NAME" in env:
+            users[spec.logical_id] = spec
+            assert env["DOCUMENTS_CDN_PARAMETER_NAME"] == parameter["Name"]
+            assert env["DOCUMENTS_CDN_PRIVATE_KEY_SECRET_NAME"] == {"Ref": "DocumentsCdnPrivateKeySecret"}
+            reads = [p["SSMParameterReadPolicy"]["ParameterName"] for p in spec.properties["Policies"]
+                     if isinstance(p, dict) and "SSMParameterReadPolicy" in p]
+            assert reads == [{"Fn::Sub": parameter["Name"]["Fn::Sub"].lstrip("/")}]
+        for name in env:
+            if name.startswith("DOCUMENTS_CDN_"):
+                assert name.lower() in Settings.model_fields, f"{spec.logical_id}.{name} is not a setting"
+    assert set(users) == {"ApiFunction"}  # the only function that makes links to documents
 
 
 # ----------------------------------------------------------------------------- identity
