@@ -20,12 +20,10 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import sfn_gaps
 from .runtime import DEFAULT_DATA_DIR, OFFICERS_FILE, STACK_FILE, LocalStack
 
 
 def _up(args: argparse.Namespace) -> int:
-    sfn_gaps.install()
     stack = LocalStack(data_dir=Path(args.data_dir), api_port=args.port, aws_port=args.aws_port,
                        run_schedules=not args.no_schedules)
     stopping = threading.Event()

@@ -43,9 +43,10 @@ from moto.moto_server.werkzeug_app import (
 from moto.stepfunctions.parser.asl.utils import boto_client as _sfn_boto_client
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import cognito_passwords
+from . import cognito_guard, cognito_passwords, sfn_gaps
 from .durability import DYNAMODB_LOCK, DurableStore, DurableWrites, RecoveryReport, all_write_locks
 from .persistence import load_snapshot, save_snapshot
+from .response_headers import ObjectResponseHeaders
 from .upload_policy import DEFAULT_CREDENTIALS, PresignedPostPolicy
 
 __all__ = [
@@ -228,9 +229,13 @@ def install_patches() -> None:
     """Install the Lambda, DynamoDB, Step Functions client and Cognito password patches (idempotent, process-wide).
 
     The Cognito password hashes stay installed after `uninstall_patches` (users created
-    meanwhile hold hashes, which plain moto could not read).
+    meanwhile hold hashes, which plain moto could not read); so do the gap closers that make moto
+    behave as AWS does: the Cognito attribute guard (`cognito_guard`) and a stopped run that stops
+    waiting on its task token (`sfn_gaps`).
     """
     cognito_passwords.install()
+    cognito_guard.install()
+    sfn_gaps.install()
     with _PATCH_LOCK:
         if "cognito_update_extended_config" not in _ORIGINALS:
             from moto.cognitoidp.models import CognitoIdpUserPool
@@ -306,9 +311,11 @@ class LocalAws:
         self.handler_resolver = handler_resolver
         self.dispatcher = DomainDispatcherApplication(create_backend_app)
         self.writes = DurableWrites(self.dispatcher)
-        self.app = PresignedPostPolicy(
-            self.writes,
-            credentials=upload_credentials if upload_credentials is not None else DEFAULT_CREDENTIALS,
+        self.app = ObjectResponseHeaders(  # served objects: nosniff, no shared caching
+            PresignedPostPolicy(
+                self.writes,
+                credentials=upload_credentials if upload_credentials is not None else DEFAULT_CREDENTIALS,
+            )
         )
         self.store: DurableStore | None = None
         self._requested_port = port

@@ -65,8 +65,12 @@ def test_a_direct_value_is_for_unit_tests_and_is_used_without_any_request() -> N
         stub.assert_no_pending_responses()
 
 
-def test_a_missing_short_or_unconfigured_secret_fails_loudly() -> None:
+def test_a_missing_short_or_unconfigured_secret_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     from silastri.settings import SecretUnavailable
+
+    # an in-process local stack earlier in this worker leaves its functions' environment behind
+    for name in ("APP_SECRET_NAME", "APP_SECRET_KEY", "BSRE_PASSWORD_SECRET_NAME", "BSRE_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
 
     settings = _settings(APP_SECRET_NAME=ARN)
     with _stubbed(settings) as stub:

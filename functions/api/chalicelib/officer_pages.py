@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
 from chalice import Blueprint, Response
-from silastri.adapters import aws, dynamo
+from silastri.adapters import dynamo, storage
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
 from silastri.domain.catalog import PermitType, default_catalog
@@ -415,13 +415,10 @@ def decide_task(ctx: Ctx, task_id: str) -> Response:
 def _inline_url(application_id: str, kind: str, filename: str) -> str:
     """A short-lived link that shows an issued document in the browser (`document_link` makes it a download).
 
-    Only called after `applications.document_link` has authorised the officer for this document."""
-    settings = get_settings()
+    Only called after `applications.document_link` has authorised the officer for this document; the link
+    comes from `storage` like every other (issued keys only, sanitised name, no shared caching)."""
     key = getattr(dynamo.get_application(application_id), applications.OFFICER_FILES[kind])
-    return str(aws.client("s3").generate_presigned_url(
-        "get_object", ExpiresIn=settings.download_url_seconds,
-        Params={"Bucket": settings.documents_bucket, "Key": key, "ResponseContentType": "application/pdf",
-                "ResponseContentDisposition": f'inline; filename="{filename}"'}))
+    return storage.download_url(key, filename, inline=True)
 
 
 @officer_pages.route("/petugas/permohonan/{application_id}/berkas/{kind}", methods=["GET"])
