@@ -212,6 +212,15 @@ _REQUIRED = {name: "x" for name in ("applications_table", "tasks_table", "events
                                      "data_dir")}
 
 
+@pytest.fixture(autouse=True)
+def _no_cdn_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read the environment too: an in-process local stack earlier in this worker leaves its functions'
+    variables (the CDN secret's name among them) behind."""
+    for name in ("DOCUMENTS_CDN_URL", "DOCUMENTS_CDN_KEY_PAIR_ID", "DOCUMENTS_CDN_PARAMETER_NAME",
+                 "DOCUMENTS_CDN_PRIVATE_KEY_SECRET_NAME"):
+        monkeypatch.delenv(name, raising=False)
+
+
 class _FakeSsm:
     """get_parameter from a dict, counting calls; ParameterNotFound like the real client."""
 
