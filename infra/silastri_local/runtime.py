@@ -201,8 +201,8 @@ class LocalStack:
         saved: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
         idp = self.resources.client("cognito-idp")
         pool_id = os.environ["USER_POOL_ID"]
-        office_id = os.environ.get("DEFAULT_OFFICE_ID", "rokan-hilir")
-        for number, (key, group, handle, name, acting) in enumerate(OFFICERS):
+        # office and acting head come from groups (resources.finish_local_setup), never from attributes
+        for number, (key, group, handle, name, _acting) in enumerate(OFFICERS):
             entry = saved.get(key) or {"email": f"{handle}@rokanhilir.local",
                                         "password": "Rohil-" + secrets.token_urlsafe(9) + "9a", "name": name}
             try:
@@ -211,9 +211,7 @@ class LocalStack:
                 idp.admin_create_user(
                     UserPoolId=pool_id, Username=entry["email"], MessageAction="SUPPRESS",
                     UserAttributes=[{"Name": "email", "Value": entry["email"]}, {"Name": "name", "Value": name},
-                                    {"Name": "custom:office_id", "Value": office_id},
-                                    {"Name": "phone_number", "Value": f"+6281100000{number}"},
-                                    {"Name": "custom:acting", "Value": "true" if acting else "false"}],
+                                    {"Name": "phone_number", "Value": f"+6281100000{number}"}],
                 )
                 idp.admin_set_user_password(UserPoolId=pool_id, Username=entry["email"], Password=entry["password"],
                                             Permanent=True)
