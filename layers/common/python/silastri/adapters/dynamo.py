@@ -361,25 +361,29 @@ def claim_task(task_id: str, claim_id: str, outcome: str, note: str | None, acto
     return item.task_token
 
 
+def _update_claim(item: TaskItem, claim_id: str, actions: list[Any]) -> bool:
+    """Apply `actions` only while the task is deciding under `claim_id`; False when it no longer is."""
+    try:
+        item.update(actions=actions,
+                    condition=(TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == claim_id))
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
 def release_claim(task_id: str, claim_id: str) -> bool:
     """Undo a claim whose effects could not be made (deciding → open, back in its queue).
 
     Conditional on the claim; returns False when the claim is no longer the task's deciding claim."""
     bind_tables()
     item = TaskItem.get(task_id, consistent_read=True)
-    try:
-        item.update(
-            actions=[TaskItem.status.set(TaskStatus.OPEN.value), TaskItem.queue.set(queue_key(item.office_id, item.role)),
-                     TaskItem.outcome.remove(), TaskItem.note.remove(), TaskItem.decided_by.remove(),
-                     TaskItem.decided_at.remove(), TaskItem.decision_details.remove(), TaskItem.claim_id.remove(),
-                     TaskItem.decision_effects.remove()],
-            condition=(TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == claim_id),
-        )
-    except UpdateError as exc:
-        if _is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    return _update_claim(item, claim_id, [
+        TaskItem.status.set(TaskStatus.OPEN.value), TaskItem.queue.set(queue_key(item.office_id, item.role)),
+        TaskItem.outcome.remove(), TaskItem.note.remove(), TaskItem.decided_by.remove(),
+        TaskItem.decided_at.remove(), TaskItem.decision_details.remove(), TaskItem.claim_id.remove(),
+        TaskItem.decision_effects.remove()])
 
 
 def record_claim_effects(task_id: str, claim_id: str, effects: dict[str, Any]) -> None:
@@ -387,15 +391,8 @@ def record_claim_effects(task_id: str, claim_id: str, effects: dict[str, Any]) -
 
     Raises ConflictError when the claim is no longer deciding."""
     bind_tables()
-    try:
-        TaskItem(task_id=task_id).update(
-            actions=[TaskItem.decision_effects.set(effects)],
-            condition=(TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == claim_id),
-        )
-    except UpdateError as exc:
-        if _is_conditional_failure(exc):
-            raise ConflictError("tugas ini sudah diputuskan") from exc
-        raise
+    if not _update_claim(TaskItem(task_id=task_id), claim_id, [TaskItem.decision_effects.set(effects)]):
+        raise ConflictError("tugas ini sudah diputuskan")
 
 
 def finish_claim(task_id: str, claim_id: str, status: TaskStatus) -> bool:
@@ -403,16 +400,7 @@ def finish_claim(task_id: str, claim_id: str, status: TaskStatus) -> bool:
 
     Returns True only for the call that made the transition (so that it is announced once)."""
     bind_tables()
-    try:
-        TaskItem(task_id=task_id).update(
-            actions=[TaskItem.status.set(status.value)],
-            condition=(TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == claim_id),
-        )
-    except UpdateError as exc:
-        if _is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    return _update_claim(TaskItem(task_id=task_id), claim_id, [TaskItem.status.set(status.value)])
 
 
 def claim_of(task_id: str) -> tuple[Task, dict[str, Any], dict[str, Any]]:
