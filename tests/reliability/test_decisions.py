@@ -249,3 +249,43 @@ def test_a_claim_cut_short_by_a_crash_is_finished_after_restart(tmp_path, effect
         assert open_completeness == []
     finally:
         stack.stop()
+
+
+def test_kill_9_right_after_an_acknowledged_decision_does_not_reopen_the_step(tmp_path):
+    """kill -9 straight after a 200: the restarted run continues after the decided step (it is given the
+    recorded decision again), it never opens that step a second time."""
+    from silastri_local.journey import officer_clients
+    from silastri_local.stack_process import StackProcess
+
+    stack = StackProcess(tmp_path / "data").start()
+    reopened = []
+    try:
+        api = ApiClient(stack.url)
+        journey = to_step(api, officer_clients(api, stack.officers()), "numbering", permit_type="sip")
+        for step, role, body in (("numbering", "back_office", None), ("signing", "head", {"outcome": "signed"})):
+            staff = officer_clients(api, stack.officers())
+            task = journey.task(role, step)
+            if body is None:
+                number = staff[role].get(f"/api/tasks/{task['task_id']}")["proposed_number"]
+                body = {"outcome": "confirmed", "details": {"number": number}}
+            staff[role].post(f"/api/tasks/{task['task_id']}/decision", body)
+            stack.kill()  # at once: the run has most likely not recorded its next step yet
+            second = StackProcess(tmp_path / "data")
+            second.port, second.aws_port = stack.port, stack.aws_port
+            stack = second.start()
+            api = ApiClient(stack.url)
+            staff = officer_clients(api, stack.officers())
+            journey.api, journey.officers = api, staff
+            journey.applicant = api.login(journey.credentials["email"], journey.credentials["password"])
+            next_step, next_role = ("signing", "head") if step == "numbering" else ("printing", "back_office")
+            journey.task(next_role, next_step, timeout=60)
+            again = [r for r in staff[role].get("/api/tasks")["tasks"]
+                     if r["application_id"] == journey.application_id and r["step"] == step]
+            reopened += again
+            assert staff[role].get(f"/api/tasks/{task['task_id']}")["task"]["status"] == "decided"
+        status = journey.status()
+        assert status["status"] == "issued" and status["downloads"]["permit"]
+        assert api.get(f"/api/verify/{status['permit_id']}")["valid"]
+    finally:
+        stack.stop()
+    assert reopened == []

@@ -269,7 +269,26 @@ def finish_pending_decisions(application_id: str, step_id: str, token: str) -> T
             _publish(task, effects)
         logger.info("pending decision finished", application_id=application_id, step=task.step,
                     same_step=task.step == step_id, had_token=bool(old_token))
+    if delivered is None:
+        delivered = _redeliver_decided(application_id, step_id, token)
     return delivered
+
+
+def _redeliver_decided(application_id: str, step_id: str, token: str) -> Task | None:
+    """A run that re-enters the step whose decision it already received (it died before its next step was
+    recorded, and was restarted at this step) gets that decision again instead of a second task.
+
+    Recognised by the application's latest task: for this very step, decided. The SOP never opens a step
+    again straight after its own decision (a return, a revision or a timeout always opens another task or
+    leaves the old one open or cancelled)."""
+    history = sorted(dynamo.tasks_of_application(application_id), key=lambda t: t.opened_at)
+    latest = history[-1] if history else None
+    if latest is None or latest.step != step_id or latest.status != TaskStatus.DECIDED or not latest.outcome:
+        return None
+    workflow.resume(token, {"outcome": latest.outcome, "task_id": latest.task_id})
+    logger.info("decision delivered again to a restarted run", application_id=application_id, step=step_id,
+                outcome=latest.outcome)
+    return latest
 
 
 def sign_batch(principal: Principal, task_ids: list[str]) -> list[dict[str, Any]]:
