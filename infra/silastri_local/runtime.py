@@ -42,8 +42,19 @@ OFFICERS = [  # (login key, Cognito group, e-mail handle, name, acting head)
 ]
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 def _load_handler(spec: tpl.FunctionSpec) -> Callable[..., Any]:
-    """Import a function's module from its CodeUri the way Lambda does, under a unique module name."""
+    """Import a function's module from its CodeUri the way Lambda does, under a unique module name.
+
+    Serialised: runs resumed together after a restart invoke the same function at once, and a module
+    half-executed by one thread must never be used by another."""
+    with _LOAD_LOCK:
+        return _load_handler_locked(spec)
+
+
+def _load_handler_locked(spec: tpl.FunctionSpec) -> Callable[..., Any]:
     module_name = f"silastri_fn_{spec.logical_id}"
     module: ModuleType | None = sys.modules.get(module_name)
     if module is None:
@@ -53,7 +64,11 @@ def _load_handler(spec: tpl.FunctionSpec) -> Callable[..., Any]:
         assert loader and loader.loader
         module = importlib.util.module_from_spec(loader)
         sys.modules[module_name] = module
-        loader.loader.exec_module(module)
+        try:
+            loader.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]  # a failed import is tried again, never used half-done
+            raise
     return getattr(module, spec.attribute)
 
 
