@@ -123,3 +123,39 @@ def test_moto_has_no_delete_user_attributes_to_guard(idp: Any) -> None:
     with pytest.raises(ClientError):
         idp.delete_user_attributes(AccessToken=token, UserAttributeNames=["custom:office_id"])
     assert _attributes(idp, pool_id, "del@contoh.id")["custom:office_id"] == "rokan-hilir"
+
+
+def _admin_only_client(idp: Any) -> tuple[str, str]:
+    pool_id = idp.create_user_pool(PoolName="flows", UsernameAttributes=["email"])["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="public", GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool_id, Username="flows@contoh.id", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool_id, Username="flows@contoh.id", Password=PASSWORD, Permanent=True)
+    return pool_id, client_id
+
+
+def test_moto_alone_signs_in_with_a_password_flow_the_client_does_not_allow(idp: Any) -> None:
+    cognito_guard.uninstall()
+    try:
+        _pool_id, client_id = _admin_only_client(idp)
+        result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                   AuthParameters={"USERNAME": "flows@contoh.id", "PASSWORD": PASSWORD})
+        assert "AccessToken" in result["AuthenticationResult"]
+    finally:
+        cognito_guard.install()
+
+
+def test_guard_allows_only_the_client_s_auth_flows(idp: Any) -> None:
+    pool_id, client_id = _admin_only_client(idp)
+    for flow in ("USER_PASSWORD_AUTH", "USER_SRP_AUTH", "CUSTOM_AUTH"):
+        assert _error_code(lambda flow=flow: idp.initiate_auth(
+            ClientId=client_id, AuthFlow=flow,
+            AuthParameters={"USERNAME": "flows@contoh.id", "PASSWORD": PASSWORD, "SRP_A": "1"})) == \
+            "InvalidParameterException", flow
+    admin = idp.admin_initiate_auth(UserPoolId=pool_id, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                    AuthParameters={"USERNAME": "flows@contoh.id", "PASSWORD": PASSWORD})
+    refresh = admin["AuthenticationResult"]["RefreshToken"]
+    again = idp.initiate_auth(ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH",
+                              AuthParameters={"REFRESH_TOKEN": refresh})
+    assert "IdToken" in again["AuthenticationResult"]

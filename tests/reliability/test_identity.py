@@ -57,10 +57,13 @@ def _idp(stack: LocalStack) -> Any:
 
 
 def _access_token(stack: LocalStack, email: str, password: str) -> str:
-    """Sign in through the public client, as any user can, and keep the access token."""
-    result = _idp(stack).initiate_auth(ClientId=stack.resources.refs["UserPoolClient"] if stack.resources else "",
-                                       AuthFlow="USER_PASSWORD_AUTH",
-                                       AuthParameters={"USERNAME": email, "PASSWORD": password})
+    """The user's own access token for the public client (issued here with the emulator's admin credentials:
+    the public client has no password flow, users sign in through the API)."""
+    assert stack.resources
+    result = _idp(stack).admin_initiate_auth(UserPoolId=stack.resources.refs["UserPool"],
+                                             ClientId=stack.resources.refs["UserPoolClient"],
+                                             AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                             AuthParameters={"USERNAME": email, "PASSWORD": password})
     return str(result["AuthenticationResult"]["AccessToken"])
 
 

@@ -97,13 +97,15 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
 
 
 def login(email: str, password: str) -> dict[str, Any]:
-    """USER_PASSWORD_AUTH; returns the ID token and its lifetime. Wrong credentials → AuthError."""
+    """Sign in through the API only (ADMIN_USER_PASSWORD_AUTH, the pool's admin credentials): the public app
+    client has no password flow, so nobody can try passwords against Cognito around the API's rate limits.
+    Returns the ID token and its lifetime. Wrong credentials → AuthError."""
     idp = client("cognito-idp")
     settings = get_settings()
     try:
-        result = idp.initiate_auth(
-            ClientId=settings.user_pool_client_id, AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        result = idp.admin_initiate_auth(
+            UserPoolId=settings.user_pool_id, ClientId=settings.user_pool_client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH", AuthParameters={"USERNAME": email, "PASSWORD": password},
         )["AuthenticationResult"]
     except (idp.exceptions.NotAuthorizedException, idp.exceptions.UserNotFoundException,
             idp.exceptions.UserNotConfirmedException) as exc:
