@@ -320,8 +320,12 @@ def _byte_problem(data: bytes) -> str | None:
 
 
 def _is_polyglot(data: bytes) -> bool:
-    """True when ``data`` is also a ZIP archive, a tar archive, or starts like an HTML/SVG document."""
-    if _MARKUP.search(data, 0, _SNIFF_WINDOW):
+    """True when ``data`` is also a ZIP archive, a tar archive, or starts like an HTML/SVG document.
+
+    Markup counts only in the PDF's own syntax of the first bytes, where a content sniffer would see it:
+    a document's text (a string such as the Subject, or a content stream) that merely mentions ``<html>``
+    is no polyglot."""
+    if any(_MARKUP.search(piece) for piece in _outside_strings_and_streams(data[:_SNIFF_WINDOW])):
         return True
     if data[257:262] == b"ustar":
         return True
@@ -908,6 +912,22 @@ def _names(text: bytes) -> Iterator[bytes]:
         elif token[:1] == b"s" and (match.start() == 0 or text[match.start() - 1] in _BEFORE_STREAM):
             end = text.find(b"endstream", position)
             position = len(text) if end < 0 else end + len(b"endstream")
+
+
+def _outside_strings_and_streams(text: bytes) -> Iterator[bytes]:
+    """The pieces of ``text`` that are neither literal strings nor stream data (lexed as in `_names`)."""
+    position = last = 0
+    while (match := _LEXEME.search(text, position)) is not None:
+        token = match.group()
+        position = match.end()
+        if token == b"(":
+            yield text[last:match.start()]
+            position = last = _string_end(text, position)
+        elif token[:1] == b"s" and (match.start() == 0 or text[match.start() - 1] in _BEFORE_STREAM):
+            yield text[last:position]
+            end = text.find(b"endstream", position)
+            position = last = len(text) if end < 0 else end + len(b"endstream")
+    yield text[last:]
 
 
 def _string_end(text: bytes, position: int) -> int:
