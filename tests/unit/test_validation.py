@@ -109,6 +109,14 @@ def test_controls_and_bidi_overrides_are_refused_in_names(bad):
     assert err.value.field == "form.organisation_name"
 
 
+def test_stacked_combining_marks_are_refused_but_real_diacritics_are_kept():
+    assert validation.clean_text("Nguy\u1ec5n Th\u1ecb", "name", 100) == "Nguyễn Thị"
+    assert validation.clean_text("Tie\u0302\u0301ng Vie\u0323\u0302t", "name", 100)  # two stacked marks (NFC keeps some)
+    with pytest.raises(ValidationError) as err:
+        validation.clean_text("A" + "\u0301" * 150, "name", 200)
+    assert err.value.field == "name"
+
+
 def test_line_breaks_are_kept_only_in_multiline_texts():
     assert validation.clean_text("baris 1\r\nbaris 2", "note", 100, multiline=True) == "baris 1\nbaris 2"
     assert validation.clean_text("Hj. Nurhayati, S.Sos.", "name", 100) == "Hj. Nurhayati, S.Sos."

@@ -27,6 +27,9 @@ DATE_WINDOW = timedelta(days=366)
 # private use and unassigned code points; line/paragraph separators (Zl, Zp) too.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _IDENTIFIER = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+#: More combining marks than this on one letter is no writing system's need ("Zalgo" text that overprints the
+#: lines of a decree); Vietnamese, the most, stacks two.
+MAX_COMBINING_RUN = 3
 
 
 def _refused(char: str, multiline: bool) -> bool:
@@ -60,7 +63,17 @@ def clean_text(value: Any, field: str, max_len: int, *, label: str | None = None
     if any(_refused(c, multiline) for c in text):
         raise ValidationError(f"{name} mengandung karakter yang tidak diizinkan (karakter kendali, baris baru "
                               "atau pengarah teks)", field=field)
+    if _longest_combining_run(text) > MAX_COMBINING_RUN:
+        raise ValidationError(f"{name} mengandung tanda diakritik bertumpuk yang tidak wajar", field=field)
     return text
+
+
+def _longest_combining_run(text: str) -> int:
+    longest = run = 0
+    for char in text:
+        run = run + 1 if unicodedata.combining(char) else 0
+        longest = max(longest, run)
+    return longest
 
 
 def copies(value: Any, field: str = "copies") -> int:
