@@ -8,6 +8,7 @@ from importlib import resources
 
 from pydantic import BaseModel, Field
 
+from .calendar import OfficeHours, WorkingCalendar
 from .errors import NotFoundError
 
 
@@ -40,6 +41,8 @@ class PermitType(BaseModel):
     decision_text: list[str]
     requirements: list[Requirement]
     form_fields: list[FormField]
+    # per-step standard times overriding the SOP's (step id → {"minutes": n} or {"working_days": n})
+    standard_times: dict[str, dict[str, int]] = Field(default_factory=dict)
 
     def requirement(self, requirement_id: str) -> Requirement:
         for requirement in self.requirements:
@@ -63,6 +66,22 @@ class Office(BaseModel):
     max_revision_rounds: int = Field(ge=1)
     pickup_window_days: int = Field(ge=1)
     permit_types: list[str]
+    office_hours: OfficeHours = Field(default_factory=OfficeHours)
+    # SLA escalation: each role's supervising role is the next one in the chain; roles outside the chain
+    # (e.g. the sector agency's technical team) enter it at `escalation_entry[role]`
+    escalation_chain: list[str] = Field(default_factory=lambda: ["back_office", "verifier", "approver", "head"])
+    escalation_entry: dict[str, str] = Field(default_factory=lambda: {"technical_team": "verifier"})
+
+    def calendar(self) -> WorkingCalendar:
+        """The office's working-day calendar (national holidays, cuti bersama, its hours and closures)."""
+        return WorkingCalendar(self.office_hours)
+
+    def supervisor_of(self, role: str) -> str | None:
+        """The role an overdue task of `role` escalates to; None at the top of the chain."""
+        if role in self.escalation_chain:
+            index = self.escalation_chain.index(role)
+            return self.escalation_chain[index + 1] if index + 1 < len(self.escalation_chain) else None
+        return self.escalation_entry.get(role)
 
 
 class Catalog(BaseModel):
