@@ -1,4 +1,4 @@
-"""Scheduled: reminds the role's officers of open tasks past the SOP standard time (once per task)."""
+"""Scheduled: rings each SLA alarm once: 80% reminder to the role, breach escalation to the supervising role."""
 
 from silastri.observability import logger
 from silastri.services import sla
@@ -6,4 +6,4 @@ from silastri.services import sla
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
-    return {"reminded": sla.remind_overdue()}
+    return sla.check_clocks()

@@ -4,6 +4,9 @@
   silastri demo [--type orsos|sip] [--count N]
   silastri bench [--count N]
   silastri check-pdf FILE...
+  silastri calendar is-working-day YYYY-MM-DD [--office ID]
+  silastri calendar add-working-days YYYY-MM-DD N [--office ID]
+  silastri calendar working-days-between YYYY-MM-DD YYYY-MM-DD [--office ID]
 """
 
 from __future__ import annotations
@@ -136,6 +139,36 @@ def _check_pdf(args: argparse.Namespace) -> int:
     return run(args.files)
 
 
+def _calendar(args: argparse.Namespace) -> int:
+    """The office's working-day calendar; bad input or a year without data → message on stderr, exit 2."""
+    from datetime import date
+
+    from silastri.domain.catalog import default_catalog
+    from silastri.domain.errors import DomainError
+
+    def day(text: str) -> date:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise DomainError(f"tanggal tidak valid: '{text}' (format YYYY-MM-DD)") from None
+
+    try:
+        cal = default_catalog().office(args.office).calendar()
+        if args.calendar_command == "is-working-day":
+            info = cal.day_info(day(args.date))
+            print(f"{'yes' if info.working else 'no'}  {info.reason}")
+        elif args.calendar_command == "add-working-days":
+            if args.days < 0:
+                raise DomainError("N harus bilangan bulat ≥ 0")
+            print(cal.add_working_days(day(args.date), args.days).isoformat())
+        else:
+            print(cal.working_days_between(day(args.start), day(args.end)))
+    except DomainError as exc:
+        print(f"galat: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="silastri", description="SILASTRI local stack and tools")
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="where local data is kept")
@@ -167,6 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check-pdf", help="validate PDFs as uploads are validated")
     check.add_argument("files", nargs="+")
     check.set_defaults(func=_check_pdf)
+    calendar = sub.add_parser("calendar", help="the national working-day calendar of an office")
+    calendar.add_argument("--office", default="rokan-hilir", help="office id (default: rokan-hilir)")
+    calendar_sub = calendar.add_subparsers(dest="calendar_command", required=True)
+    is_working = calendar_sub.add_parser("is-working-day", help="yes/no and why")
+    is_working.add_argument("date", help="YYYY-MM-DD")
+    add_days = calendar_sub.add_parser("add-working-days", help="the N-th working day after a date")
+    add_days.add_argument("date", help="YYYY-MM-DD")
+    add_days.add_argument("days", type=int, metavar="N")
+    between = calendar_sub.add_parser("working-days-between", help="working days after START up to END")
+    between.add_argument("start", help="YYYY-MM-DD")
+    between.add_argument("end", help="YYYY-MM-DD")
+    calendar.set_defaults(func=_calendar)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     code = int(args.func(args))

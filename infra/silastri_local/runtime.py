@@ -72,6 +72,21 @@ def _load_handler_locked(spec: tpl.FunctionSpec) -> Callable[..., Any]:
     return getattr(module, spec.attribute)
 
 
+def apply_clock_offset() -> None:
+    """Shift the service clock by env SILASTRI_CLOCK_OFFSET (seconds, may be negative; local runtime only),
+    so that SLA reminders, escalations and deadlines can be tried without waiting days."""
+    from datetime import timedelta
+
+    from silastri.domain import clock
+
+    raw = os.environ.get("SILASTRI_CLOCK_OFFSET", "").strip()
+    try:
+        seconds = float(raw) if raw else 0.0
+    except ValueError:
+        raise SystemExit(f"SILASTRI_CLOCK_OFFSET must be a number of seconds, not {raw!r}") from None
+    clock.set_offset(timedelta(seconds=seconds))
+
+
 class LocalStack:
     """Everything `silastri up` runs, startable and stoppable from tests."""
 
@@ -111,6 +126,7 @@ class LocalStack:
                            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}.items():
             os.environ[key] = value
         os.environ.pop("AWS_PROFILE", None)
+        apply_clock_offset()
         self.aws = LocalAws(host=self.host, port=self.aws_port, handler_resolver=self._resolve).start()
         os.environ["AWS_ENDPOINT_URL"] = self.aws.endpoint_url
         if self.persist:

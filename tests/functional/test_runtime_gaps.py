@@ -103,9 +103,11 @@ def test_schedules_follow_the_templates_rate_and_remind_once(local_stack):
     app = _submitted_application()
     dynamo.open_task(Task(task_id=uuid.uuid4().hex, application_id=app.application_id, office_id="rokan-hilir",
                           step="verification", role="verifier", opened_at=datetime.now(UTC) - timedelta(hours=2),
-                          execution_name="x"), "secret-token")
-    assert local_stack.invoke("SlaMonitorFunction", {})["reminded"] >= 1
-    assert local_stack.invoke("SlaMonitorFunction", {})["reminded"] == 0
+                          execution_name="x", due_at=datetime.now(UTC) - timedelta(hours=1),
+                          remind_at=datetime.now(UTC) - timedelta(hours=1, minutes=30),
+                          sla={"standard": "10 menit", "budget_minutes": 10, "consumed_minutes": 0}), "secret-token")
+    assert local_stack.invoke("SlaMonitorFunction", {})["escalated"] >= 1
+    assert local_stack.invoke("SlaMonitorFunction", {}) == {"reminded": 0, "escalated": 0}
 
 
 def _moto_signed(claims: dict) -> str:

@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 from silastri.domain import ikm, numbering, steps
+from silastri.domain.calendar import WorkingCalendar
 from silastri.domain.catalog import default_catalog
-from silastri.domain.clock import add_working_days, format_datetime_wib
+from silastri.domain.clock import format_datetime_wib
 from silastri.domain.errors import ForbiddenError, NotFoundError, ValidationError
 from silastri.domain.models import validate_form
 
@@ -114,7 +115,7 @@ def test_ikm_formula_and_grades():
 
 def test_working_days_skip_weekends_and_times_are_wib():
     friday = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 10:00 WIB Friday
-    assert add_working_days(friday, 1).weekday() == 0
+    assert WorkingCalendar().add_working_days(friday.date(), 1).weekday() == 0
     assert format_datetime_wib(friday) == "27 November 2026 10:00 WIB"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from silastri.adapters import dynamo, storage
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
 from silastri.domain.catalog import PermitType, default_catalog
-from silastri.domain.clock import add_working_days, format_date_id, now_utc, to_wib
+from silastri.domain.clock import format_date_id, now_utc, to_wib
 from silastri.domain.errors import (
     ConflictError,
     DomainError,
@@ -217,12 +217,11 @@ def _form_lists() -> dict[str, list[str]]:
 
 # ----------------------------------------------------------------------------- presentation helpers
 
-def _due(step_id: str, opened_at: datetime) -> datetime:
-    """When the SOP standard time of a step opened at `opened_at` runs out (as the SLA monitor counts it)."""
-    definition = steps.step(step_id)
-    if definition.standard_working_days:
-        return add_working_days(opened_at, definition.standard_working_days)
-    return opened_at + timedelta(minutes=definition.standard_minutes or 0)
+def _countdown(seconds_left: int | None) -> str | None:
+    """`sisa 2 jam 5 menit` / `terlambat 1 hari 3 jam` (None without an SLA clock)."""
+    if seconds_left is None:
+        return None
+    return ("sisa " if seconds_left >= 0 else "terlambat ") + _duration(abs(seconds_left))
 
 
 def _permit_type(office_id: str, permit_type: str) -> PermitType:
@@ -230,12 +229,10 @@ def _permit_type(office_id: str, permit_type: str) -> PermitType:
 
 
 def _queue_rows(who: Principal) -> list[dict[str, Any]]:
-    now = now_utc()
     rows = []
     for row in tasks.queue_view(who):
-        opened = datetime.fromisoformat(row["opened_at"])
         rows.append({**row, "permit_type_name": _permit_type(who.office_id or "", row["permit_type"]).name,
-                     "waiting": _duration(row["waiting_seconds"]), "overdue": now > _due(row["step"], opened),
+                     "waiting": _duration(row["waiting_seconds"]), "countdown": _countdown(row["seconds_left"]),
                      "role_name": _role_name(row["role"])})
     return rows
 
@@ -304,8 +301,10 @@ def _task_context(who: Principal, task_id: str) -> dict[str, Any]:
     return {
         "view": view, "task": task, "app": app, "definition": definition, "form_rows": form_rows,
         "requirements": requirements, "timeline": timeline, "decisions": decisions, "is_open": is_open,
-        "waiting": _duration(waited), "overdue": is_open and now_utc() > _due(step_id, opened),
-        "standard_time": steps.step(step_id).standard_time_label, "step_id": step_id,
+        "waiting": _duration(waited), "step_id": step_id,
+        "overdue": bool(is_open and task.get("due_at") and now_utc() >= datetime.fromisoformat(task["due_at"])),
+        "due_at": task.get("due_at"),
+        "standard_time": (task.get("sla") or {}).get("standard") or steps.step(step_id).standard_time_label,
         "holder": app["form"].get("organisation_name") or app["form"].get("practitioner_name") or "—",
         "status_label": APPLICATION_STATES.get(app["status"], app["status"]),
         "outcomes": view["outcomes"], "proposed_number": view.get("proposed_number"), "files": files,

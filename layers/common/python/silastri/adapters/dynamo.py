@@ -7,7 +7,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pynamodb.attributes import (
@@ -93,6 +93,21 @@ class ByApplicationIndex(GlobalSecondaryIndex["TaskItem"]):
     opened_at = UnicodeAttribute(range_key=True)
 
 
+class ByDueIndex(GlobalSecondaryIndex["TaskItem"]):
+    """Sparse index of open officer tasks whose SLA clock still has an alarm to ring, by office and the
+    moment of that alarm (`alarm_at`: the 80% reminder, then the due time). A task leaves it when it is
+    claimed or cancelled (`sla_office` removed) or escalated (`alarm_at` removed), so the SLA monitor's
+    query never grows with closed history."""
+
+    class Meta:
+        index_name = "by_due"
+        projection = IncludeProjection(["application_id", "step", "role", "status", "opened_at", "due_at",
+                                        "remind_at", "reminded_at"])
+
+    sla_office = UnicodeAttribute(hash_key=True)
+    alarm_at = UnicodeAttribute(range_key=True)
+
+
 class TaskItem(Model):
     class Meta(_Meta):
         pass
@@ -115,8 +130,16 @@ class TaskItem(Model):
     claim_id = UnicodeAttribute(null=True)  # the winning claim (open → deciding); effects are keyed by it
     decision_effects = JSONAttribute(null=True)  # what the claim produced, to publish once the run accepts it
     reminded_at = UnicodeAttribute(null=True)
+    # SLA clock (UTC ISO): set when an officer task opens; `sla_office` only while open (sparse `by_due`)
+    due_at = UnicodeAttribute(null=True)
+    remind_at = UnicodeAttribute(null=True)
+    alarm_at = UnicodeAttribute(null=True)
+    sla_office = UnicodeAttribute(null=True)
+    sla = JSONAttribute(null=True)  # {"standard": label, "budget_minutes": n, "consumed_minutes": n}
+    escalated_at = UnicodeAttribute(null=True)
     by_queue = ByQueueIndex()
     by_application = ByApplicationIndex()
+    by_due = ByDueIndex()
 
 
 class EventItem(Model):
@@ -204,6 +227,11 @@ def bind_tables() -> None:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat()
+
+
+def _key(moment: datetime) -> str:
+    """A sortable UTC timestamp (fixed width), for index range keys compared as strings."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 # ----------------------------------------------------------------------------- applications
@@ -298,6 +326,11 @@ def _task(item: TaskItem) -> Task:
         execution_name=item.execution_name, outcome=item.outcome, note=item.note, decided_by=item.decided_by,
         decided_at=datetime.fromisoformat(item.decided_at) if item.decided_at else None,
         claim_id=item.claim_id,
+        due_at=datetime.fromisoformat(item.due_at) if item.due_at else None,
+        remind_at=datetime.fromisoformat(item.remind_at) if item.remind_at else None,
+        reminded_at=datetime.fromisoformat(item.reminded_at) if item.reminded_at else None,
+        escalated_at=datetime.fromisoformat(item.escalated_at) if item.escalated_at else None,
+        sla=dict(item.sla) if item.sla else None,
     )
 
 
@@ -319,6 +352,9 @@ def open_task(task: Task, token: str) -> Task:
         role=task.role, status=TaskStatus.OPEN.value, queue=queue_key(task.office_id, task.role),
         opened_at=_iso(task.opened_at), execution_name=task.execution_name, task_token=token,
     )
+    if task.due_at and task.remind_at:
+        item.due_at, item.remind_at, item.alarm_at = _key(task.due_at), _key(task.remind_at), _key(task.remind_at)
+        item.sla_office, item.sla = task.office_id, task.sla
     item.save(condition=TaskItem.task_id.does_not_exist())
     return task
 
@@ -344,6 +380,7 @@ def claim_task(task_id: str, claim_id: str, outcome: str, note: str | None, acto
             actions=[
                 TaskItem.status.set(TaskStatus.DECIDING.value),
                 TaskItem.queue.remove(),
+                TaskItem.sla_office.remove(),
                 TaskItem.outcome.set(outcome),
                 *([TaskItem.note.set(note)] if note else []),
                 TaskItem.decided_by.set(actor_id),
@@ -381,6 +418,7 @@ def release_claim(task_id: str, claim_id: str) -> bool:
     item = TaskItem.get(task_id, consistent_read=True)
     return _update_claim(item, claim_id, [
         TaskItem.status.set(TaskStatus.OPEN.value), TaskItem.queue.set(queue_key(item.office_id, item.role)),
+        *([TaskItem.sla_office.set(item.office_id)] if item.due_at else []),
         TaskItem.outcome.remove(), TaskItem.note.remove(), TaskItem.decided_by.remove(),
         TaskItem.decided_at.remove(), TaskItem.decision_details.remove(), TaskItem.claim_id.remove(),
         TaskItem.decision_effects.remove()])
@@ -431,7 +469,8 @@ def cancel_open_tasks(application_id: str) -> None:
         if existing.status == TaskStatus.OPEN.value:
             try:
                 TaskItem(task_id=existing.task_id).update(
-                    actions=[TaskItem.status.set(TaskStatus.CANCELLED.value), TaskItem.queue.remove()],
+                    actions=[TaskItem.status.set(TaskStatus.CANCELLED.value), TaskItem.queue.remove(),
+                             TaskItem.sla_office.remove()],
                     condition=(TaskItem.status == TaskStatus.OPEN.value),
                 )
             except UpdateError as exc:
@@ -470,11 +509,15 @@ def queue(office_id: str, role: str) -> list[Task]:
 
 
 def mark_reminded(task_id: str, at: datetime) -> bool:
-    """Set the reminder mark once; False if already reminded or no longer open."""
+    """The 80% reminder, once: set `reminded_at` and move the task's alarm to its due time.
+
+    One conditional write; False if already reminded or no longer open (so a reminder goes out once)."""
     bind_tables()
+    item = TaskItem.get(task_id, consistent_read=True)
     try:
-        TaskItem(task_id=task_id).update(
-            actions=[TaskItem.reminded_at.set(_iso(at))],
+        item.update(
+            actions=[TaskItem.reminded_at.set(_iso(at)),
+                     *([TaskItem.alarm_at.set(item.due_at)] if item.due_at else [])],
             condition=TaskItem.reminded_at.does_not_exist() & (TaskItem.status == TaskStatus.OPEN.value),
         )
     except UpdateError as exc:
@@ -484,10 +527,32 @@ def mark_reminded(task_id: str, at: datetime) -> bool:
     return True
 
 
-def all_open_tasks() -> Iterator[Task]:
+def mark_escalated(task_id: str, at: datetime) -> bool:
+    """The breach escalation, once: set `escalated_at` and take the task out of the `by_due` index.
+
+    One conditional write; False if already escalated or no longer open."""
     bind_tables()
-    for item in TaskItem.scan(TaskItem.status == TaskStatus.OPEN.value):
-        yield _task(item)
+    try:
+        TaskItem(task_id=task_id).update(
+            actions=[TaskItem.escalated_at.set(_iso(at)), TaskItem.reminded_at.set(TaskItem.reminded_at | _iso(at)),
+                     TaskItem.alarm_at.remove()],
+            condition=TaskItem.escalated_at.does_not_exist() & (TaskItem.status == TaskStatus.OPEN.value),
+        )
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def tasks_with_alarm(office_id: str, now: datetime) -> Iterator[Task]:
+    """Open officer tasks of an office whose next SLA alarm (reminder or due time) is at or before `now`.
+
+    A query on the sparse `by_due` index: its cost follows the open, ringing tasks, not closed history."""
+    bind_tables()
+    for item in TaskItem.by_due.query(office_id, TaskItem.alarm_at <= _key(now)):
+        if item.status == TaskStatus.OPEN.value:
+            yield get_task(item.task_id)
 
 
 # ----------------------------------------------------------------------------- timeline

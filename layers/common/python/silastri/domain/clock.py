@@ -1,4 +1,4 @@
-"""Time in Indonesia's western zone (WIB) and working-day arithmetic."""
+"""Time in Indonesia's western zone (WIB). Working days and office hours: `domain.calendar`."""
 
 from __future__ import annotations
 
@@ -17,8 +17,18 @@ MONTHS_ID = [
 ROMAN_MONTHS = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
 
 
+_offset = timedelta(0)
+
+
 def now_utc() -> datetime:
-    return datetime.now(UTC)
+    """The current moment in UTC, shifted by `set_offset` (set only by the local runtime and tests)."""
+    return datetime.now(UTC) + _offset
+
+
+def set_offset(offset: timedelta) -> None:
+    """Shift the service clock (local runtime: env SILASTRI_CLOCK_OFFSET, seconds). Never called on AWS."""
+    global _offset
+    _offset = offset
 
 
 def to_wib(moment: datetime) -> datetime:
@@ -42,14 +52,3 @@ def add_years(moment: _D, years: int) -> _D:
         return moment.replace(year=moment.year + years)
     except ValueError:
         return moment.replace(year=moment.year + years, day=28)
-
-
-def add_working_days(start: datetime, days: int, holidays: frozenset[date] = frozenset()) -> datetime:
-    """Move `days` working days (Mon–Fri, not a holiday) forward from `start`, in WIB."""
-    local = to_wib(start)
-    remaining = days
-    while remaining > 0:
-        local += timedelta(days=1)
-        if local.weekday() < 5 and local.date() not in holidays:
-            remaining -= 1
-    return local

@@ -129,6 +129,12 @@ class Task(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     claim_id: str | None = None
+    # SLA clock (UTC); None for the applicant's tasks, which run on the revision deadline instead
+    due_at: datetime | None = None
+    remind_at: datetime | None = None
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    sla: dict[str, Any] | None = None
 
 
 class TimelineEvent(BaseModel):

@@ -10,7 +10,7 @@ from ..adapters import dynamo, storage, workflow
 from ..adapters.identity import Principal
 from ..domain import steps
 from ..domain.catalog import default_catalog
-from ..domain.clock import now_utc
+from ..domain.clock import format_date_id, now_utc, to_wib
 from ..domain.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ..domain.ikm import SurveyAnswers
 from ..domain.models import (
@@ -23,7 +23,7 @@ from ..domain.models import (
 )
 from ..domain.numbering import format_registration_number, registration_counter_id
 from ..settings import get_settings
-from . import timeline
+from . import sla, timeline
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
@@ -299,6 +299,7 @@ def status_view(app: Application) -> dict[str, Any]:
             "finished_at": finished.isoformat() if finished else None,
             "actual_seconds": (finished - started).total_seconds() if started and finished else None,
         })
+    expected = sla.expected_completion(app)  # recomputed on every view, from the step reached
     return {
         "application_id": app.application_id,
         "registration_number": app.registration_number,
@@ -308,6 +309,8 @@ def status_view(app: Application) -> dict[str, Any]:
         "permit_number": app.permit_number,
         "permit_id": app.permit_id if app.permit_key else None,
         "revision_deadline": app.revision_deadline.isoformat() if app.revision_deadline else None,
+        "expected_completion": expected.isoformat() if expected else None,
+        "expected_completion_date": format_date_id(to_wib(expected).date()) if expected else None,
         "revision_notes": app.revision_notes,
         "documents": [d.model_dump(mode="json", exclude={"key"}) for d in app.documents],
         "steps": per_step,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from ..adapters import dynamo, storage
 from ..domain import steps
 from ..domain.catalog import default_catalog
-from ..domain.clock import add_working_days, now_utc
+from ..domain.clock import now_utc
 from ..domain.models import Application, ApplicationStatus
 from . import numbering, permits, tasks, timeline
 
@@ -52,7 +52,8 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
     app = dynamo.get_application(event.application_id)
     office = default_catalog().office(app.office_id)
     now = now_utc()
-    deadline = add_working_days(now, office.revision_deadline_working_days)
+    # closing time of the N-th working day on the national calendar (holidays, cuti bersama, office closures)
+    deadline = office.calendar().end_of_working_day(now, office.revision_deadline_working_days)
     round_number = app.revision_round + 1
     app = _mark(app.application_id, event.state, revision_round=round_number, revision_deadline=deadline)
     limit_reached = round_number > office.max_revision_rounds

@@ -23,6 +23,18 @@ def _text(note: messaging.Notification) -> tuple[str, str, str | None]:
                 f"SILASTRI RV: permohonan {reg} menunggu {step.title} (SOP {step.sop_number}, "
                 f"standar {step.standard_time_label}). Masuk untuk memproses:",
                 links.task_link(note.params["task_id"]))
+    if note.kind in ("sla_reminder", "sla_escalated"):
+        step = steps.step(note.params["step"])
+        due = format_datetime_wib(datetime.fromisoformat(note.params["due_at"])) if note.params.get("due_at") else "-"
+        standard = note.params.get("standard") or step.standard_time_label
+        if note.kind == "sla_reminder":
+            return (f"Pengingat waktu standar: {reg}",
+                    f"SILASTRI RV: {step.title} untuk permohonan {reg} telah memakai 80% waktu standar "
+                    f"({standard}); batas waktu {due}.", links.task_link(note.params["task_id"]))
+        from_role = steps.ROLE_NAMES.get(steps.Role(note.params["from_role"]), note.params["from_role"])
+        return (f"Eskalasi: {reg} melewati waktu standar",
+                f"SILASTRI RV: {step.title} untuk permohonan {reg} oleh {from_role} melewati batas waktu {due} "
+                f"(standar {standard}). Mohon tindak lanjut sebagai atasan.", links.task_link(note.params["task_id"]))
     if note.kind == "sla_overdue":
         step = steps.step(note.params["step"])
         return (f"Melewati waktu standar: {reg}",

@@ -8,12 +8,13 @@ from typing import Any
 from ..adapters import dynamo, identity, storage, workflow
 from ..adapters.identity import Principal
 from ..domain import steps, validation
+from ..domain.calendar import CalendarYearError
 from ..domain.catalog import default_catalog
-from ..domain.clock import now_utc
+from ..domain.clock import format_datetime_wib, now_utc
 from ..domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError
 from ..domain.models import Application, ApplicationStatus, Task, TaskStatus
 from ..observability import logger
-from . import numbering, permits, timeline
+from . import numbering, permits, sla, timeline
 
 
 def open_human_task(application_id: str, office_id: str, step_id: str, state: str, token: str,
@@ -27,8 +28,19 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
     pending = finish_pending_decisions(application_id, step_id, token)
     if pending is not None:
         return pending
+    opened_at = now_utc()
     candidate = Task(task_id=uuid.uuid4().hex, application_id=application_id, office_id=office_id, step=step_id,
-                     role=definition.role.value, opened_at=now_utc(), execution_name=execution_name)
+                     role=definition.role.value, opened_at=opened_at, execution_name=execution_name)
+    clock_problem = None
+    if definition.role != steps.Role.APPLICANT:
+        try:
+            clock = sla.clock_for(dynamo.get_application(application_id), step_id, opened_at)
+            candidate.due_at, candidate.remind_at = clock.due_at, clock.remind_at
+            candidate.sla = {"standard": clock.standard.label, "budget_minutes": clock.budget_minutes,
+                             "consumed_minutes": clock.consumed_minutes}
+        except CalendarYearError as exc:  # no calendar data for the year the clock reaches: said, not guessed
+            clock_problem = exc.message
+            logger.warning("sla clock not started", application_id=application_id, step=step_id, reason=exc.message)
     stored = dynamo.open_task(candidate, token)
     resumed = stored.task_id != candidate.task_id
 
@@ -42,7 +54,11 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
 
     app, _ = dynamo.update_application(application_id, change)
     if not resumed:
-        timeline.record(application_id, step_id, "task_opened", "system", task_id=stored.task_id)
+        timeline.record(application_id, step_id, "task_opened", "system", task_id=stored.task_id,
+                        **({"sla_standard": stored.sla["standard"], "sla_due_at": stored.due_at.isoformat(),
+                            "sla_resumed_minutes": round(stored.sla["consumed_minutes"], 1)}
+                           if stored.sla and stored.due_at else {}),
+                        **({"sla_unavailable": clock_problem} if clock_problem else {}))
         if definition.role != steps.Role.APPLICANT:
             timeline.notify("task_opened", application_id=application_id,
                             registration_number=app.registration_number, office_id=office_id,
@@ -239,6 +255,7 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     extra: dict[str, Any] = {"copies": checked["copies"]} if "copies" in checked else {}
     if principal.acting:
         extra["acting"] = "Plt."  # an acting head decides in their own name, marked as Plt.
+    extra.update(sla.actual_vs_standard(claimed, claimed.decided_at or now_utc()))
     timeline.record(app.application_id, task.step, "decided", task.role, principal.user_id, note, outcome=outcome,
                     task_id=task_id, actor_name=("Plt. " if principal.acting else "") + (principal.name or ""), **extra)
     _deliver(claimed, token, effects)
@@ -348,24 +365,34 @@ def withdraw_task(principal: Principal, task: Task, reason: str | None) -> None:
 
 
 def queue_view(principal: Principal) -> list[dict[str, Any]]:
-    """Open tasks of the officer's office for each of their roles, oldest first."""
+    """Open tasks of the officer's office for each of their roles, most urgent first: overdue tasks first,
+    then by due time (WIB shown, UTC ISO kept), tasks without an SLA clock last.
+
+    `seconds_left` is the countdown to the due time (negative once overdue)."""
     if not principal.office_id:
         raise ForbiddenError("khusus petugas", field="role")
     now = now_utc()
     rows = []
     for role in sorted(principal.roles & {r.value for r in steps.OFFICER_ROLES}):
-        for task in dynamo.queue(principal.office_id, role):
+        for queued in dynamo.queue(principal.office_id, role):
+            task = dynamo.get_task(queued.task_id)
             app = dynamo.get_application(task.application_id)
             definition = steps.step(task.step)
+            due = task.due_at
             rows.append({
                 "task_id": task.task_id, "application_id": task.application_id,
                 "registration_number": app.registration_number, "permit_type": app.permit_type,
                 "holder": app.holder_name(), "step": task.step, "sop_number": definition.sop_number,
                 "title": definition.title, "role": task.role, "opened_at": task.opened_at.isoformat(),
                 "waiting_seconds": int((now - task.opened_at).total_seconds()),
-                "standard_time": definition.standard_time_label,
+                "standard_time": (task.sla or {}).get("standard", definition.standard_time_label),
+                "due_at": due.isoformat() if due else None,
+                "due_wib": format_datetime_wib(due) if due else None,
+                "seconds_left": int((due - now).total_seconds()) if due else None,
+                "overdue": bool(due and now >= due),
+                "escalated": task.escalated_at is not None,
             })
-    rows.sort(key=lambda r: str(r["opened_at"]))
+    rows.sort(key=lambda r: (not r["overdue"], r["due_at"] is None, str(r["due_at"] or ""), str(r["opened_at"])))
     return rows
 
 
