@@ -4,7 +4,6 @@ from datetime import UTC, date, datetime
 
 import holidays
 import pytest
-
 from silastri.domain import sla, steps
 from silastri.domain.calendar import (
     CalendarYearError,
@@ -121,3 +120,20 @@ def test_escalation_chain_is_configurable_per_office():
     office = default_catalog().office("rokan-hilir")
     assert [office.supervisor_of(r) for r in ("back_office", "verifier", "approver", "head", "technical_team")] == [
         "verifier", "approver", "head", None, "verifier"]
+
+
+def test_cli_calendar_commands(capsys):
+    from silastri_local.cli import main
+
+    assert main(["calendar", "is-working-day", "2026-02-16"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("no") and "Imlek" in out and "1497 Tahun 2025" in out
+    assert main(["calendar", "is-working-day", "2026-02-18"]) == 0 and capsys.readouterr().out.startswith("yes")
+    assert main(["calendar", "add-working-days", "2026-03-16", "14"]) == 0
+    assert capsys.readouterr().out.strip() == "2026-04-13"
+    assert main(["calendar", "working-days-between", "2026-02-13", "2026-02-18"]) == 0
+    assert capsys.readouterr().out.strip() == "1"
+    assert main(["calendar", "is-working-day", "2027-01-04"]) == 2 and "2027" in capsys.readouterr().err
+    assert main(["calendar", "is-working-day", "16-02-2026"]) == 2 and "tanggal tidak valid" in capsys.readouterr().err
+    assert main(["calendar", "add-working-days", "2026-03-16", "-1"]) == 2
+    assert main(["calendar", "--office", "nowhere", "is-working-day", "2026-02-16"]) == 2
