@@ -7,6 +7,8 @@
   silastri calendar is-working-day YYYY-MM-DD [--office ID]
   silastri calendar add-working-days YYYY-MM-DD N [--office ID]
   silastri calendar working-days-between YYYY-MM-DD YYYY-MM-DD [--office ID]
+  silastri runs list [--stuck]     runs per application; --stuck: those waiting for an operator
+  silastri runs continue REG-...   continue a stopped or failed application from the step it reached
 """
 
 from __future__ import annotations
@@ -122,6 +124,42 @@ def _audit(args: argparse.Namespace) -> int:
     return 1 if broken else 0
 
 
+def _runs_list(args: argparse.Namespace) -> int:
+    """Applications whose run ended (failed, timed out, stopped) and wait for an operator (`--stuck`), or
+    every application in flow."""
+    from silastri.adapters import dynamo
+    from silastri.domain.models import OPEN_STATUSES
+    from silastri.services import runs
+
+    with _attached(Path(args.data_dir)):
+        rows = runs.stuck() if args.stuck else [a for a in dynamo.all_applications()
+                                                 if a.status in OPEN_STATUSES or a.status in runs.STUCK]
+        for app in rows:
+            ended = f"{app.run_ended or '-'} {app.run_ended_at.isoformat() if app.run_ended_at else ''}".strip()
+            print(f"{app.registration_number}\t{app.status.value}\ttahap={app.current_step or '-'}\t"
+                  f"lanjut_di={app.resume_at or '-'}\trun={app.execution_name or '-'}\tberakhir={ended}")
+        print(f"{len(rows)} permohonan" + (" terhenti, menunggu operator" if args.stuck else " dalam alur kerja"))
+    return 0
+
+
+def _runs_continue(args: argparse.Namespace) -> int:
+    """Start a new run for a stuck application at the step it had reached; its task opens again."""
+    import getpass
+
+    from silastri.domain.errors import DomainError
+    from silastri.services import runs
+
+    with _attached(Path(args.data_dir)):
+        try:
+            result = runs.continue_run(args.registration_number, f"{getpass.getuser()} (silastri runs continue)")
+        except DomainError as exc:
+            print(f"tidak dapat dilanjutkan: {exc.message}", file=sys.stderr)
+            return 1
+        print(f"{result['registration_number']} dilanjutkan di {result['resume_at'] or 'awal'} "
+              f"(run {result['execution_name']}, status {result['status']})")
+    return 0
+
+
 def _verify_permit(args: argparse.Namespace) -> int:
     from silastri.adapters.signing import DevPkiSigner
 
@@ -192,6 +230,14 @@ def main(argv: list[str] | None = None) -> int:
     audit_verify = audit_sub.add_parser("verify", help="detect edited or deleted audit entries")
     audit_verify.add_argument("--application", help="only this application id")
     audit_verify.set_defaults(func=_audit)
+    runs_cmd = sub.add_parser("runs", help="workflow runs: list stuck ones, continue them")
+    runs_sub = runs_cmd.add_subparsers(dest="runs_command", required=True)
+    runs_list = runs_sub.add_parser("list", help="applications and their runs")
+    runs_list.add_argument("--stuck", action="store_true", help="only runs that ended and wait for an operator")
+    runs_list.set_defaults(func=_runs_list)
+    runs_continue = runs_sub.add_parser("continue", help="continue a stopped or failed application")
+    runs_continue.add_argument("registration_number")
+    runs_continue.set_defaults(func=_runs_continue)
     verify = sub.add_parser("verify-permit", help="check an issued permit PDF")
     verify.add_argument("file")
     verify.add_argument("--trust-root", action="append", default=[], help="PEM of a trusted root (default: local PKI)")

@@ -286,6 +286,10 @@ class LocalStack:
                     queue_url = self.resources.refs[queue_arn.rsplit(":", 1)[-1].removeprefix(f"{PREFIX}-")]
                     self._spawn(functools.partial(self._poll_queue, spec.logical_id, queue_url, queue_arn,
                                                   int(props.get("BatchSize", 10))), f"sqs-{spec.logical_id}")
+                elif event["Type"] == "EventBridgeRule" and _is_run_status_rule(props.get("Pattern", {})):
+                    self._spawn(functools.partial(self._watch_ended_runs, spec.logical_id,
+                                                  list(props["Pattern"]["detail"]["status"])),
+                                f"runs-{spec.logical_id}")
                 elif event["Type"] == "Schedule" and self.run_schedules:
                     seconds = parse_rate(props["Schedule"])
                     self._spawn(functools.partial(self._schedule, spec.logical_id, seconds),
@@ -328,6 +332,61 @@ class LocalStack:
                 if not self.poll_queue_once(logical_id, queue_url, queue_arn, batch):
                     self._stop.wait(self.poll_seconds)
             except Exception:  # the emulator is stopping or restarting; try again
+                self._stop.wait(1)
+
+    def reconcile_ended_runs_once(self, logical_id: str, statuses: list[str], seen: set[str],
+                                  attempts: dict[str, int] | None = None, max_attempts: int = 5) -> int:
+        """Play the EventBridge rule on "Step Functions Execution Status Change" once: every run of the
+        state machine that ended with one of `statuses` and was not delivered yet is handed to the rule's
+        function with the event EventBridge sends. A failed delivery is tried again in the next round (as
+        EventBridge retries), up to `max_attempts`. Returns how many events were delivered."""
+        assert self.resources
+        sfn = self.resources.client("stepfunctions")
+        machine = os.environ["STATE_MACHINE_ARN"]
+        attempts = attempts if attempts is not None else {}
+        delivered = 0
+        for status in statuses:
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine, statusFilter=status):
+                for summary in page["executions"]:
+                    arn = summary["executionArn"]
+                    if arn in seen:
+                        continue
+                    described = sfn.describe_execution(executionArn=arn)
+                    stop = described.get("stopDate")
+                    event = {
+                        "version": "0", "id": str(uuid.uuid4()),
+                        "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+                        "account": arn.split(":")[4], "time": time.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": REGION,
+                        "resources": [arn],
+                        "detail": {
+                            "executionArn": arn, "stateMachineArn": machine, "name": summary["name"],
+                            "status": described["status"],
+                            "startDate": int(described["startDate"].timestamp() * 1000),
+                            "stopDate": int(stop.timestamp() * 1000) if stop else None,
+                            "input": described.get("input"), "output": described.get("output"),
+                            "error": described.get("error"), "cause": described.get("cause"),
+                        },
+                    }
+                    try:
+                        self.invoke(logical_id, event)
+                    except Exception as exc:  # noqa: BLE001 - retried next round, as EventBridge retries
+                        attempts[arn] = attempts.get(arn, 0) + 1
+                        print(f"{logical_id} failed for {summary['name']} (attempt {attempts[arn]}): "
+                              f"{exc.__class__.__name__}: {exc}", file=sys.stderr, flush=True)
+                        if attempts[arn] < max_attempts:
+                            continue
+                    seen.add(arn)
+                    delivered += 1
+        return delivered
+
+    def _watch_ended_runs(self, logical_id: str, statuses: list[str]) -> None:
+        """moto has no EventBridge: poll ListExecutions for ended runs and deliver each once."""
+        seen: set[str] = set()
+        attempts: dict[str, int] = {}
+        while not self._stop.wait(max(self.poll_seconds, 0.5)):
+            try:
+                self.reconcile_ended_runs_once(logical_id, statuses, seen, attempts)
+            except Exception:  # noqa: BLE001 - the emulator is stopping or restarting; try again
                 self._stop.wait(1)
 
     def _schedule(self, logical_id: str, seconds: float) -> None:
@@ -382,9 +441,8 @@ class LocalStack:
         """Start a new run for every application that was mid-flow when the stack stopped; it enters
         the workflow at the step the application had reached (the ASL's resume entry)."""
         from silastri.adapters import dynamo, workflow
-        from silastri.domain.clock import now_utc
         from silastri.domain.models import Application, ApplicationStatus
-        from silastri.services.applications import workflow_input
+        from silastri.services.runs import new_run_name, run_payload
 
         assert self.resources
         sfn = self.resources.client("stepfunctions")
@@ -398,13 +456,8 @@ class LocalStack:
                 continue
             if app.execution_name in running:
                 continue
-            payload = workflow_input(app)
-            if app.resume_at:
-                payload["resume_at"] = app.resume_at
-            if app.resume_at == "AwaitRevision" and app.revision_deadline:
-                payload["revision"] = {"round": app.revision_round, "limit_reached": False,
-                                       "timeout_seconds": max(1, int((app.revision_deadline - now_utc()).total_seconds()))}
-            name = f"{app.registration_number}-r{int(time.time() * 1000) % 10**10}"
+            payload = run_payload(app)
+            name = new_run_name(app.registration_number)
 
             def change(target: Application, run_name: str = name) -> None:
                 target.execution_name = run_name
@@ -413,6 +466,13 @@ class LocalStack:
             workflow.start_run(name, payload)
             resumed.append(name)
         return resumed
+
+
+def _is_run_status_rule(pattern: dict[str, Any]) -> bool:
+    """An EventBridge pattern on this stack's Step Functions runs changing status (the one rule played here)."""
+    return (pattern.get("source") == ["aws.states"]
+            and pattern.get("detail-type") == ["Step Functions Execution Status Change"]
+            and bool(pattern.get("detail", {}).get("status")))
 
 
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")

@@ -72,7 +72,7 @@ def test_a_stopped_run_ends_at_once_and_refuses_its_token(sfn):
     sfn.stop_execution(executionArn=run["executionArn"], error="Operator.Stopped", cause="test")
     status = wait(lambda: (lambda s: s if s != "RUNNING" else None)(
         sfn.describe_execution(executionArn=run["executionArn"])["status"]), timeout=3)
-    assert status in ("ABORTED", "FAILED")
+    assert status == "ABORTED"  # as on AWS (the interpreter alone says FAILED: see sfn_gaps)
     with pytest.raises(ClientError) as refused:
         sfn.send_task_success(taskToken=token, output="{}")
     assert refused.value.response["Error"]["Code"] in ("InvalidToken", "TaskDoesNotExist", "TaskTimedOut")

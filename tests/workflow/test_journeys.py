@@ -162,8 +162,9 @@ def test_revision_deadline_passes_and_the_application_lapses(stack, api, staff):
     sfn = stack.aws("stepfunctions")
     machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
     original = machine.replace(":stateMachine:", ":execution:") + ":" + journey.registration_number
-    sfn.stop_execution(executionArn=original)
     status = journey.status()
+    sfn.stop_execution(executionArn=original)
+    journey.wait_status(lambda s: s["status"] == "stopped", "stopped run reconciled")  # before the new run starts
     payload = {"application_id": journey.application_id, "office_id": "rokan-hilir", "permit_type": "sip",
                "registration_number": journey.registration_number, "needs_technical_recommendation": False,
                "resume_at": "AwaitRevision", "revision": {"round": 1, "limit_reached": False, "timeout_seconds": 1}}

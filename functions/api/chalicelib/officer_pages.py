@@ -73,12 +73,14 @@ ACTIONS = {
     "number_proposed": "Nomor izin diusulkan", "rejection_drafted": "Surat penolakan disiapkan",
     "survey_filled": "SKM diisi oleh pemohon", "withdrawn": "Permohonan ditarik", "failed": "Gagal diproses",
     "completed": "Permohonan selesai", "rejected": "Permohonan ditolak", "lapsed": "Permohonan gugur",
+    "run_ended": "Alur kerja berhenti — tugas terbuka ditutup", "run_continued": "Alur kerja dilanjutkan oleh operator",
 }
 
 APPLICATION_STATES = {
     "draft": "Draf", "in_progress": "Sedang diproses", "awaiting_revision": "Menunggu perbaikan pemohon",
     "issued": "Izin ditandatangani — siap diambil", "completed": "Selesai — izin telah diambil",
-    "rejected": "Ditolak", "withdrawn": "Ditarik", "lapsed": "Gugur", "failed": "Gagal diproses",
+    "rejected": "Ditolak", "withdrawn": "Ditarik", "lapsed": "Gugur", "failed": "Gagal diproses — menunggu operator melanjutkan",
+    "stopped": "Alur kerja dihentikan — menunggu operator melanjutkan",
 }
 
 FILE_LABELS = {  # file kind (as in the JSON API) → label

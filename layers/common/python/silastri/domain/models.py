@@ -24,6 +24,7 @@ class ApplicationStatus(StrEnum):
     WITHDRAWN = "withdrawn"
     LAPSED = "lapsed"
     FAILED = "failed"
+    STOPPED = "stopped"          # the run was ended from outside (stopped, timed out): an operator continues it
 
 
 OPEN_STATUSES = {ApplicationStatus.IN_PROGRESS, ApplicationStatus.AWAITING_REVISION, ApplicationStatus.ISSUED}
@@ -84,6 +85,9 @@ class Application(BaseModel):
     created_at: datetime
     submitted_at: datetime | None = None
     closed_at: datetime | None = None
+    run_ended: str | None = None          # FAILED / TIMED_OUT / ABORTED: how the last run ended (reconciled)
+    run_ended_at: datetime | None = None
+    halted_status: ApplicationStatus | None = None  # the open status the application had when its run ended
 
     def current_documents(self) -> dict[str, DocumentVersion]:
         """The latest accepted version per requirement."""

@@ -319,4 +319,19 @@ def status_view(app: Application) -> dict[str, Any]:
                                                 ("rejection_letter", app.rejection_key))},
         "survey_done": app.survey_done,
         "open": app.status in OPEN_STATUSES,
+        "run_halted": run_halted_note(app),
     }
+
+
+RUN_HALTED_NOTES = {
+    "failed": ("Proses permohonan ini terhenti karena gangguan sistem pada tahap yang sedang berjalan. Tugas yang "
+               "terbuka ditutup; operator akan melanjutkan permohonan dari tahap tersebut. Data dan dokumen Anda aman."),
+    "stopped": ("Proses permohonan ini dihentikan sementara (alur kerja berhenti atau melewati batas waktu). Tugas "
+                "yang terbuka ditutup; operator akan melanjutkan permohonan dari tahap terakhir yang dicapai. "
+                "Data dan dokumen Anda aman."),
+}
+
+
+def run_halted_note(app: Application) -> str | None:
+    """Why the application is not moving (its run ended and waits for an operator), in Bahasa Indonesia."""
+    return RUN_HALTED_NOTES.get(app.status.value)

@@ -167,8 +167,15 @@ class FailureEvent(BaseModel):
 
 
 def record_failure(event: FailureEvent) -> dict[str, Any]:
-    """Record why a run failed (error name only; causes can carry data and are not copied)."""
+    """Record why a run failed (error name only; causes can carry data and are not copied). The run then ends
+    FAILED and is reconciled (`runs.reconcile`): its tasks close and an operator can continue it."""
     error_name = str(event.error.get("Error", "Unknown"))[:100]
-    app = _mark(event.application_id, None, status=ApplicationStatus.FAILED)
+
+    def change(target: Application) -> None:
+        if target.status != ApplicationStatus.FAILED:
+            target.halted_status = target.status  # what `silastri runs continue` gives back
+        target.status = ApplicationStatus.FAILED
+
+    app = dynamo.update_application(event.application_id, change)[0]
     timeline.record(app.application_id, app.current_step or "workflow", "failed", "system", error=error_name)
     return {"status": "failed", "error": error_name}

@@ -47,6 +47,7 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
     def change(app: Application) -> None:
         app.current_step = step_id
         app.resume_at = state
+        app.execution_name = execution_name  # the run that waits here is the application's current run
         if step_id == steps.StepId.REVISION.value:
             app.status = ApplicationStatus.AWAITING_REVISION
         elif app.status == ApplicationStatus.AWAITING_REVISION:

@@ -21,6 +21,7 @@ STATUS_LABELS = {
     "issued": "Izin telah ditandatangani — siap diambil", "completed": "Selesai — izin telah diambil",
     "rejected": "Ditolak", "withdrawn": "Ditarik oleh pemohon", "lapsed": "Gugur (batas waktu perbaikan terlewati)",
     "failed": "Terhenti — sedang ditangani petugas",
+    "stopped": "Dihentikan sementara — menunggu dilanjutkan oleh operator",
 }
 _NOT_FOUND = "permohonan tidak ditemukan; periksa nomor registrasi dan nomor WhatsApp pemohon"
 _NUMBER = re.compile(r"[A-Z]{2,8}-[0-9]{4}-[0-9]{6}")
