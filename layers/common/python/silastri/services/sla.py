@@ -7,6 +7,7 @@ from datetime import timedelta
 from ..adapters import dynamo
 from ..domain import steps
 from ..domain.clock import add_working_days, now_utc
+from ..observability import SLA_BREACHES, count
 from . import timeline
 
 
@@ -25,5 +26,6 @@ def remind_overdue() -> int:
         if now > due and dynamo.mark_reminded(task.task_id, now):
             timeline.notify("sla_overdue", application_id=task.application_id, office_id=task.office_id,
                             role=task.role, params={"task_id": task.task_id, "step": task.step})
+            count(SLA_BREACHES, step=task.step)
             reminded += 1
     return reminded
