@@ -29,7 +29,7 @@ from silastri.domain.errors import (
 )
 from silastri.domain.ikm import compute_ikm
 from silastri.domain.validation import clean_text, identifier, json_object
-from silastri.observability import logger
+from silastri.observability import flush_request_metrics, logger
 from silastri.services import accounts, applications, permits, sessions, tasks, tracking
 from silastri.settings import get_settings
 
@@ -39,6 +39,16 @@ app.register_blueprint(applicant_pages)
 app.register_blueprint(officer_pages)
 
 JSON = "application/json"
+
+
+@app.middleware("http")
+def flush_metrics(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Metrics of a request go out with it: the shared Powertools set is flushed after every request (a Chalice
+    app has no per-invocation `@metrics.log_metrics`; counters emitted with `count` are out already)."""
+    try:
+        return get_response(event)
+    finally:
+        flush_request_metrics()
 
 
 def _error(status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None) -> Response:

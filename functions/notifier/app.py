@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from silastri.adapters.messaging import Notification
-from silastri.observability import logger
+from silastri.observability import logger, metrics
 from silastri.services import notifier
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -14,5 +14,6 @@ def _record(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event, context):
     return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)

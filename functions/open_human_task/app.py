@@ -1,7 +1,7 @@
 """Opens a human task: the task token is stored server-side only; the task enters its role's queue."""
 
 from pydantic import BaseModel
-from silastri.observability import logger
+from silastri.observability import logger, metrics
 from silastri.services import tasks
 
 
@@ -15,6 +15,7 @@ class OpenTaskEvent(BaseModel):
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event, context):
     request = OpenTaskEvent.model_validate(event)
     task = tasks.open_human_task(request.application_id, request.office_id, request.step, request.state,

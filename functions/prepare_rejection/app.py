@@ -1,9 +1,10 @@
 """Draft the rejection letter."""
 
-from silastri.observability import logger
+from silastri.observability import logger, metrics
 from silastri.services import automated
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event, context):
     return automated.prepare_rejection(automated.StepEvent.model_validate(event))

@@ -9,6 +9,7 @@
   silastri calendar working-days-between YYYY-MM-DD YYYY-MM-DD [--office ID]
   silastri runs list [--stuck]     runs per application; --stuck: those waiting for an operator
   silastri runs continue REG-...   continue a stopped or failed application from the step it reached
+  silastri metrics [--json]        the functions' metrics (EMF) summed per metric and dimension
 """
 
 from __future__ import annotations
@@ -207,6 +208,26 @@ def _calendar(args: argparse.Namespace) -> int:
     return 0
 
 
+def _metrics(args: argparse.Namespace) -> int:
+    """Sum the metrics the local stack kept (its functions' EMF documents) per metric and dimension set."""
+    from .metrics_capture import METRICS_FILE, summarise
+
+    data_dir = Path(args.data_dir)
+    totals = [t for t in summarise(data_dir) if not args.metric or t.name == args.metric]
+    if args.json:
+        print(json.dumps([{"namespace": t.namespace, "metric": t.name, "dimensions": dict(t.dimensions),
+                           "sum": t.total, "samples": t.samples} for t in totals], indent=2))
+        return 0
+    if not totals:
+        print(f"belum ada metrik di {data_dir / METRICS_FILE}")
+        return 0
+    rows = [(t.name, " ".join(f"{k}={v}" for k, v in t.dimensions), f"{t.total:g}") for t in totals]
+    widths = [max(len(row[i]) for row in [("METRIK", "DIMENSI", "JUMLAH"), *rows]) for i in range(3)]
+    for name, dimensions, total in [("METRIK", "DIMENSI", "JUMLAH"), *rows]:
+        print(f"{name:{widths[0]}}  {dimensions:{widths[1]}}  {total:>{widths[2]}}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="silastri", description="SILASTRI local stack and tools")
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="where local data is kept")
@@ -258,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     between.add_argument("start", help="YYYY-MM-DD")
     between.add_argument("end", help="YYYY-MM-DD")
     calendar.set_defaults(func=_calendar)
+    metrics = sub.add_parser("metrics", help="the functions' metrics (EMF documents kept by the local stack)")
+    metrics.add_argument("--data-dir", default=argparse.SUPPRESS, help="where local data is kept (also after it)")
+    metrics.add_argument("--metric", help="only this metric (e.g. ApplicationsSubmitted)")
+    metrics.add_argument("--json", action="store_true", help="print JSON")
+    metrics.set_defaults(func=_metrics)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     code = int(args.func(args))

@@ -3,7 +3,8 @@
 moto's AWS emulator in this process (Step Functions executing the real ASL, Lambda invocations
 dispatched to the real handlers), every resource created from template.yaml, the SQS event source
 mapping and the schedules played here, the Chalice app served on 127.0.0.1, data kept across restarts:
-every acknowledged write is journaled before its answer (see `durability`), snapshots compact the journal."""
+every acknowledged write is journaled before its answer (see `durability`), snapshots compact the journal.
+The functions' metrics (EMF documents on stdout) are kept in the data directory (see `metrics_capture`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from . import metrics_capture
 from . import template as tpl
 from .durability import PersistenceFailure
 from .moto_server import LambdaContext, LocalAws
@@ -113,6 +115,7 @@ class LocalStack:
         self._handlers: dict[str, Callable[..., Any]] = {}
         self.restored = False
         self.resumed: list[str] = []
+        self._emf_filter: metrics_capture.EmfFilter | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -122,6 +125,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._emf_filter = metrics_capture.install(self.data_dir)  # `silastri metrics` reads what it keeps
         for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}.items():
             os.environ[key] = value
@@ -175,6 +179,9 @@ class LocalStack:
             self.aws.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
         (self.data_dir / STACK_FILE).unlink(missing_ok=True)
+        if self._emf_filter is not None:
+            metrics_capture.uninstall(self._emf_filter)
+            self._emf_filter = None
 
     def save(self) -> None:
         """Compact: snapshot the emulator's state into the data directory and drop the journal it contains.
@@ -204,7 +211,6 @@ class LocalStack:
             "SIGNER_MODE": "dev-pki",
             "DATA_DIR": str(self.data_dir),
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-            "POWERTOOLS_METRICS_DISABLED": "true",
         })
         os.environ.update(env)
         from silastri.adapters import aws, dynamo

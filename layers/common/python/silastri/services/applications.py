@@ -22,6 +22,7 @@ from ..domain.models import (
     validate_form,
 )
 from ..domain.numbering import format_registration_number, registration_counter_id
+from ..observability import APPLICATIONS_SUBMITTED, count
 from ..settings import get_settings
 from . import sla, timeline
 
@@ -184,8 +185,10 @@ def submit(principal: Principal, application_id: str, idempotency_key: str | Non
         when = now_utc()
         seq = dynamo.increment_counter(registration_counter_id(app.office_id, when.year))
         registration = format_registration_number(office, seq, when)
+        submitted_here = [False]  # this call made the transition (counted once, never for a retry)
 
         def change(target: Application) -> None:
+            submitted_here[0] = target.status == ApplicationStatus.DRAFT
             if target.status != ApplicationStatus.DRAFT:
                 return  # a concurrent submit won; checked below
             target.status = ApplicationStatus.IN_PROGRESS
@@ -196,6 +199,8 @@ def submit(principal: Principal, application_id: str, idempotency_key: str | Non
             target.current_step = steps.StepId.SUBMISSION.value
 
         app = dynamo.update_application(app.application_id, change)[0]
+        if submitted_here[0]:
+            count(APPLICATIONS_SUBMITTED, permit_type=app.permit_type)
     if app.submit_key != idempotency_key:
         raise ConflictError("permohonan ini sudah dikirim")
     if app.status == ApplicationStatus.IN_PROGRESS and app.current_step == steps.StepId.SUBMISSION.value:

@@ -12,6 +12,7 @@ from ..domain import steps
 from ..domain.catalog import default_catalog
 from ..domain.clock import now_utc
 from ..domain.models import Application, ApplicationStatus
+from ..observability import APPLICATIONS_DECIDED, count
 from . import numbering, permits, tasks, timeline
 
 MAX_RETURNS = 6  # officer-to-officer returns before the run stops for an operator
@@ -149,8 +150,10 @@ class CloseEvent(BaseModel):
 
 
 def close_application(event: CloseEvent) -> dict[str, Any]:
-    """The run's final outcome: completed, rejected, withdrawn or lapsed."""
+    """The run's final outcome: completed, rejected, withdrawn or lapsed. A completed or rejected application
+    is counted as decided (ApplicationsDecided) once: a retried close finds it closed already."""
     status = _FINAL[event.outcome]
+    already_closed = dynamo.get_application(event.application_id).status == status
     tasks.publish_accepted(event.application_id)  # the decision that led here, if its API call died after resuming
     dynamo.cancel_open_tasks(event.application_id)
     app = _mark(event.application_id, None, status=status, closed_at=now_utc(), resume_at=None,
@@ -158,6 +161,8 @@ def close_application(event: CloseEvent) -> dict[str, Any]:
     timeline.record(app.application_id, "closed", event.outcome, "system")
     timeline.notify(f"closed_{event.outcome}", application_id=app.application_id,
                     registration_number=app.registration_number, user_id=app.applicant_id)
+    if event.outcome in ("completed", "rejected") and not already_closed:
+        count(APPLICATIONS_DECIDED, permit_type=app.permit_type, outcome=event.outcome)
     return {"status": status.value}
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from ..adapters import identity, messaging
 from ..domain import steps
 from ..domain.clock import format_datetime_wib
-from ..observability import logger
+from ..observability import NOTIFICATIONS_FAILED, count, logger
 from ..settings import get_settings
 from . import links
 
@@ -72,13 +72,15 @@ def deliver(note: messaging.Notification, channels: dict[str, messaging.Channel]
     subject, text, link = _text(note)
     sent = 0
     for contact in recipients:
-        if contact.get("phone_number"):
-            channels["whatsapp"].send(messaging.OutgoingMessage(channel="whatsapp", to=contact["phone_number"],
-                                                                subject=subject, text=text, link=link))
-            sent += 1
-        if contact.get("email"):
-            channels["email"].send(messaging.OutgoingMessage(channel="email", to=contact["email"], subject=subject,
-                                                             text=text, link=link))
+        for channel, address in (("whatsapp", contact.get("phone_number")), ("email", contact.get("email"))):
+            if not address:
+                continue
+            try:
+                channels[channel].send(messaging.OutgoingMessage(channel=channel, to=address, subject=subject,
+                                                                 text=text, link=link))
+            except Exception:
+                count(NOTIFICATIONS_FAILED, channel=channel, kind=note.kind)
+                raise
             sent += 1
     logger.info("notification delivered", kind=note.kind, application_id=note.application_id, messages=sent)
     return sent

@@ -16,7 +16,7 @@ from ..domain.calendar import CalendarYearError
 from ..domain.catalog import default_catalog
 from ..domain.clock import now_utc
 from ..domain.models import Application, Task, TaskStatus
-from ..observability import logger
+from ..observability import SLA_BREACHES, count, logger
 from . import timeline
 
 
@@ -76,6 +76,7 @@ def check_clocks(now: datetime | None = None) -> dict[str, int]:
                         timeline.notify("sla_escalated", application_id=task.application_id, office_id=office_id,
                                         registration_number=registration, role=supervisor,
                                         params={**params, "from_role": task.role})
+                    count(SLA_BREACHES, step=task.step)
                     counts["escalated"] += 1
                     logger.info("sla escalated", application_id=task.application_id, step=task.step,
                                 escalated_to=supervisor)

@@ -13,7 +13,7 @@ from ..domain.catalog import default_catalog
 from ..domain.clock import format_datetime_wib, now_utc
 from ..domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError
 from ..domain.models import Application, ApplicationStatus, Task, TaskStatus
-from ..observability import logger
+from ..observability import DECISIONS_REFUSED, count, logger
 from . import numbering, permits, sla, timeline
 
 
@@ -199,6 +199,7 @@ def _refused(task: Task, effects: dict[str, Any]) -> None:
             "Alur kerja sudah tidak menunggu tugas ini; keputusan tidak berlaku dan tidak ada yang diterbitkan."),
             task_id=task.task_id)
     logger.warning("decision refused by the workflow", application_id=task.application_id, step=task.step)
+    count(DECISIONS_REFUSED, step=task.step)
 
 
 def _deliver(task: Task, token: str, effects: dict[str, Any]) -> None:
