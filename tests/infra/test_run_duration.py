@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from silastri.domain.catalog import default_catalog
-from silastri.domain.clock import add_working_days
 from silastri.services.automated import MAX_RETURNS
 from silastri_local import template as tpl
 
@@ -36,11 +35,12 @@ def _revision_wait_bound() -> int:
     """The revision wait (TimeoutSecondsPath $.revision.timeout_seconds) as request_revision computes it."""
     longest = 0
     for office in default_catalog().offices.values():
+        calendar = office.calendar()
         start = datetime(2026, 1, 1, 1, tzinfo=UTC)
-        for day in range(366):
-            begin = start + timedelta(days=day)
-            longest = max(longest, int((add_working_days(begin, office.revision_deadline_working_days)
-                                        - begin).total_seconds()))
+        for day in range(300):  # every start whose deadline stays within the calendar's published years
+            begin = (start + timedelta(days=day)).date()
+            deadline = calendar.add_working_days(begin, office.revision_deadline_working_days)
+            longest = max(longest, ((deadline - begin).days + 1) * 86400)  # up to closing time that day
     return longest + HOLIDAY_MARGIN
 
 

@@ -88,15 +88,19 @@ def test_the_sla_monitor_counts_each_breach_under_its_step(monkeypatch, capsys):
     from silastri.services import sla
 
     opened = datetime.now(UTC) - timedelta(days=60)
-    overdue = [Task(task_id=f"t{n}", application_id=f"a{n}", office_id="rokan-hilir", step=step, role="x",
-                    opened_at=opened, execution_name=f"run-{n}")
+    overdue = [Task(task_id=f"t{n}", application_id=f"a{n}", office_id="rokan-hilir", step=step, role="back_office",
+                    opened_at=opened, execution_name=f"run-{n}", due_at=opened + timedelta(days=1))
                for n, step in enumerate(["completeness_check", "approval", "approval"])]
-    monkeypatch.setattr(sla.dynamo, "all_open_tasks", lambda: overdue)
-    monkeypatch.setattr(sla.dynamo, "mark_reminded", lambda task_id, now: True)
+    # the monitor asks the index for tasks whose alarm is due (per office), never scans every task
+    monkeypatch.setattr(sla.dynamo, "tasks_with_alarm",
+                        lambda office_id, now: overdue if office_id == "rokan-hilir" else [])
+    monkeypatch.setattr(sla.dynamo, "mark_escalated", lambda task_id, now: True)
+    monkeypatch.setattr(sla, "_registration", lambda task: "REG-2026-000001")
+    monkeypatch.setattr(sla.timeline, "record", lambda *args, **kwargs: None)
     monkeypatch.setattr(sla.timeline, "notify", lambda *args, **kwargs: None)
     monkeypatch.setattr(cold_start, "is_cold_start", True)
 
-    assert handler_of("sla_monitor")({}, context("SlaMonitorFunction")) == {"reminded": 3}
+    assert handler_of("sla_monitor")({}, context("SlaMonitorFunction")) == {"reminded": 0, "escalated": 3}
 
     documents = emitted(capsys)
     steps = sorted(d["step"] for d in counted(documents, "SlaBreaches"))
