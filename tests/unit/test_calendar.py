@@ -1,6 +1,6 @@
 """The national working-day calendar pinned on 2026 (SKB 1497/2/5 Tahun 2025) and office hours."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import holidays
 import pytest
@@ -137,3 +137,23 @@ def test_cli_calendar_commands(capsys):
     assert main(["calendar", "is-working-day", "16-02-2026"]) == 2 and "tanggal tidak valid" in capsys.readouterr().err
     assert main(["calendar", "add-working-days", "2026-03-16", "-1"]) == 2
     assert main(["calendar", "--office", "nowhere", "is-working-day", "2026-02-16"]) == 2
+
+
+def test_a_provisional_calendar_answers_for_an_unconfirmed_year_and_says_so():
+    """A deadline that reaches a year without a published SKB is computed provisionally (candidate days count
+    as leave, so the applicant never gets less time); the strict calendar still refuses that year."""
+    from silastri.domain.calendar import CalendarYearError, WorkingCalendar, cuti_bersama_provisional
+
+    unconfirmed = sorted(cuti_bersama_provisional())
+    if not unconfirmed:
+        pytest.skip("every year on file has its decree")  # nothing provisional left to check
+    year = unconfirmed[0]
+    strict, provisional = WorkingCalendar(), WorkingCalendar(provisional=True)
+    with pytest.raises(CalendarYearError):
+        strict.add_working_days(date(year, 1, 4), 1)
+    assert year in provisional.provisional_years
+    for day in cuti_bersama_provisional()[year].days:
+        info = provisional.day_info(day)
+        assert not info.working and "belum terbit" in info.reason
+    start = date(year - 1, 12, 20)
+    assert provisional.add_working_days(start, 14) > start + timedelta(days=14)

@@ -126,6 +126,24 @@ def cuti_bersama_data() -> dict[int, YearData]:
     return years
 
 
+@lru_cache(maxsize=1)
+def cuti_bersama_provisional() -> dict[int, YearData]:
+    """Years whose decree is not confirmed yet (`status` other than `published`), with their candidate days.
+
+    Only for a *provisional* calendar (`WorkingCalendar(provisional=True)`), whose every answer in such a year
+    says so; never used to decide silently."""
+    raw = json.loads(resources.files("silastri.domain").joinpath("data", "cuti_bersama.json").read_text("utf-8"))
+    years: dict[int, YearData] = {}
+    for key, entry in raw["years"].items():
+        if entry.get("status") == "published" and entry.get("decree"):
+            continue
+        days = {date.fromisoformat(d): "Calon cuti bersama (SKB belum terbit)"
+                for d in entry.get("candidate_days_unconfirmed", [])}
+        years[int(key)] = YearData(year=int(key), days=days,
+                                   decree=f"SKB cuti bersama {key} belum terbit: perhitungan sementara")
+    return years
+
+
 @lru_cache(maxsize=8)
 def _public_holidays(year: int) -> dict[date, str]:
     return dict(holidays_lib.country_holidays("ID", years=year, language="id").items())
@@ -141,9 +159,17 @@ class WorkingCalendar:
     """Working days and office minutes for one office (national calendar + the office's hours and closures)."""
 
     def __init__(self, office_hours: OfficeHours | None = None,
-                 years: dict[int, YearData] | None = None) -> None:
+                 years: dict[int, YearData] | None = None, provisional: bool = False) -> None:
+        """`provisional`: also answer for years whose cuti-bersama decree is not confirmed yet, counting their
+        candidate days as leave (the applicant never gets less time) — for deadlines that cannot wait for the
+        decree; callers must say the result is provisional (`provisional_years`)."""
         self.office_hours = office_hours or OfficeHours()
-        self._years = years if years is not None else cuti_bersama_data()
+        self._years = dict(years if years is not None else cuti_bersama_data())
+        self.provisional_years: frozenset[int] = frozenset()
+        if provisional:
+            extra = {y: d for y, d in cuti_bersama_provisional().items() if y not in self._years}
+            self._years.update(extra)
+            self.provisional_years = frozenset(extra)
         self._closures = {c.date: c.reason for c in self.office_hours.closures}
 
     # ------------------------------------------------------------------ days

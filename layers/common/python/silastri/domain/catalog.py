@@ -72,9 +72,10 @@ class Office(BaseModel):
     escalation_chain: list[str] = Field(default_factory=lambda: ["back_office", "verifier", "approver", "head"])
     escalation_entry: dict[str, str] = Field(default_factory=lambda: {"technical_team": "verifier"})
 
-    def calendar(self) -> WorkingCalendar:
-        """The office's working-day calendar (national holidays, cuti bersama, its hours and closures)."""
-        return WorkingCalendar(self.office_hours)
+    def calendar(self, provisional: bool = False) -> WorkingCalendar:
+        """The office's working-day calendar (national holidays, cuti bersama, its hours and closures);
+        `provisional`: also for years whose cuti-bersama decree is not confirmed yet (see WorkingCalendar)."""
+        return WorkingCalendar(self.office_hours, provisional=provisional)
 
     def supervisor_of(self, role: str) -> str | None:
         """The role an overdue task of `role` escalates to; None at the top of the chain."""

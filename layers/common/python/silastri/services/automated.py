@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 
 from ..adapters import dynamo, storage
 from ..domain import steps
+from ..domain.calendar import CalendarYearError
 from ..domain.catalog import default_catalog
 from ..domain.clock import now_utc
 from ..domain.models import Application, ApplicationStatus
-from ..observability import APPLICATIONS_DECIDED, count
+from ..observability import APPLICATIONS_DECIDED, count, logger
 from . import numbering, permits, tasks, timeline
 
 MAX_RETURNS = 6  # officer-to-officer returns before the run stops for an operator
@@ -54,7 +55,18 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
     office = default_catalog().office(app.office_id)
     now = now_utc()
     # closing time of the N-th working day on the national calendar (holidays, cuti bersama, office closures)
-    deadline = office.calendar().end_of_working_day(now, office.revision_deadline_working_days)
+    provisional_note = None
+    try:
+        deadline = office.calendar().end_of_working_day(now, office.revision_deadline_working_days)
+    except CalendarYearError:
+        # the deadline reaches a year whose SKB cuti bersama is not published yet: the applicant cannot wait
+        # for the decree, so count that year's candidate days as leave (never less time) and say so
+        calendar = office.calendar(provisional=True)
+        deadline = calendar.end_of_working_day(now, office.revision_deadline_working_days)
+        provisional_note = (f"Tenggat sementara: SKB cuti bersama {', '.join(map(str, sorted(calendar.provisional_years)))}"
+                            " belum terbit; calon hari cuti bersama dihitung sebagai hari libur.")
+        logger.warning("provisional revision deadline", application_id=app.application_id,
+                       years=sorted(calendar.provisional_years))
     round_number = app.revision_round + 1
     app = _mark(app.application_id, event.state, revision_round=round_number, revision_deadline=deadline)
     limit_reached = round_number > office.max_revision_rounds
@@ -63,7 +75,7 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
             f"Berkas belum lengkap setelah {office.max_revision_rounds} kali perbaikan."])
     else:
         timeline.record(app.application_id, steps.StepId.REVISION.value, "revision_requested", "system",
-                        round=round_number, deadline=deadline.isoformat())
+                        None, provisional_note, round=round_number, deadline=deadline.isoformat())
         timeline.notify("revision_requested", application_id=app.application_id,
                         registration_number=app.registration_number, user_id=app.applicant_id,
                         params={"deadline": deadline.isoformat()})
