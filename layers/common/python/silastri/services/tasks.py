@@ -237,6 +237,9 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     app = dynamo.get_application(task.application_id)
     _authorise(principal, task, app)
     steps.check_decision(task.step, principal.roles, outcome, note)
+    if task.status == TaskStatus.CANCELLED:
+        raise ConflictError("tugas ini sudah ditutup (alur kerja permohonan berhenti atau permohonan ditutup); "
+                            "tidak ada yang diubah")
     if task.status != TaskStatus.OPEN:
         raise ConflictError("tugas ini sudah diputuskan")
     checked = _validate(task, app, principal, outcome, note, details)
