@@ -343,10 +343,12 @@ def test_task_links_are_safe_to_preview_and_refused_when_forged(officers, stack,
     assert task_item(stack, task_id)["status"] == "open"
     assert timeline_length(stack, journey.application_id) == events
 
-    # two hours later (the task's opening moved back in storage): the queue highlights it as overdue
+    # two hours later (the task's opening and its SLA due time moved back in storage): the queue highlights it
     opened = (datetime.now(UTC) - timedelta(hours=2, minutes=5)).isoformat()
+    due = (datetime.now(UTC) - timedelta(hours=1, minutes=50)).isoformat()
     stack.aws("dynamodb").update_item(TableName="silastri-TasksTable", Key={"task_id": {"S": task_id}},
-                                      UpdateExpression="SET opened_at = :o", ExpressionAttributeValues={":o": {"S": opened}})
+                                      UpdateExpression="SET opened_at = :o, due_at = :d",
+                                      ExpressionAttributeValues={":o": {"S": opened}, ":d": {"S": due}})
     officer.goto("/petugas")
     entry = officer.locator("li.task").filter(has_text=journey.registration_number)
     expect(entry).to_have_class(re.compile(r"\btask-overdue\b"))
