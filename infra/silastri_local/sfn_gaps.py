@@ -7,6 +7,14 @@ token. `install()` wraps the interpreter's `Execution.stop` so that it also wake
 waits (as `LocalAws.abort_running_executions` does), after which the token is refused. Woken that way the
 interpreter reports the run FAILED (States.Timeout); the run was stopped, so its status is reported ABORTED
 with the stop's error and cause, as on AWS (the reconciliation of ended runs tells the two apart).
+
+The `states:startExecution` service integration (a run starting another, e.g. to continue as a new
+execution) passes the ASL's parameter names (`StateMachineArn`, `Name`, `Input`) to a botocore client as
+they are; the API's members are `stateMachineArn`, `name`, `input`, and with parameter validation off
+botocore drops the unknown ones, so the call fails (`States.Runtime: 'StateMachineArn'`). AWS maps them.
+`install()` also maps them, and gives the integration's result as AWS does (`ExecutionArn`, `StartDate`
+as text): moto kept botocore's datetime there, which later broke DescribeExecution of the calling run (500).
+
 Pinned by tests/contract/test_sfn_gaps.py.
 """
 
@@ -40,11 +48,46 @@ def _reflect_stopped(self: Any) -> None:
         self.execution.error, self.execution.cause = stopped
 
 
+_START_EXECUTION_MEMBERS = {"StateMachineArn": "stateMachineArn", "Name": "name", "Input": "input",
+                            "TraceHeader": "traceHeader"}
+
+
+def _normalise_sfn_parameters(self: Any, parameters: dict[str, Any], boto_service_name: str | None = None,
+                              service_action_name: str | None = None) -> None:
+    _ORIGINAL["sfn_normalise"](self, parameters, boto_service_name=boto_service_name,
+                               service_action_name=service_action_name)
+    if service_action_name is None and self._get_boto_service_action() == "start_execution":
+        for asl_name, member in _START_EXECUTION_MEMBERS.items():
+            if asl_name in parameters:
+                parameters[member] = parameters.pop(asl_name)
+
+
+def _normalise_sfn_response(self: Any, response: Any, boto_service_name: str | None = None,
+                            service_action_name: str | None = None) -> None:
+    import datetime
+
+    _ORIGINAL["sfn_response"](self, response, boto_service_name=boto_service_name,
+                              service_action_name=service_action_name)
+    if isinstance(response, dict) and (service_action_name or self._get_boto_service_action()) == "start_execution":
+        for key in list(response):
+            value = response.pop(key)
+            response[key[:1].upper() + key[1:]] = (value.isoformat() if isinstance(value, datetime.datetime)
+                                                   else value)
+
+
 def install() -> None:
     """Patch moto's Step Functions interpreter (idempotent, process-wide)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 
     with _LOCK:
+        if "sfn_normalise" not in _ORIGINAL:
+            _ORIGINAL["sfn_normalise"] = StateTaskServiceSfn._normalise_parameters
+            StateTaskServiceSfn._normalise_parameters = _normalise_sfn_parameters  # type: ignore[method-assign]
+            _ORIGINAL["sfn_response"] = StateTaskServiceSfn._normalise_response
+            StateTaskServiceSfn._normalise_response = _normalise_sfn_response  # type: ignore[method-assign]
         if "stop" not in _ORIGINAL:
             _ORIGINAL["stop"] = Execution.stop
             Execution.stop = _stop_and_wake  # type: ignore[method-assign]
@@ -53,4 +96,4 @@ def install() -> None:
 
 
 def installed() -> bool:
-    return "stop" in _ORIGINAL
+    return "stop" in _ORIGINAL and "sfn_normalise" in _ORIGINAL

@@ -94,3 +94,28 @@ def test_the_patch_is_what_makes_stop_end_a_token_wait():
     from moto.stepfunctions.parser.backend.execution import Execution
 
     assert Execution.stop is sfn_gaps._stop_and_wake
+
+
+def test_a_run_can_continue_as_a_new_execution_of_its_own_machine(sfn):
+    """`states:startExecution` with the ASL's parameter names starts the new run (the way a workflow can stay
+    under the 365-day execution limit), and the calling run's result is AWS-shaped and describable."""
+    definition = {"StartAt": "Again", "States": {
+        "Again": {"Type": "Choice", "Choices": [{"Variable": "$.generation", "NumericEquals": 1, "Next": "Done"}],
+                  "Default": "ContinueAsNew"},
+        "ContinueAsNew": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+                          "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id",
+                                         "Name.$": "States.Format('{}-c1', $$.Execution.Name)",
+                                         "Input": {"generation": 1}},
+                          "End": True},
+        "Done": {"Type": "Pass", "End": True}}}
+    arn = sfn.create_state_machine(name="gaps-continue", definition=json.dumps(definition),
+                                   roleArn=ROLE)["stateMachineArn"]
+    first = sfn.start_execution(stateMachineArn=arn, name="app-continue", input=json.dumps({"generation": 0}))
+    done = wait(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(
+        sfn.describe_execution(executionArn=first["executionArn"])))
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output["ExecutionArn"].endswith(":app-continue-c1") and isinstance(output["StartDate"], str)
+    second = wait(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(
+        sfn.describe_execution(executionArn=output["ExecutionArn"])))
+    assert second["status"] == "SUCCEEDED" and json.loads(second["input"]) == {"generation": 1}
