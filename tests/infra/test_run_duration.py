@@ -3,11 +3,9 @@ timeouts (TimeoutSeconds/TimeoutSecondsPath, Wait states), retry budgets and loo
 officer returns from the domain config), must stay below it.
 
 The bound is an over-approximation (a Choice may take any branch, within the loop counters the domain keeps).
-Today it is NOT met: revision rounds and officer returns loop inside one run (the figure is printed).
-The fix planned is continue-as-new at those loop edges (a `states:startExecution` state entering at the
-resume entry, then Succeed), which makes one run's longest path ~300 days; it failed on moto's interpreter
-(State.Runtime error on the startExecution integration) and is left for the next step, so the test is a
-strict xfail: it starts failing — loudly — the moment the ASL is fixed, and must then be un-marked."""
+The loops (a resubmitted file checked again, an officer's return one step back) continue in a new execution
+(`ContinueAsNewRun`: `states:startExecution` entering at the resume entry, then Succeed), so one execution's
+longest path is the straight way through the SOP's waits (the figure is printed)."""
 
 from __future__ import annotations
 
@@ -18,7 +16,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
 from silastri.domain.catalog import default_catalog
 from silastri.services.automated import MAX_RETURNS
 from silastri_local import template as tpl
@@ -117,7 +114,6 @@ def longest_run_seconds(asl: dict[str, Any]) -> tuple[int, list[str]]:
     return seconds, list(path)
 
 
-@pytest.mark.xfail(strict=True, reason="loops run inside one execution: continue-as-new not yet in the ASL")
 def test_no_run_can_exceed_365_days():
     seconds, path = longest_run_seconds(ASL)
     days = seconds / 86400

@@ -11,10 +11,14 @@ from silastri_local.journey import Journey
 
 
 def history(stack, journey: Journey) -> list[dict]:
+    """The events of every execution of the application, oldest run first (loops continue in a new run)."""
     sfn = stack.aws("stepfunctions")
     machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
-    arn = machine.replace(":stateMachine:", ":execution:") + ":" + journey.status()["registration_number"]
-    return sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    number = journey.status()["registration_number"]
+    runs = sorted((e for e in sfn.list_executions(stateMachineArn=machine)["executions"]
+                   if e["name"] == number or e["name"].startswith(number + "-")), key=lambda e: e["startDate"])
+    return [event for run in runs
+            for event in sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]]
 
 
 def entered_states(events: list[dict]) -> list[str]:
@@ -98,7 +102,8 @@ def test_approver_return_sends_the_file_back_to_the_verifier(stack, api, staff):
     journey.decide("verifier", "verification", "verified", "Sudah diperiksa ulang")
     journey.task("approver", "approval")
     states = entered_states(history(stack, journey))
-    assert states.count("Verify") == 2 and "RecordReturn" in states
+    # the return continues in a new execution that enters at the verification step again
+    assert states.count("Verify") == 2 and "RecordReturn" in states and "ContinueAsNewRun" in states
 
 
 def test_a_second_decision_on_a_decided_task_is_refused_and_changes_nothing(stack, api, staff):
