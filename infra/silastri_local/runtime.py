@@ -218,7 +218,7 @@ class LocalStack:
 
         get_settings.cache_clear()
         aws.client.cache_clear()
-        dynamo._BOUND = False  # tables may have new names after a fresh start
+        dynamo._BOUND_TO = None  # tables may have new names (and a new endpoint) after a fresh start
         from silastri.services import permits
 
         permits.signer.cache_clear()

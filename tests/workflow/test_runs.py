@@ -36,7 +36,9 @@ def _open_task(stack, journey: Journey, step: str) -> dict:
 
 
 def _reconciled(journey: Journey, role: str, task_id: str, status: str) -> dict:
-    view = journey.wait_status(lambda s: s["status"] == status, f"application {status}", timeout=30)
+    # the reconciliation sets the status, closes the tasks, then writes the timeline: wait for all of it
+    view = journey.wait_status(lambda s: s["status"] == status and any(e["action"] == "run_ended" for e in s["timeline"]),
+                               f"application {status}", timeout=60)
     officer = journey.officers[role]
     wait_for(lambda: officer.get(f"/api/tasks/{task_id}")["task"]["status"] == "cancelled", what="task closed")
     assert all(r["task_id"] != task_id for r in officer.get("/api/tasks")["tasks"])

@@ -202,13 +202,17 @@ class PermitItem(Model):
     by_number = ByNumberIndex()
 
 
-_BOUND = False
+_BOUND_TO: str | None = None  # the endpoint the models' connections were made for
 
 
 def bind_tables() -> None:
-    """Point every model at the tables named in settings (idempotent)."""
-    global _BOUND
-    if _BOUND:
+    """Point every model at the tables named in settings (idempotent).
+
+    Bound again (new connections) when the process's AWS endpoint changed since: a local stack started
+    after another one in the same process; on Lambda the endpoint never changes."""
+    global _BOUND_TO
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if endpoint == _BOUND_TO:
         return
     settings = get_settings()
     for model, name in [
@@ -222,7 +226,8 @@ def bind_tables() -> None:
     ]:
         model.Meta.table_name = name
         model.Meta.region = _region()
-    _BOUND = True
+        model._connection = None  # pynamodb keeps one per model, made for the endpoint of its time
+    _BOUND_TO = endpoint
 
 
 def _iso(moment: datetime) -> str:
