@@ -157,7 +157,7 @@ def test_kill_9_during_journeys_loses_no_acknowledged_write(tmp_path, row):
             # kill at a random moment, but only once this round has had writes acknowledged (on a loaded CI
             # machine the journeys may need long to get going; a kill before any 2xx would test nothing)
             started, deadline = ledger.total(), time.monotonic() + 180
-            time.sleep(rng.uniform(4.0, 12.0))
+            time.sleep(rng.uniform(8.0, 20.0))
             while (ledger.total() < started + 3 or not ledger.submissions) and time.monotonic() < deadline:
                 time.sleep(0.2)
             time.sleep(rng.uniform(0.0, 1.0))

@@ -403,16 +403,21 @@ def claim_task(task_id: str, claim_id: str, outcome: str, note: str | None, acto
     return item.task_token
 
 
-def _update_claim(item: TaskItem, claim_id: str, actions: list[Any]) -> bool:
-    """Apply `actions` only while the task is deciding under `claim_id`; False when it no longer is."""
+def _update_if(item: Model, actions: list[Any], condition: Any) -> bool:
+    """One conditional update; False (nothing written) when `condition` does not hold."""
     try:
-        item.update(actions=actions,
-                    condition=(TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == claim_id))
+        item.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if _is_conditional_failure(exc):
             return False
         raise
     return True
+
+
+def _update_claim(item: TaskItem, claim_id: str, actions: list[Any]) -> bool:
+    """Apply `actions` only while the task is deciding under `claim_id`; False when it no longer is."""
+    return _update_if(item, actions,
+                      (TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == claim_id))
 
 
 def release_claim(task_id: str, claim_id: str) -> bool:
@@ -519,17 +524,9 @@ def mark_reminded(task_id: str, at: datetime) -> bool:
     One conditional write; False if already reminded or no longer open (so a reminder goes out once)."""
     bind_tables()
     item = TaskItem.get(task_id, consistent_read=True)
-    try:
-        item.update(
-            actions=[TaskItem.reminded_at.set(_iso(at)),
-                     *([TaskItem.alarm_at.set(item.due_at)] if item.due_at else [])],
-            condition=TaskItem.reminded_at.does_not_exist() & (TaskItem.status == TaskStatus.OPEN.value),
-        )
-    except UpdateError as exc:
-        if _is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    return _update_if(
+        item, [TaskItem.reminded_at.set(_iso(at)), *([TaskItem.alarm_at.set(item.due_at)] if item.due_at else [])],
+        TaskItem.reminded_at.does_not_exist() & (TaskItem.status == TaskStatus.OPEN.value))
 
 
 def mark_escalated(task_id: str, at: datetime) -> bool:
@@ -537,17 +534,11 @@ def mark_escalated(task_id: str, at: datetime) -> bool:
 
     One conditional write; False if already escalated or no longer open."""
     bind_tables()
-    try:
-        TaskItem(task_id=task_id).update(
-            actions=[TaskItem.escalated_at.set(_iso(at)), TaskItem.reminded_at.set(TaskItem.reminded_at | _iso(at)),
-                     TaskItem.alarm_at.remove()],
-            condition=TaskItem.escalated_at.does_not_exist() & (TaskItem.status == TaskStatus.OPEN.value),
-        )
-    except UpdateError as exc:
-        if _is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    return _update_if(
+        TaskItem(task_id=task_id),
+        [TaskItem.escalated_at.set(_iso(at)), TaskItem.reminded_at.set(TaskItem.reminded_at | _iso(at)),
+         TaskItem.alarm_at.remove()],
+        TaskItem.escalated_at.does_not_exist() & (TaskItem.status == TaskStatus.OPEN.value))
 
 
 def tasks_with_alarm(office_id: str, now: datetime) -> Iterator[Task]:
