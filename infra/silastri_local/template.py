@@ -76,6 +76,25 @@ def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str,
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
+def references(value: Any) -> set[str]:
+    """Logical ids and parameters a template value points at (`Ref`, `Fn::GetAtt`, names in `Fn::Sub`)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, arg in value.items():
+            if key == "Ref" and isinstance(arg, str):
+                found.add(arg)
+            elif key == "Fn::GetAtt":
+                found.add(arg[0] if isinstance(arg, list) else arg.split(".", 1)[0])
+            elif key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                found |= {m.split(".", 1)[0] for m in re.findall(r"\$\{([A-Za-z0-9_:.]+)\}", text)}
+            found |= references(arg)
+    elif isinstance(value, list):
+        for item in value:
+            found |= references(item)
+    return found
+
+
 def definition_placeholders(definition_text: str) -> set[str]:
     return set(_PLACEHOLDER.findall(definition_text))
 

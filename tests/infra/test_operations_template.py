@@ -21,25 +21,6 @@ def template() -> dict[str, Any]:
     return tpl.load_template()
 
 
-def _refs(value: Any) -> set[str]:
-    """Logical ids and parameters a template value points at (Ref, GetAtt, Sub)."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, arg in value.items():
-            if key == "Ref" and isinstance(arg, str):
-                found.add(arg)
-            elif key == "Fn::GetAtt":
-                found.add(arg[0] if isinstance(arg, list) else arg.split(".", 1)[0])
-            elif key == "Fn::Sub":
-                text = arg if isinstance(arg, str) else arg[0]
-                found |= {m.split(".", 1)[0] for m in re.findall(r"\$\{([A-Za-z0-9_:.]+)\}", text)}
-            found |= _refs(arg)
-    elif isinstance(value, list):
-        for item in value:
-            found |= _refs(item)
-    return found
-
-
 def _known(template: dict[str, Any]) -> set[str]:
     return set(template["Resources"]) | set(template.get("Parameters", {})) | PSEUDO
 
@@ -90,7 +71,7 @@ def test_the_alarms_watch_the_workflow_the_dead_letter_queue_sla_breaches_and_la
     assert dimensions[(observability.NAMESPACE, observability.SLA_BREACHES)] == {"service": observability.SERVICE}
     assert ("AWS/Lambda", "Errors") in watched
     for logical, alarm in _alarms(template).items():
-        assert _refs(alarm) <= _known(template), f"{logical} points at a missing resource"
+        assert tpl.references(alarm) <= _known(template), f"{logical} points at a missing resource"
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical
         assert alarm["TreatMissingData"] == "notBreaching", logical
 

@@ -119,32 +119,13 @@ def _function_environments(template):
         yield spec, {**globals_, **own}
 
 
-def _refs(value):
-    """Logical ids and parameters a template value points at (Ref, GetAtt, Sub)."""
-    found = set()
-    if isinstance(value, dict):
-        for key, arg in value.items():
-            if key == "Ref" and isinstance(arg, str):
-                found.add(arg)
-            elif key == "Fn::GetAtt":
-                found.add(arg[0] if isinstance(arg, list) else arg.split(".", 1)[0])
-            elif key == "Fn::Sub":
-                text = arg if isinstance(arg, str) else arg[0]
-                found |= {m.split(".", 1)[0] for m in re.findall(r"\$\{([A-Za-z0-9_:.]+)\}", text)}
-            found |= _refs(arg)
-    elif isinstance(value, list):
-        for item in value:
-            found |= _refs(item)
-    return found
-
-
 def test_no_function_environment_holds_a_secret_value(template):
     secrets_ = set(tpl.resources_of_type(template, "AWS::SecretsManager::Secret"))
     no_echo = {name for name, spec in template.get("Parameters", {}).items() if spec.get("NoEcho")}
     assert secrets_, "the template declares its secrets"
     for spec, env in _function_environments(template):
         for name, value in env.items():
-            assert not (_refs(value) & no_echo), f"{spec.logical_id}.{name} carries a NoEcho parameter"
+            assert not (tpl.references(value) & no_echo), f"{spec.logical_id}.{name} carries a NoEcho parameter"
             if any(word in name.upper() for word in _SECRETISH):
                 # only the secret's name/ARN, never a value
                 assert name.endswith("_SECRET_NAME"), f"{spec.logical_id}.{name} looks like a secret value"
@@ -158,13 +139,13 @@ def _secrets_granted(spec, secrets_):
             continue
         for name, args in policy.items():
             if name == "AWSSecretsManagerGetSecretValuePolicy":
-                granted |= _refs(args["SecretArn"]) & secrets_
+                granted |= tpl.references(args["SecretArn"]) & secrets_
             elif name == "Statement":
                 for statement in args:
                     actions = statement.get("Action", [])
                     actions = [actions] if isinstance(actions, str) else actions
                     if any(a.lower().startswith("secretsmanager:") or a == "*" for a in actions):
-                        resources = _refs(statement.get("Resource"))
+                        resources = tpl.references(statement.get("Resource"))
                         assert resources <= secrets_ and resources, f"{spec.logical_id}: secrets by wildcard"
                         granted |= resources
             else:
@@ -176,7 +157,7 @@ def test_each_function_may_read_exactly_the_secrets_it_is_given(template):
     secrets_ = set(tpl.resources_of_type(template, "AWS::SecretsManager::Secret"))
     readers = {}
     for spec, env in _function_environments(template):
-        named = set().union(*(_refs(v) for v in env.values())) & secrets_
+        named = set().union(*(tpl.references(v) for v in env.values())) & secrets_
         assert _secrets_granted(spec, secrets_) == named, spec.logical_id
         for secret in named:
             readers.setdefault(secret, set()).add(spec.logical_id)
@@ -314,7 +295,7 @@ def test_only_the_distribution_reads_the_served_prefix_and_presigned_gets_are_re
     (allow,) = allows
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert allow["Action"] == "s3:GetObject" and allow["Resource"] == served
-    assert _refs(allow["Condition"]["StringEquals"]["AWS:SourceArn"]) >= {"DocumentsCdn"}
+    assert tpl.references(allow["Condition"]["StringEquals"]["AWS:SourceArn"]) >= {"DocumentsCdn"}
     denies_presigned = [s for s, with_cdn in statements if with_cdn and s["Effect"] == "Deny"
                         and s["Resource"] == served and s["Action"] == "s3:GetObject"
                         and s["Condition"] == {"StringEquals": {"s3:authType": "REST-QUERY-STRING"}}]

@@ -3,24 +3,11 @@
 import pytest
 from silastri.domain.errors import ForbiddenError
 from silastri.services import links
-from silastri.settings import get_settings
-
-ENV = {
-    "APPLICATIONS_TABLE": "a", "TASKS_TABLE": "t", "EVENTS_TABLE": "e", "COUNTERS_TABLE": "c", "PERMITS_TABLE": "p",
-    "SURVEYS_TABLE": "s", "CODES_TABLE": "k", "IDEMPOTENCY_TABLE": "i", "UPLOADS_BUCKET": "u", "DOCUMENTS_BUCKET": "d",
-    "NOTIFICATIONS_TOPIC_ARN": "arn:aws:sns:ap-southeast-3:1:x", "USER_POOL_ID": "p", "USER_POOL_CLIENT_ID": "c",
-    "COGNITO_JWKS_URL": "http://127.0.0.1/jwks", "COGNITO_ISSUER": "i", "PUBLIC_BASE_URL": "https://silastri.example",
-    "APP_SECRET_KEY": "x" * 64, "DATA_DIR": "/tmp/silastri-unit",
-}
 
 
 @pytest.fixture(autouse=True)
-def settings(monkeypatch):
-    for key, value in ENV.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def settings(unit_env):
+    unit_env()
 
 
 def query(link: str) -> str:

@@ -21,21 +21,10 @@ from silastri_local.moto_server import LambdaContext
 ROOT = Path(__file__).resolve().parents[2]
 # pytest resets warning filters per test; in Lambda observability's filter keeps this quiet
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-ENV = {
-    "APPLICATIONS_TABLE": "a", "TASKS_TABLE": "t", "EVENTS_TABLE": "e", "COUNTERS_TABLE": "c", "PERMITS_TABLE": "p",
-    "SURVEYS_TABLE": "s", "CODES_TABLE": "k", "IDEMPOTENCY_TABLE": "i", "UPLOADS_BUCKET": "u", "DOCUMENTS_BUCKET": "d",
-    "NOTIFICATIONS_TOPIC_ARN": "arn:aws:sns:ap-southeast-3:1:x", "USER_POOL_ID": "p", "USER_POOL_CLIENT_ID": "c",
-    "COGNITO_JWKS_URL": "http://127.0.0.1/jwks", "COGNITO_ISSUER": "i", "PUBLIC_BASE_URL": "https://silastri.example",
-    "APP_SECRET_KEY": "x" * 64, "DATA_DIR": "/tmp/silastri-unit",
-}
-
-
 @pytest.fixture(autouse=True)
-def environment(monkeypatch):
-    for key, value in ENV.items():
-        monkeypatch.setenv(key, value)
+def environment(monkeypatch, unit_env):
+    unit_env()
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    get_settings.cache_clear()
     observability.metrics.clear_metrics()
     yield
     observability.metrics.clear_metrics()

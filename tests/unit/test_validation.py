@@ -16,15 +16,6 @@ from silastri.domain.catalog import default_catalog
 from silastri.domain.errors import DomainError, ForbiddenError, NotFoundError, ValidationError
 from silastri.domain.models import validate_form
 from silastri.services import accounts, links
-from silastri.settings import get_settings
-
-ENV = {
-    "APPLICATIONS_TABLE": "a", "TASKS_TABLE": "t", "EVENTS_TABLE": "e", "COUNTERS_TABLE": "c", "PERMITS_TABLE": "p",
-    "SURVEYS_TABLE": "s", "CODES_TABLE": "k", "IDEMPOTENCY_TABLE": "i", "UPLOADS_BUCKET": "u", "DOCUMENTS_BUCKET": "d",
-    "NOTIFICATIONS_TOPIC_ARN": "arn:aws:sns:ap-southeast-3:1:x", "USER_POOL_ID": "p", "USER_POOL_CLIENT_ID": "c",
-    "COGNITO_JWKS_URL": "http://127.0.0.1/jwks", "COGNITO_ISSUER": "i", "PUBLIC_BASE_URL": "https://silastri.example",
-    "APP_SECRET_KEY": "x" * 64, "DATA_DIR": "/tmp/silastri-unit",
-}
 
 #: anything JSON can carry, including deep nesting, plus texts full of controls, bidi and surrogate escapes
 TEXTS = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=60) | st.sampled_from(
@@ -37,12 +28,8 @@ BIDI_AND_CONTROLS = ["\x00", "\x07", "\r", "\n", "\x1b", "\x7f", "\x85", "\u200b
 
 
 @pytest.fixture(autouse=True)
-def env(monkeypatch):
-    for key, value in ENV.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def env(unit_env):
+    unit_env()
 
 
 def only_domain_errors(call, *args, **kwargs):
