@@ -30,7 +30,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import holidays as holidays_lib
 from pydantic import BaseModel, Field, field_validator
 
 from .clock import WIB
@@ -146,7 +145,9 @@ def cuti_bersama_provisional() -> dict[int, YearData]:
 
 @lru_cache(maxsize=8)
 def _public_holidays(year: int) -> dict[date, str]:
-    return dict(holidays_lib.country_holidays("ID", years=year, language="id").items())
+    import holidays  # only where working days are counted: other cold starts do not pay for it
+
+    return dict(holidays.country_holidays("ID", years=year, language="id").items())
 
 
 def _aware(moment: datetime) -> datetime:
