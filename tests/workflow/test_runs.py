@@ -113,3 +113,28 @@ def test_continuing_a_running_application_is_refused(stack, api, staff):
                            "continue", journey.registration_number], cwd=ROOT, env=dict(os.environ),
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1 and "tidak sedang terhenti" in done.stderr
+
+
+def test_an_application_stopped_at_the_returns_limit_is_continued_with_a_fresh_task(stack, api, staff):
+    """The decision that reached the returns limit was acted on already: the continued run opens the step
+    anew (it is not handed that old decision again), and the operator's continuation resets the count."""
+    journey = journey_at(api, staff, "approval", permit_type="sip")
+    for round_number in range(7):  # MAX_RETURNS = 6: the 7th return stops the run for an operator
+        journey.decide("approver", "approval", "returned", f"Periksa lagi ({round_number + 1})")
+        if round_number < 6:
+            journey.decide("verifier", "verification", "verified")
+    journey.wait_status(lambda s: s["status"] == "failed", "stopped at the returns limit", timeout=60)
+    _cli(stack, "runs", "continue", journey.registration_number)
+    task = journey.task("approver", "approval", timeout=60)
+    assert staff["approver"].get(f"/api/tasks/{task['task_id']}")["task"]["status"] == "open"
+    journey.decide("approver", "approval", "returned", "Sekali lagi")  # counted afresh: no stop
+    journey.decide("verifier", "verification", "verified")
+    journey.decide("approver", "approval", "approved")
+    journey.task("back_office", "numbering")
+
+
+def test_continue_with_an_empty_number_is_a_clear_error(stack):
+    done = subprocess.run([sys.executable, "-m", "silastri_local.cli", "--data-dir", str(stack.data_dir), "runs",
+                           "continue", ""], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr and "tidak ditemukan" in done.stderr

@@ -309,6 +309,9 @@ def applications_of(applicant_id: str) -> list[Application]:
 
 
 def application_by_registration(registration_number: str) -> Application:
+    """The application with this registration number. Raises NotFoundError (also for an empty number)."""
+    if not registration_number or not registration_number.strip():
+        raise NotFoundError("nomor registrasi tidak ditemukan", field="registration_number")
     bind_tables()
     for item in ApplicationItem.by_registration.query(registration_number):
         return Application.model_validate(item.body)

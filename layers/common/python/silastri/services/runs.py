@@ -21,6 +21,7 @@ from ..domain.errors import ConflictError
 from ..domain.models import OPEN_STATUSES, Application, ApplicationStatus
 from ..observability import logger
 from . import timeline
+from .automated import MAX_RETURNS
 
 ENDED = ("FAILED", "TIMED_OUT", "ABORTED")  # the statuses the EventBridge rule forwards
 STUCK = (ApplicationStatus.FAILED, ApplicationStatus.STOPPED)
@@ -149,6 +150,8 @@ def continue_run(registration_number: str, operator: str) -> dict[str, Any]:
         target.halted_status = None
         target.run_ended = None
         target.run_ended_at = None
+        if target.return_count > MAX_RETURNS:  # it stopped at the returns limit: the operator's look resets it
+            target.return_count = 0
         target.execution_name = name
 
     app, _ = dynamo.update_application(app.application_id, change)

@@ -238,6 +238,7 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     _authorise(principal, task, app)
     steps.check_decision(task.step, principal.roles, outcome, note)
     if task.status == TaskStatus.CANCELLED:
+        count(DECISIONS_REFUSED, step=task.step)  # e.g. the run ended and its tasks were closed before this
         raise ConflictError("tugas ini sudah ditutup (alur kerja permohonan berhenti atau permohonan ditutup); "
                             "tidak ada yang diubah")
     if task.status != TaskStatus.OPEN:
@@ -296,6 +297,9 @@ def finish_pending_decisions(application_id: str, step_id: str, token: str) -> T
     return delivered
 
 
+_RUN_ENDINGS = frozenset({"failed", "run_ended", "run_continued"})
+
+
 def _redeliver_decided(application_id: str, step_id: str, token: str) -> Task | None:
     """A run that re-enters the step whose decision it already received (it died before its next step was
     recorded, and was restarted at this step) gets that decision again instead of a second task.
@@ -306,6 +310,11 @@ def _redeliver_decided(application_id: str, step_id: str, token: str) -> Task | 
     history = sorted(dynamo.tasks_of_application(application_id), key=lambda t: t.opened_at)
     latest = history[-1] if history else None
     if latest is None or latest.step != step_id or latest.status != TaskStatus.DECIDED or not latest.outcome:
+        return None
+    # a run that consumed the decision and then failed or was ended, and that an operator continued, gets a
+    # fresh task: the old decision was acted on already (e.g. the return that reached the returns limit)
+    since = latest.decided_at or latest.opened_at
+    if any(e.action in _RUN_ENDINGS and e.at >= since for e in dynamo.timeline(application_id)):
         return None
     workflow.resume(token, {"outcome": latest.outcome, "task_id": latest.task_id})
     logger.info("decision delivered again to a restarted run", application_id=application_id, step=step_id,
