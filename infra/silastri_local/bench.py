@@ -88,11 +88,13 @@ def metering(stack: Any) -> Iterator[Meter]:
     from moto.server import DomainDispatcherApplication
 
     meter = Meter()
-    original_call = DomainDispatcherApplication.__call__
+    # Every emulator request is routed once through get_application (by the durability middleware, which
+    # answers persisted services itself, or by the dispatcher): counting there sees each request once.
+    original_route = DomainDispatcherApplication.get_application
 
-    def counting_call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+    def counting_route(self: Any, environ: dict[str, Any]) -> Any:
         meter.record_request(environ)
-        return original_call(self, environ, start_response)
+        return original_route(self, environ)
 
     original_resolve = stack._resolve
 
@@ -100,14 +102,14 @@ def metering(stack: Any) -> Iterator[Meter]:
         handler = original_resolve(function_name)
         return meter.wrap_handler(function_name.rsplit(":", 1)[-1], handler) if handler else None
 
-    DomainDispatcherApplication.__call__ = counting_call  # type: ignore[method-assign]
+    DomainDispatcherApplication.get_application = counting_route  # type: ignore[method-assign]
     stack._resolve = resolve
     if stack.aws is not None:
         stack.aws.handler_resolver = resolve
     try:
         yield meter
     finally:
-        DomainDispatcherApplication.__call__ = original_call  # type: ignore[method-assign]
+        DomainDispatcherApplication.get_application = original_route  # type: ignore[method-assign]
         stack._resolve = original_resolve
         if stack.aws is not None:
             stack.aws.handler_resolver = original_resolve
