@@ -23,7 +23,7 @@ ARN = "arn:aws:secretsmanager:ap-southeast-3:123456789012:secret:silastri-AppSec
 BSRE_ARN = "arn:aws:secretsmanager:ap-southeast-3:123456789012:secret:silastri-BsrePasswordSecret-AbCdEf"
 REQUIRED = {
     "APPLICATIONS_TABLE": "a", "TASKS_TABLE": "t", "EVENTS_TABLE": "e", "COUNTERS_TABLE": "c", "PERMITS_TABLE": "p",
-    "SURVEYS_TABLE": "s", "CODES_TABLE": "k", "IDEMPOTENCY_TABLE": "i", "UPLOADS_BUCKET": "u",
+    "SURVEYS_TABLE": "s", "CODES_TABLE": "k", "IDEMPOTENCY_TABLE": "i", "MESSAGES_TABLE": "m", "UPLOADS_BUCKET": "u",
     "DOCUMENTS_BUCKET": "d", "NOTIFICATIONS_TOPIC_ARN": "n", "USER_POOL_ID": "p", "USER_POOL_CLIENT_ID": "c",
     "COGNITO_JWKS_URL": "https://j", "COGNITO_ISSUER": "https://i", "PUBLIC_BASE_URL": "https://b",
     "DATA_DIR": "/tmp/silastri-secrets",

@@ -18,7 +18,7 @@ from silastri.settings import get_settings
 
 ENV = {
     "APPLICATIONS_TABLE": "a", "TASKS_TABLE": "t", "EVENTS_TABLE": "e", "COUNTERS_TABLE": "c", "PERMITS_TABLE": "p",
-    "SURVEYS_TABLE": "s", "CODES_TABLE": "codes", "IDEMPOTENCY_TABLE": "i", "UPLOADS_BUCKET": "u",
+    "SURVEYS_TABLE": "s", "CODES_TABLE": "codes", "IDEMPOTENCY_TABLE": "i", "MESSAGES_TABLE": "m", "UPLOADS_BUCKET": "u",
     "DOCUMENTS_BUCKET": "d", "NOTIFICATIONS_TOPIC_ARN": "arn:aws:sns:ap-southeast-3:1:x", "USER_POOL_ID": "p",
     "USER_POOL_CLIENT_ID": "c", "COGNITO_JWKS_URL": "http://127.0.0.1/jwks", "COGNITO_ISSUER": "i",
     "PUBLIC_BASE_URL": "https://silastri.example", "APP_SECRET_KEY": "x" * 64, "DATA_DIR": "/tmp/silastri-unit",

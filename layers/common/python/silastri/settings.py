@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     surveys_table: str
     codes_table: str
     idempotency_table: str
+    messages_table: str
     uploads_bucket: str
     documents_bucket: str
     notifications_topic_arn: str
@@ -72,6 +73,13 @@ class Settings(BaseSettings):
     messaging_mode: Literal["aws", "local-outbox"] = "aws"
     whatsapp_phone_number_id: str = ""
     sender_email: str = ""
+    ses_configuration_set: str = Field(default="", description="SES configuration set whose events (SNS) give "
+                                                                "e-mail delivery status")
+    delivery_status_topic_arn: str = Field(default="", description="SNS topic of delivery status events; only the "
+                                                                    "local outbox publishes to it (End User Messaging "
+                                                                    "Social and SES do on AWS)")
+    notification_retry_base_seconds: float = Field(default=10.0, ge=0, le=900, description=(
+        "first backoff (seconds) after a transient channel failure; doubled per receive, full jitter, max 900"))
     app_secret_name: str = Field(default="", description="Secrets Manager name/ARN of the master secret")
     app_secret_value: SecretStr | None = Field(
         default=None, validation_alias="APP_SECRET_KEY", min_length=MIN_APP_SECRET_LENGTH,

@@ -215,6 +215,8 @@ def bind_tables() -> None:
     if endpoint == _BOUND_TO:
         return
     settings = get_settings()
+    from .message_log import MessageItem
+
     for model, name in [
         (ApplicationItem, settings.applications_table),
         (TaskItem, settings.tasks_table),
@@ -223,6 +225,7 @@ def bind_tables() -> None:
         (PermitItem, settings.permits_table),
         (SurveyItem, settings.surveys_table),
         (CodeItem, settings.codes_table),
+        (MessageItem, settings.messages_table),
     ]:
         model.Meta.table_name = name
         model.Meta.region = _region()

@@ -71,6 +71,10 @@ class Office(BaseModel):
     # (e.g. the sector agency's technical team) enter it at `escalation_entry[role]`
     escalation_chain: list[str] = Field(default_factory=lambda: ["back_office", "verifier", "approver", "head"])
     escalation_entry: dict[str, str] = Field(default_factory=lambda: {"technical_team": "verifier"})
+    # who is told what, on which channel (silastri/domain/data/notification_plans.json)
+    notification_plan: str = "standar"
+    # what the applicant brings to collect the permit (the "permit ready" message)
+    pickup_bring: str = ("KTP asli pemohon (atau surat kuasa dan KTP penerima kuasa) serta tanda terima")
 
     def calendar(self, provisional: bool = False) -> WorkingCalendar:
         """The office's working-day calendar (national holidays, cuti bersama, its hours and closures);

@@ -14,23 +14,18 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
-from ..adapters import identity, messaging
+from ..adapters import identity
 from ..adapters.dynamo import CodeItem, bind_tables
 from ..domain.errors import ConflictError, ValidationError
 from ..domain.validation import clean_text
 from ..settings import derived_key
-from . import ratelimit
+from . import notifier, ratelimit
 
 CODE_SECONDS = 600
 MAX_ATTEMPTS = 5
 RESEND_SECONDS = 60
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}$")
 ACTIVATION, RESET = "activation", "reset"
-_TEXTS = {
-    ACTIVATION: "SILASTRI RV: kode aktivasi akun Anda {code}. Berlaku 10 menit. Jangan berikan kode ini kepada siapa pun.",
-    RESET: "SILASTRI RV: kode untuk mengatur ulang kata sandi Anda {code}. Berlaku 10 menit. "
-           "Abaikan pesan ini jika Anda tidak memintanya.",
-}
 
 
 def normalise_phone(phone: str) -> str:
@@ -92,8 +87,9 @@ def register(name: str, email: str, phone: str, password: str, nik: str) -> dict
     check_password(password)
     user_id = identity.register(email, password, name, phone,
                                 {"custom:nik_masked": mask_nik(nik), "custom:nik_hash": nik_hash(nik)})
-    _send_code(ACTIVATION, email, phone)
-    return {"user_id": user_id, "activation": "kode dikirim melalui WhatsApp"}
+    sent = _send_code(ACTIVATION, email, {"sub": user_id, "phone_number": phone, "email": email})
+    return {"user_id": user_id, "code_sent": sent,
+            "activation": "kode dikirim melalui WhatsApp" if sent else CODE_NOT_SENT}
 
 
 def _code_id(purpose: str, email: str) -> str:
@@ -104,18 +100,26 @@ def _hash(code: str, code_id: str) -> str:
     return hmac.new(derived_key("codes"), f"{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _send_code(purpose: str, email: str, phone: str) -> None:
+_EVENTS = {ACTIVATION: "activation_code", RESET: "reset_code"}
+CODE_NOT_SENT = ("kode belum dapat dikirim karena layanan WhatsApp sedang terganggu; "
+                 "minta kode baru dalam beberapa menit")
+
+
+def _send_code(purpose: str, email: str, contact: dict[str, str]) -> bool:
+    """Store a new code (hashed) and send it by WhatsApp with the plan's authentication template.
+
+    Sent directly, not through the notification queue, so codes never sit in a queue or its DLQ. A channel
+    failure is recorded in the message log and answered False (the account stays as it is; the user asks for
+    a new code); it never fails the request."""
     bind_tables()
     code = f"{secrets.randbelow(1_000_000):06d}"
     code_id = _code_id(purpose, email)
     now = int(time.time())
     CodeItem(code_id=code_id, code_hash=_hash(code, code_id), expires_epoch=now + CODE_SECONDS, attempts=0,
              sent_epoch=now, subject=purpose).save()
-    # sent directly (not through the notification queue), so codes never sit in a queue or its DLQ
-    messaging.channels()["whatsapp"].send(messaging.OutgoingMessage(
-        channel="whatsapp", to=phone, subject="SILASTRI RV", text=_TEXTS[purpose].format(code=code),
-        template=messaging.WhatsAppTemplate(name=f"silastri_kode_{purpose}", body_parameters=[code],
-                                            button_parameter=code)))
+    event_id = f"{_EVENTS[purpose]}:{code_id.split('#', 1)[1][:24]}:{now}"
+    status = notifier.send_now(_EVENTS[purpose], contact, {"code": code}, event_id)
+    return status not in ("failed", "skipped")
 
 
 def _code_format(code: str) -> str:
@@ -205,7 +209,7 @@ def _resend_allowed(purpose: str, email: str) -> None:
         raise ConflictError("tunggu satu menit sebelum meminta kode baru", field="email")
 
 
-def resend(email: str, *, client_address: str) -> None:
+def resend(email: str, *, client_address: str) -> bool:
     """A new activation code, at most once a minute, for an account that is not active yet (and within the
     sending limits per account and per client address: 429 beyond them)."""
     email = check_email(email)
@@ -214,7 +218,7 @@ def resend(email: str, *, client_address: str) -> None:
     contact = identity.contact_by_email(email)
     if not contact.get("phone_number") or contact.get("status") != "UNCONFIRMED":
         raise ValidationError("tidak ada aktivasi yang menunggu untuk email ini", field="email")
-    _send_code(ACTIVATION, email, contact["phone_number"])
+    return _send_code(ACTIVATION, email, contact)
 
 
 def request_password_reset(email: str, *, client_address: str) -> None:
@@ -225,7 +229,7 @@ def request_password_reset(email: str, *, client_address: str) -> None:
     _send_attempt(email, client_address)
     contact = identity.contact_by_email(email)
     if contact.get("phone_number") and contact.get("status") == "CONFIRMED":
-        _send_code(RESET, email, contact["phone_number"])
+        _send_code(RESET, email, contact)
 
 
 def reset_password(email: str, code: str, new_password: str, *, client_address: str) -> None:

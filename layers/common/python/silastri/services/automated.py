@@ -45,7 +45,7 @@ def record_submission(event: StepEvent) -> dict[str, Any]:
                         app.applicant_id)
         timeline.record(app.application_id, steps.StepId.SUBMISSION.value, "done", "system")
         timeline.notify("submitted", application_id=app.application_id, registration_number=app.registration_number,
-                        user_id=app.applicant_id)
+                        user_id=app.applicant_id, office_id=app.office_id, event_id=f"submitted:{app.application_id}")
     return {"registration_number": app.registration_number}
 
 
@@ -78,7 +78,8 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
                         None, provisional_note, round=round_number, deadline=deadline.isoformat())
         timeline.notify("revision_requested", application_id=app.application_id,
                         registration_number=app.registration_number, user_id=app.applicant_id,
-                        params={"deadline": deadline.isoformat()})
+                        office_id=app.office_id, event_id=f"revision_requested:{app.application_id}:{round_number}",
+                        params={"deadline": deadline.isoformat(), "round": str(round_number)})
     return {"round": round_number, "limit_reached": limit_reached,
             "timeout_seconds": max(1, int((deadline - now).total_seconds()))}
 
@@ -91,7 +92,8 @@ def issue_receipt(event: StepEvent) -> dict[str, Any]:
         storage.put_document(key, permits.render_receipt(app, now_utc()))
         timeline.record(app.application_id, steps.StepId.COMPLETENESS_CHECK.value, "receipt_issued", "system")
         timeline.notify("receipt_issued", application_id=app.application_id,
-                        registration_number=app.registration_number, user_id=app.applicant_id)
+                        registration_number=app.registration_number, user_id=app.applicant_id,
+                        office_id=app.office_id, event_id=f"receipt_issued:{app.application_id}")
     _mark(app.application_id, event.state, receipt_key=key, revision_notes={})
     return {"receipt": True}
 
@@ -172,7 +174,8 @@ def close_application(event: CloseEvent) -> dict[str, Any]:
                 current_step=None)
     timeline.record(app.application_id, "closed", event.outcome, "system")
     timeline.notify(f"closed_{event.outcome}", application_id=app.application_id,
-                    registration_number=app.registration_number, user_id=app.applicant_id)
+                    registration_number=app.registration_number, user_id=app.applicant_id,
+                    office_id=app.office_id, event_id=f"closed_{event.outcome}:{app.application_id}")
     if event.outcome in ("completed", "rejected") and not already_closed:
         count(APPLICATIONS_DECIDED, permit_type=app.permit_type, outcome=event.outcome)
     return {"status": status.value}

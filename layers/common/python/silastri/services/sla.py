@@ -71,18 +71,21 @@ def check_clocks(now: datetime | None = None) -> dict[str, int]:
                     timeline.record(task.application_id, task.step, "sla_breached", "system",
                                     escalated_to=supervisor, due_at=params["due_at"], task_id=task.task_id)
                     timeline.notify("sla_overdue", application_id=task.application_id, office_id=office_id,
-                                    registration_number=registration, role=task.role, params=params)
+                                    registration_number=registration, role=task.role, params=params,
+                                    event_id=f"sla_overdue:{task.task_id}")
                     if supervisor:
                         timeline.notify("sla_escalated", application_id=task.application_id, office_id=office_id,
                                         registration_number=registration, role=supervisor,
-                                        params={**params, "from_role": task.role})
+                                        params={**params, "from_role": task.role},
+                                        event_id=f"sla_escalated:{task.task_id}")
                     count(SLA_BREACHES, step=task.step)
                     counts["escalated"] += 1
                     logger.info("sla escalated", application_id=task.application_id, step=task.step,
                                 escalated_to=supervisor)
             elif task.reminded_at is None and dynamo.mark_reminded(task.task_id, now):
                 timeline.notify("sla_reminder", application_id=task.application_id, office_id=office_id,
-                                registration_number=_registration(task), role=task.role, params=params)
+                                registration_number=_registration(task), role=task.role, params=params,
+                                event_id=f"sla_reminder:{task.task_id}")
                 counts["reminded"] += 1
     return counts
 

@@ -63,7 +63,13 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
         if definition.role != steps.Role.APPLICANT:
             timeline.notify("task_opened", application_id=application_id,
                             registration_number=app.registration_number, office_id=office_id,
-                            role=definition.role.value, params={"task_id": stored.task_id, "step": step_id})
+                            role=definition.role.value, event_id=f"task_opened:{stored.task_id}",
+                            params={"task_id": stored.task_id, "step": step_id})
+        if step_id == steps.StepId.PICKUP.value:  # SOP 10: printed and waiting at the counter
+            timeline.notify("permit_ready", application_id=application_id,
+                            registration_number=app.registration_number, user_id=app.applicant_id,
+                            office_id=office_id, event_id=f"permit_ready:{application_id}",
+                            params={"ready_at": opened_at.isoformat()})
     logger.info("task opened", application_id=application_id, step=step_id, resumed=resumed)
     return stored
 
@@ -187,6 +193,8 @@ def _publish(task: Task, effects: dict[str, Any]) -> None:
     assert task.claim_id
     if dynamo.finish_claim(task.task_id, task.claim_id, TaskStatus.DECIDED):
         logger.info("decision published", application_id=task.application_id, step=task.step, outcome=task.outcome)
+        timeline.notify("step_done", application_id=task.application_id, office_id=task.office_id, role=task.role,
+                        event_id=f"step_done:{task.task_id}", params={"step": task.step, "outcome": task.outcome})
 
 
 def _refused(task: Task, effects: dict[str, Any]) -> None:

@@ -36,4 +36,12 @@ def verify_audit(application_id: str) -> list[str]:
 
 
 def notify(kind: str, **fields: Any) -> None:
-    messaging.publish(messaging.Notification(kind=kind, **fields))
+    """Publish a notification event (ids only) if the office's plan tells anyone about it.
+
+    Give `event_id` when the same kind can happen more than once to the same application (revision rounds,
+    tasks); otherwise it is derived from the fields, so a retried step publishes the same event."""
+    from . import notifier
+
+    note = messaging.Notification(kind=kind, **fields)
+    if notifier.wanted(note):
+        messaging.publish(note)

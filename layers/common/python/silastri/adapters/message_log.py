@@ -1,0 +1,248 @@
+"""The message log (DynamoDB): one item per (event, recipient, channel), holding that message's delivery status.
+
+The item is both the exactly-once guard and the status record:
+- created `queued` by a conditional put (a second producer of the same message finds it there);
+- an attempt is claimed by one conditional update (`sending_until` set) before the provider is called, so two
+  deliveries of the same queue message never both send;
+- the outcome clears the claim: `sent` (with the provider's id), `retrying` (transient failure, the queue retries)
+  or `failed` (permanent, with the reason);
+- a claim whose lease ran out with no outcome (the sender died between calling the provider and recording
+  the answer) becomes `unknown` and is not sent again by itself: the provider's status events (which carry
+  our message id) settle it, or an operator redrives it explicitly.
+- status events move it forward only: sent → delivered → read; failed from any state before delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
+from pynamodb.models import Model
+
+from ..domain.clock import now_utc
+from .dynamo import _Meta, _key, bind_tables
+
+QUEUED, RETRYING, UNKNOWN, SENT, DELIVERED, READ, FAILED = (
+    "queued", "retrying", "unknown", "sent", "delivered", "read", "failed")
+NOT_SENT = (QUEUED, RETRYING)
+STATUS_LABELS = {QUEUED: "antre", RETRYING: "gagal sementara, dicoba lagi", UNKNOWN: "hasil tidak pasti",
+                 SENT: "terkirim", DELIVERED: "diterima", READ: "dibaca", FAILED: "gagal"}
+# which statuses a provider status event may move a message *from* (forward only)
+_FORWARD_FROM = {SENT: (QUEUED, RETRYING, UNKNOWN), DELIVERED: (QUEUED, RETRYING, UNKNOWN, SENT),
+                 READ: (QUEUED, RETRYING, UNKNOWN, SENT, DELIVERED), FAILED: (QUEUED, RETRYING, UNKNOWN, SENT)}
+
+
+class ByApplicationIndex(GlobalSecondaryIndex["MessageItem"]):
+    """An application's messages, for its timeline (officers)."""
+
+    class Meta:
+        index_name = "by_application"
+        projection = IncludeProjection(["event", "channel", "status", "recipient_role", "template", "reason",
+                                        "attempts", "updated_at"])
+
+    application_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ByInboxIndex(GlobalSecondaryIndex["MessageItem"]):
+    """An officer's in-app inbox (sparse: only inbox messages carry `inbox_owner`)."""
+
+    class Meta:
+        index_name = "by_inbox"
+        projection = IncludeProjection(["content", "status", "application_id", "event"])
+
+    inbox_owner = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class MessageItem(Model):
+    class Meta(_Meta):
+        pass
+
+    message_id = UnicodeAttribute(hash_key=True)
+    event = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    template = UnicodeAttribute()
+    recipient_id = UnicodeAttribute()     # the user's id (Cognito sub): never a phone number or address
+    recipient_role = UnicodeAttribute()   # "applicant" or the officer role
+    office_id = UnicodeAttribute(null=True)
+    application_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    sending_until = NumberAttribute(null=True)  # epoch seconds: an attempt is in flight until then
+    reason = UnicodeAttribute(null=True)
+    provider_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    history = ListAttribute(default=list)      # [{"status", "at", "reason"?}] (DynamoDB list of maps)
+    note = JSONAttribute(null=True)            # the notification (ids only), for an explicit redrive
+    content = JSONAttribute(null=True)         # inbox messages only: {"subject", "body", "link"}
+    inbox_owner = UnicodeAttribute(null=True)
+    by_application = ByApplicationIndex()
+    by_inbox = ByInboxIndex()
+
+
+def _entry(status: str, reason: str | None = None, at: datetime | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"status": status, "at": (at or now_utc()).isoformat()}
+    if reason:
+        entry["reason"] = reason[:300]
+    return entry
+
+
+def _failed_condition(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def get(message_id: str) -> MessageItem | None:
+    bind_tables()
+    try:
+        return MessageItem.get(message_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def ensure(message_id: str, **fields: Any) -> MessageItem:
+    """The message's item, created `queued` with `fields` if it does not exist yet (one conditional put)."""
+    bind_tables()
+    now = now_utc()
+    status = fields.pop("status", QUEUED)
+    item = MessageItem(message_id, status=status, created_at=_key(now), updated_at=now.isoformat(),
+                       history=[_entry(status, at=now)], attempts=0, **fields)
+    try:
+        item.save(condition=MessageItem.message_id.does_not_exist())
+        return item
+    except PutError as exc:
+        if not _failed_condition(exc):
+            raise
+    existing = get(message_id)
+    assert existing is not None
+    return existing
+
+
+def claim_attempt(message_id: str, now_epoch: float, lease_seconds: int) -> int | None:
+    """Claim the next send attempt; returns its number, or None when the message is not waiting to be sent
+    or another attempt holds it (read the item to see which)."""
+    bind_tables()
+    item = MessageItem(message_id)
+    try:
+        item.update(actions=[MessageItem.attempts.add(1), MessageItem.sending_until.set(int(now_epoch + lease_seconds)),
+                             MessageItem.updated_at.set(now_utc().isoformat())],
+                    condition=MessageItem.status.is_in(*NOT_SENT) & MessageItem.sending_until.does_not_exist())
+    except UpdateError as exc:
+        if _failed_condition(exc):
+            return None
+        raise
+    return int(item.attempts)
+
+
+def record_outcome(message_id: str, attempt: int, status: str, reason: str | None = None,
+                   provider_id: str | None = None) -> bool:
+    """Close attempt `attempt` with its outcome (sent / retrying / failed); False if it was not the live attempt."""
+    bind_tables()
+    actions = [MessageItem.status.set(status), MessageItem.sending_until.remove(),
+               MessageItem.updated_at.set(now_utc().isoformat()),
+               MessageItem.history.set(MessageItem.history.append([_entry(status, reason)]))]
+    actions.append(MessageItem.reason.set(reason[:500]) if reason else MessageItem.reason.remove())
+    if provider_id:
+        actions.append(MessageItem.provider_id.set(provider_id))
+    try:
+        MessageItem(message_id).update(actions=actions, condition=(MessageItem.attempts == attempt)
+                                       & MessageItem.sending_until.exists() & MessageItem.status.is_in(*NOT_SENT))
+    except UpdateError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+    return True
+
+
+def mark_unknown(message_id: str, attempt: int, now_epoch: float) -> bool:
+    """An attempt whose lease ran out with no outcome: its result is unknown (True if marked here)."""
+    bind_tables()
+    reason = "pengirim berhenti sebelum mencatat hasil; tidak dikirim ulang otomatis"
+    try:
+        MessageItem(message_id).update(
+            actions=[MessageItem.status.set(UNKNOWN), MessageItem.sending_until.remove(),
+                     MessageItem.reason.set(reason), MessageItem.updated_at.set(now_utc().isoformat()),
+                     MessageItem.history.set(MessageItem.history.append([_entry(UNKNOWN, reason)]))],
+            condition=(MessageItem.attempts == attempt) & (MessageItem.sending_until < int(now_epoch))
+            & MessageItem.status.is_in(*NOT_SENT))
+    except UpdateError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+    return True
+
+
+def apply_status(message_id: str, status: str, at: datetime, reason: str | None = None,
+                 provider_id: str | None = None) -> bool:
+    """A provider status event (sent / delivered / read / failed), applied only forward; False if stale,
+    repeated or for a message we do not know."""
+    bind_tables()
+    actions = [MessageItem.status.set(status), MessageItem.updated_at.set(now_utc().isoformat()),
+               MessageItem.sending_until.remove(),
+               MessageItem.history.set(MessageItem.history.append([_entry(status, reason, at)]))]
+    if reason:
+        actions.append(MessageItem.reason.set(reason[:500]))
+    elif status != FAILED:
+        actions.append(MessageItem.reason.remove())
+    if provider_id:
+        actions.append(MessageItem.provider_id.set(provider_id))
+    try:
+        MessageItem(message_id).update(actions=actions, condition=MessageItem.message_id.exists()
+                                       & MessageItem.status.is_in(*_FORWARD_FROM[status]))
+    except UpdateError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+    return True
+
+
+def reopen(message_id: str) -> bool:
+    """An operator's redrive: a failed or unknown message waits to be sent again (True if reopened)."""
+    bind_tables()
+    try:
+        MessageItem(message_id).update(
+            actions=[MessageItem.status.set(QUEUED), MessageItem.reason.remove(), MessageItem.sending_until.remove(),
+                     MessageItem.updated_at.set(now_utc().isoformat()),
+                     MessageItem.history.set(MessageItem.history.append([_entry(QUEUED, "dikirim ulang (redrive)")]))],
+            condition=MessageItem.status.is_in(FAILED, UNKNOWN))
+    except UpdateError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+    return True
+
+
+def for_application(application_id: str) -> list[MessageItem]:
+    """An application's messages, oldest first (index projection: no content, no note)."""
+    bind_tables()
+    return list(MessageItem.by_application.query(application_id))
+
+
+def inbox(user_id: str, limit: int = 30) -> list[MessageItem]:
+    """An officer's inbox, newest first."""
+    bind_tables()
+    return list(MessageItem.by_inbox.query(user_id, scan_index_forward=False, limit=limit))
+
+
+def mark_read(message_id: str, user_id: str) -> MessageItem | None:
+    """The owner opened an inbox message: delivered → read. Returns the item (None if not theirs)."""
+    item = get(message_id)
+    if item is None or item.inbox_owner != user_id:
+        return None
+    apply_status(message_id, READ, now_utc())
+    return get(message_id)
+
+
+def scan_status(statuses: tuple[str, ...], event: str | None = None) -> Iterator[MessageItem]:
+    """Messages in `statuses` (optionally of one event): operator's redrive and reports only (a scan)."""
+    bind_tables()
+    condition = MessageItem.status.is_in(*statuses)
+    if event:
+        condition &= MessageItem.event == event
+    yield from MessageItem.scan(condition)
