@@ -75,7 +75,9 @@ def _wib(value: str | None) -> str:
 def event_params(note: Notification) -> dict[str, Any]:
     """Every parameter the event's templates may use (notifications.params_of), from the application, the
     office and the event itself. Raises NotFoundError for an application that does not exist."""
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = dict.fromkeys(notifications.params_of(note.kind), "-") if note.kind in notifications.EVENTS else {}
+    if note.registration_number:
+        params["registration_number"] = note.registration_number
     base = get_settings().public_base_url.rstrip("/")
     catalog = default_catalog()
     office = catalog.office(note.office_id or get_settings().default_office_id)
