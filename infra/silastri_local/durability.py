@@ -19,10 +19,13 @@
   see `persistence` and `cognito_passwords`). Token-only calls (InitiateAuth, refresh,
   sign-out) are not journaled: tokens are never saved, so after a restart users log in
   again.
-* **SQS, SNS** (snapshot only): the notification queue is saved by snapshots alone; a
-  crash may lose or repeat a message sent in the last few seconds (at-least-once messaging
-  is out of scope here). Their requests hold a shared lock so that a snapshot never
-  captures half of one.
+* **SQS, SNS** (request journal, except consumption): every accepted mutating call —
+  queues, topics, subscriptions, ``Publish``, ``SendMessage``… — is journaled as a request
+  before its answer, so an acknowledged message is never lost; receives, deletes and
+  visibility changes (`CONSUMER_CALLS`) are kept by snapshots only, so after a crash a
+  message handled in the last few seconds comes back (at-least-once). The consumers are idempotent (the notifier's message log sends each
+  message once; status events only move forward). Their requests hold a shared lock so
+  that a snapshot never captures half of one.
 * any other service added to `PERSISTED_SERVICES` is state-journaled like Cognito.
 
 Lambda, Step Functions and everything else pass straight through and take no lock: a
@@ -90,8 +93,12 @@ _MAGIC = b"SLJ1"
 
 #: Services whose mutating requests are journaled as requests (replay is deterministic).
 REQUEST_JOURNALED = frozenset({"dynamodb", "s3"})
-#: Services saved by snapshots only.
+#: Messaging services: journaled as requests except their consumer calls, and held under `MESSAGING_LOCK`.
 SNAPSHOT_ONLY = frozenset({"sqs", "sns"})
+#: SQS calls of a consumer: not journaled (replaying receipts would not be deterministic); snapshots keep them.
+CONSUMER_CALLS = frozenset({"ReceiveMessage", "DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility",
+                            "ChangeMessageVisibilityBatch"})
+_QUERY_ACTION = re.compile(rb"(?:^|&)Action=([A-Za-z]+)(?:&|$)")
 #: Cognito calls that change nothing but issued tokens (never saved).
 COGNITO_TOKEN_CALLS = frozenset({"InitiateAuth", "AdminInitiateAuth", "GetTokensFromRefreshToken",
                                  "RevokeToken", "GlobalSignOut", "AdminUserGlobalSignOut"})
@@ -552,6 +559,28 @@ def _is_read(environ: dict[str, Any]) -> bool:
     return operation.startswith(_READ_PREFIXES) and operation not in COGNITO_TOKEN_CALLS
 
 
+def _exact_body(environ: dict[str, Any]) -> bytes:
+    """The exact bytes moto will see (read once, put back), so that a replay is the same request."""
+    body: bytes = get_input_stream(environ).read()
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ.pop("wsgi.input_terminated", None)
+    return body
+
+
+def _journaled_messaging_call(environ: dict[str, Any], body: bytes) -> bool:
+    """Whether an SQS/SNS request is journaled: it changes something and is not a consumer call
+    (JSON protocol: X-Amz-Target; query protocol: Action= in the form body)."""
+    operation = _operation(environ)
+    if operation is None:
+        found = _QUERY_ACTION.search(body)
+        operation = found.group(1).decode() if found else None
+    if operation is None:
+        return False
+    return not operation.startswith(_READ_PREFIXES) and operation not in CONSUMER_CALLS
+
+
 def _unavailable(environ: dict[str, Any], start_response: Callable[..., Any], reason: str) -> list[bytes]:
     message = f"local persistence failed, writes are refused until the stack is restarted: {reason}"
     if environ.get("HTTP_X_AMZ_TARGET"):
@@ -594,13 +623,32 @@ class DurableWrites:
         if service is None:
             return backend_app(environ, start_response)  # type: ignore[no-any-return]
         if service in SNAPSHOT_ONLY:
-            with MESSAGING_LOCK.shared():
-                status, headers, body = _call(backend_app, environ)
-            start_response(status, headers)
-            return [body]
+            return self._messaging(service, backend_app, environ, start_response)
         if _is_read(environ):
             return backend_app(environ, start_response)  # type: ignore[no-any-return]
         return self._write(service, backend_app, environ, start_response)
+
+    def _messaging(self, service: str, backend_app: WSGIApp, environ: dict[str, Any],
+                   start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """SQS/SNS: under the shared messaging lock; accepted changes other than consumption are journaled
+        before the answer."""
+        store = self.store
+        record = b""
+        if store is not None:
+            body = _exact_body(environ)
+            if _journaled_messaging_call(environ, body):
+                if store.failure is not None:
+                    return _unavailable(environ, start_response, store.failure)
+                record = _request_record(service, environ, body)
+        with MESSAGING_LOCK.shared():
+            status, headers, payload = _call(backend_app, environ)
+            if record and store is not None and int(status.split()[0]) < 400:
+                try:
+                    store.append_record(record)
+                except PersistenceFailure as exc:
+                    return _unavailable(environ, start_response, str(exc))
+        start_response(status, headers)
+        return [payload]
 
     def _write(self, service: str, backend_app: WSGIApp, environ: dict[str, Any],
                start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -610,12 +658,7 @@ class DurableWrites:
         journal_request = service in REQUEST_JOURNALED
         record = b""
         if journal_request:
-            # The exact bytes moto sees, so that a replay is the same request.
-            body = get_input_stream(environ).read()
-            environ["wsgi.input"] = io.BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
-            environ.pop("HTTP_TRANSFER_ENCODING", None)
-            environ.pop("wsgi.input_terminated", None)
+            body = _exact_body(environ)
             if store is not None:
                 record = _request_record(service, environ, body)
         with write_lock(service):

@@ -31,7 +31,7 @@ aws = LocalAws().start()
 report = aws.open_store(data)
 kw = dict(endpoint_url=aws.endpoint_url, region_name="ap-southeast-3", aws_access_key_id="testing",
           aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1, "mode": "standard"}))
-ddb, s3, idp = (boto3.client(s, **kw) for s in ("dynamodb", "s3", "cognito-idp"))
+ddb, s3, idp, sqs, sns = (boto3.client(s, **kw) for s in ("dynamodb", "s3", "cognito-idp", "sqs", "sns"))
 TABLE, BUCKET, PASSWORD = "durable", "durable-bucket", "Durable-Secret-77a"
 
 def crash(result):
@@ -72,6 +72,16 @@ if phase == "write":
     idp.admin_confirm_sign_up(UserPoolId=pool, Username="applicant@example.id")
     tokens = idp.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
         "USERNAME": "applicant@example.id", "PASSWORD": PASSWORD})["AuthenticationResult"]
+    queue = sqs.create_queue(QueueName="durable-notes")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = sns.create_topic(Name="durable-topic")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    for i in range(3):
+        sns.publish(TopicArn=topic, Message=f"published-{i}")
+    sqs.send_message(QueueUrl=queue, MessageBody="sent-0")
+    sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": "a", "MessageBody": "sent-1"}])
+    handled = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1)["Messages"][0]
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=handled["ReceiptHandle"])
     crash({"refused": refused, "pool": pool, "client": client, "sub": sub, "password": PASSWORD,
            "tokens": [tokens["IdToken"], tokens["AccessToken"], tokens["RefreshToken"]],
            "appends": aws.store.appends, "mean_append_ms": aws.store.stats()["mean_append_ms"]})
@@ -124,7 +134,15 @@ elif phase == "read":
     sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
     login = idp.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
         "USERNAME": "applicant@example.id", "PASSWORD": "Durable-Secret-77a"})["AuthenticationResult"]
+    queue = sqs.get_queue_url(QueueName="durable-notes")["QueueUrl"]
+    bodies = []
+    while True:
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", [])
+        if not got:
+            break
+        bodies += [m["Body"] for m in got]
     print(json.dumps({
+        "queued": sorted(bodies),
         "counter": item("counter")["n"]["N"], "last": item("counter")["latest"]["S"],
         "permit": item("permit#1")["number"]["S"], "batch": sorted(k for k in ("b0", "b1", "b2", "b3", "b4") if item(k)),
         "refused": [k for k in ("refused-1", "refused-2", "after-snapshot-failure") if item(k)],
@@ -168,6 +186,8 @@ def test_every_acknowledged_write_survives_kill_9_without_any_snapshot(written):
     assert state["sub"] == facts["sub"]  # Cognito is journaled as state: the applicant id stays the same
     assert state["status"] == "CONFIRMED" and state["login"]
     assert state["report"]["requests"] >= 40 + 4 and state["report"]["diverged"] == []
+    # Every acknowledged message is back (the one handled before the crash too: at-least-once, consumers dedupe).
+    assert state["queued"] == ["published-0", "published-1", "published-2", "sent-0", "sent-1"]
     # Recovering twice applies nothing twice.
     again, _ = run_child(data, "read", facts["pool"], facts["client"], killed=False)
     assert again["counter"] == "40" and again["batch"] == state["batch"]
