@@ -45,7 +45,8 @@ def _whatsapp(event: dict[str, Any]) -> list[StatusUpdate]:
             if status.get("errors"):
                 error = status["errors"][0]
                 reason = f"WhatsApp {error.get('code', '?')}: {error.get('title') or error.get('message') or 'gagal'}"
-            at = datetime.fromtimestamp(int(status.get("timestamp") or 0), UTC)
+            stamp = str(status.get("timestamp") or "")
+            at = datetime.fromtimestamp(int(stamp), UTC) if stamp.isdigit() else datetime.now(UTC)
             updates.append(StatusUpdate(str(ours), kind, at, reason, status.get("id")))
     return updates
 
@@ -69,8 +70,11 @@ def _ses(event: dict[str, Any]) -> list[StatusUpdate]:
         reason = "template e-mail gagal dirender"
     if not kind:
         return []
+    # the event's own time (delivery.timestamp, open.timestamp…); mail.timestamp is when the mail was sent
+    detail = event.get({"Rendering Failure": "failure"}.get(kind_name, kind_name[:1].lower() + kind_name[1:])) or {}
+    stamp = detail.get("timestamp") if isinstance(detail, dict) else None
     try:
-        at = datetime.fromisoformat(str(mail.get("timestamp", "")).replace("Z", "+00:00"))
+        at = datetime.fromisoformat(str(stamp or mail.get("timestamp", "")).replace("Z", "+00:00"))
     except ValueError:
         at = datetime.now(UTC)
     return [StatusUpdate(str(ours), kind, at, reason, mail.get("messageId"))]
