@@ -487,3 +487,35 @@ def test_deliver_takes_its_channels_from_the_messaging_adapter(people, monkeypat
     monkeypatch.setattr(messaging, "channels", lambda: fakes)
     assert notifier.deliver(submitted()) == {"sent": 2}
     assert len(fakes["whatsapp"].sent) == len(fakes["email"].sent) == 1
+
+
+def test_a_record_that_failed_for_now_comes_back_after_the_backoff(people, monkeypatch, unit_env):
+    """The notifier function on a real (moto) SQS queue: the failed record is hidden for the backoff delay
+    (ChangeMessageVisibility), then received again and sent; the message already sent is not sent again."""
+    unit_env(MESSAGES_TABLE=MESSAGES_TABLE, NOTIFICATION_RETRY_BASE_SECONDS="0.1")  # the local base: 1 s waits
+    fakes = channels(whatsapp=Recording(TransientChannelError("WhatsApp belum dapat mengirim (InternalServiceException)")))
+    monkeypatch.setattr(messaging, "channels", lambda: fakes)
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="NotificationsQueue", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.send_message(QueueUrl=url, MessageBody=submitted().model_dump_json())
+    function = notifier_function()
+
+    def receive() -> list[Any]:
+        from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+        messages = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"]).get("Messages", [])
+        return [SQSRecord({"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                           "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                           "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION}) for m in messages]
+
+    (first,) = receive()
+    with pytest.raises(TransientChannelError):
+        function._record(first)
+    assert receive() == []  # hidden for the backoff (the queue's own visibility timeout here is 0)
+
+    time.sleep(1.2)
+    (second,) = receive()
+    assert second.attributes.approximate_receive_count == "2"
+    function._record(second)
+    assert len(fakes["whatsapp"].sent) == 1 and len(fakes["email"].attempts) == 1
