@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import random
-from functools import lru_cache
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
