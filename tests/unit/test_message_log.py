@@ -70,8 +70,9 @@ def messages_table(monkeypatch, unit_env):
             TableName=MESSAGES_TABLE, BillingMode=props["BillingMode"],
             AttributeDefinitions=props["AttributeDefinitions"], KeySchema=props["KeySchema"],
             GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"])
-        monkeypatch.setattr(dynamo, "_BOUND_TO", None)  # bind the models (new connections) inside this mock
+        dynamo._BOUND_TO = None  # bind the models (new connections) inside this mock
         yield
+    dynamo._BOUND_TO = None  # and afresh for whoever uses them next
 
 
 FIELDS = dict(event="submitted", event_id="submitted:a1", channel="whatsapp", template="silastri_permohonan_diterima",

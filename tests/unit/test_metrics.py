@@ -154,8 +154,11 @@ def messages_table(monkeypatch, unit_env) -> Iterator[None]:
         boto3.client("dynamodb", region_name="ap-southeast-3").create_table(
             TableName="messages", BillingMode=props["BillingMode"], AttributeDefinitions=props["AttributeDefinitions"],
             KeySchema=props["KeySchema"], GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"])
-        monkeypatch.setattr(dynamo, "_BOUND_TO", None)
-        yield
+        dynamo._BOUND_TO = None  # bind the models (new connections) inside this mock
+        try:
+            yield
+        finally:
+            dynamo._BOUND_TO = None  # and afresh for whoever uses them next
 
 
 def _application(status: ApplicationStatus) -> Application:
