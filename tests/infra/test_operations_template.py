@@ -61,12 +61,18 @@ def test_the_alarms_watch_the_workflow_the_dead_letter_queue_sla_breaches_and_la
     machine = {"Ref": "LicensingStateMachine"}
     assert dimensions[("AWS/States", "ExecutionsFailed")] == {"StateMachineArn": machine}
     assert dimensions[("AWS/States", "ExecutionsTimedOut")] == {"StateMachineArn": machine}
-    dlq = watched[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
-    assert dimensions[("AWS/SQS", "ApproximateNumberOfMessagesVisible")] == {
-        "QueueName": {"Fn::GetAtt": ["NotificationsDeadLetterQueue", "QueueName"]}}
-    assert (dlq["ComparisonOperator"], dlq["Threshold"]) == ("GreaterThanThreshold", 0)  # depth > 0
-    queue = template["Resources"]["NotificationsQueue"]["Properties"]
-    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["NotificationsDeadLetterQueue", "Arn"]}
+    # one depth alarm per dead-letter queue: notifications not delivered, delivery statuses not applied
+    depth = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: a for a in _alarms(template).values()
+             if (a["Namespace"], a["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")}
+    assert set(depth) == {"NotificationsDeadLetterQueue", "DeliveryStatusDeadLetterQueue"}
+    for dlq_name, dlq in depth.items():
+        assert [d["Name"] for d in dlq["Dimensions"]] == ["QueueName"]
+        assert dlq["Dimensions"][0]["Value"] == {"Fn::GetAtt": [dlq_name, "QueueName"]}
+        assert (dlq["ComparisonOperator"], dlq["Threshold"]) == ("GreaterThanThreshold", 0)  # depth > 0
+    for queue_name, dlq_name in [("NotificationsQueue", "NotificationsDeadLetterQueue"),
+                                 ("DeliveryStatusQueue", "DeliveryStatusDeadLetterQueue")]:
+        queue = template["Resources"][queue_name]["Properties"]
+        assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [dlq_name, "Arn"]}
     # the SLA alarm watches the total the code emits (dimension `service` only)
     assert dimensions[(observability.NAMESPACE, observability.SLA_BREACHES)] == {"service": observability.SERVICE}
     assert ("AWS/Lambda", "Errors") in watched
@@ -101,7 +107,9 @@ def test_the_dashboard_is_valid_json_and_refers_to_real_resources(template):
         assert f"${{{spec.logical_id}}}" in text, f"{spec.logical_id}'s errors are not on the dashboard"
     for alarm in _alarms(template):
         assert f"${{{alarm}.Arn}}" in text, f"{alarm} is not on the dashboard"
-    assert "${NotificationsDeadLetterQueue.QueueName}" in text and "${LicensingStateMachine}" in text
+    assert "${LicensingStateMachine}" in text
+    for queue in ("NotificationsQueue", "NotificationsDeadLetterQueue", "DeliveryStatusDeadLetterQueue"):
+        assert f"${{{queue}.QueueName}}" in text, f"{queue}'s depth is not on the dashboard"
 
 
 def test_the_dashboard_shows_every_counter_the_code_emits(template):

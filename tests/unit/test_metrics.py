@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
 from silastri import observability
@@ -98,8 +101,8 @@ def test_the_sla_monitor_counts_each_breach_under_its_step(monkeypatch, capsys):
     assert len(cold) == 1 and cold[0]["function_name"] == "SlaMonitorFunction"
 
 
-def test_a_failed_delivery_is_counted_per_channel_and_the_record_is_retried(monkeypatch, capsys):
-    from silastri.adapters import identity
+def test_a_failed_delivery_is_counted_per_channel_and_the_record_is_retried(monkeypatch, capsys, unit_env):
+    from silastri.adapters import dynamo, identity
 
     sent: list[str] = []
 
@@ -115,22 +118,47 @@ def test_a_failed_delivery_is_counted_per_channel_and_the_record_is_retried(monk
             return super().send(message)
 
     monkeypatch.setattr(messaging, "channels", lambda: {"whatsapp": Outbox(), "email": MailboxDown()})
-    monkeypatch.setattr(identity, "contact_of", lambda user_id: {"phone_number": "+6281100000001",
-                                                                 "email": f"{user_id}@contoh.id"})
+    monkeypatch.setattr(identity, "contact_of", lambda user_id: {
+        "sub": user_id, "phone_number": "+6281100000001", "email": f"{user_id}@contoh.id", "email_verified": "true"})
+    monkeypatch.setattr(dynamo, "get_application", lambda application_id: _application(ApplicationStatus.IN_PROGRESS))
     records = []
     for number, user in enumerate(["penuh", "pemohon"]):
         note = messaging.Notification(kind="submitted", application_id="a1", registration_number="REG-1",
-                                      user_id=user)
+                                      office_id="rokan-hilir", user_id=user)
         records.append({"messageId": f"m{number}", "receiptHandle": "r", "body": note.model_dump_json(),
                         "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
                         "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:q", "awsRegion": "ap-southeast-3"})
 
-    response = handler_of("notifier")({"Records": records}, context("NotifierFunction"))
+    with messages_table(monkeypatch, unit_env):  # the message log guards each send (in-process DynamoDB)
+        response = handler_of("notifier")({"Records": records}, context("NotifierFunction"))
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert sent == ["whatsapp", "whatsapp", "email"]
     assert counted(emitted(capsys), "NotificationsFailed") == [
-        {"service": "silastri", "channel": "email", "kind": "submitted"}]
+        {"service": "silastri", "channel": "email", "kind": "submitted", "permanent": "no"}]
+
+
+@contextmanager
+def messages_table(monkeypatch, unit_env) -> Iterator[None]:
+    """moto with template.yaml's MessagesTable, the models bound to it."""
+    from moto import mock_aws
+    from silastri.adapters import dynamo
+
+    for key, value in {"AWS_DEFAULT_REGION": "ap-southeast-3", "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    unit_env(MESSAGES_TABLE="messages")
+    props = tpl.load_template()["Resources"]["MessagesTable"]["Properties"]
+    with mock_aws():
+        boto3.client("dynamodb", region_name="ap-southeast-3").create_table(
+            TableName="messages", BillingMode=props["BillingMode"], AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"], GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"])
+        dynamo._BOUND_TO = None  # bind the models (new connections) inside this mock
+        try:
+            yield
+        finally:
+            dynamo._BOUND_TO = None  # and afresh for whoever uses them next
 
 
 def _application(status: ApplicationStatus) -> Application:
