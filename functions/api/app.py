@@ -20,6 +20,7 @@ from silastri.adapters import dynamo, messaging
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
 from silastri.domain.catalog import default_catalog
+from silastri.domain.clock import format_date_id, to_wib
 from silastri.domain.errors import (
     DomainError,
     ForbiddenError,
@@ -30,7 +31,7 @@ from silastri.domain.errors import (
 from silastri.domain.ikm import compute_ikm
 from silastri.domain.validation import clean_text, identifier, json_object
 from silastri.observability import flush_request_metrics, logger
-from silastri.services import accounts, applications, permits, sessions, tasks, tracking
+from silastri.services import accounts, applications, messages_view, permits, sessions, tasks, tracking
 from silastri.settings import get_settings
 
 app = Chalice(app_name="silastri")
@@ -157,8 +158,9 @@ def activate() -> Any:
 @app.route("/api/auth/resend", methods=["POST"])
 @api
 def resend() -> Any:
-    accounts.resend(_field(body(), "email"), client_address=client_address())
-    return {"sent": True}
+    """A new activation code; `sent` False (with `message`) when WhatsApp is down — not an error."""
+    sent = accounts.resend(_field(body(), "email"), client_address=client_address())
+    return {"sent": sent, "message": "kode dikirim melalui WhatsApp" if sent else accounts.CODE_NOT_SENT}
 
 
 @app.route("/api/auth/password-reset", methods=["POST"])
@@ -188,6 +190,30 @@ def login() -> Any:
 @api
 def me() -> Any:
     return principal().model_dump(mode="json")
+
+
+@app.route("/api/account", methods=["GET"])
+@api
+def account() -> Any:
+    """The applicant's account: name, e-mail, whether the e-mail is verified, masked NIK."""
+    return accounts.account_view(principal())
+
+
+@app.route("/api/account/email/code", methods=["POST"])
+@api
+def email_code() -> Any:
+    """Send a verification code to the applicant's e-mail (once a minute, sending limits: 429)."""
+    sent = accounts.send_email_code(principal(), client_address=client_address())
+    return Response(status_code=202, body={"code_sent": sent, "message": "kode dikirim ke alamat email Anda" if sent
+                                           else accounts.EMAIL_CODE_NOT_SENT})
+
+
+@app.route("/api/account/email/verify", methods=["POST"])
+@api
+def email_verify() -> Any:
+    """Check the e-mail code ({"code"}); the address is then verified. Bad code → 400 (field `code`)."""
+    accounts.verify_email(principal(), _field(body(), "code"), client_address=client_address())
+    return {"email_verified": True}
 
 
 # ----------------------------------------------------------------------------- catalog
@@ -336,6 +362,21 @@ def sign_batch() -> Any:
     return {"results": tasks.sign_batch(who, task_ids)}
 
 
+@app.route("/api/applications/{application_id}/messages", methods=["GET"])
+@api
+def application_messages(application_id: str) -> Any:
+    """The application's messages and their delivery status (officers of its office only: 403; unknown: 404)."""
+    rows = messages_view.application_messages(principal(), identifier(application_id, "application_id"))
+    return {"messages": [{k: row[k] for k in messages_view.API_FIELDS} for row in rows]}
+
+
+@app.route("/api/inbox", methods=["GET"])
+@api
+def officer_inbox() -> Any:
+    """The officer's in-app inbox, newest first (subject, body, link, status, unread)."""
+    return {"messages": messages_view.inbox(officer())}
+
+
 @app.route("/api/counter/{registration_number}", methods=["GET"])
 @api
 def counter(registration_number: str) -> Any:
@@ -442,12 +483,38 @@ def local_outbox_page() -> Response:
     except DomainError:
         return _page("Tidak diizinkan", "<p>Kotak keluar lokal hanya untuk petugas.</p>", status=403)
     items = messaging.LocalOutbox(messaging.outbox_path()).messages()[-200:]
-    rows = "".join(
-        f"<tr><td>{html.escape(m.at.isoformat())}</td><td>{m.channel}</td><td>{html.escape(m.to)}</td>"
-        f"<td>{html.escape(m.text)}{'<br><a href=' + repr(html.escape(m.link)) + '>tautan</a>' if m.link else ''}</td></tr>"
-        for m in reversed(items))
-    return _page("Kotak keluar lokal", "<p>Pesan WhatsApp dan email yang dikirim oleh stack lokal.</p>"
-                 f"<table><tr><th>Waktu</th><th>Kanal</th><th>Kepada</th><th>Pesan</th></tr>{rows}</table>")
+    rows = "".join(_outbox_row(m) for m in reversed(items))
+    return _page("Kotak keluar lokal", "<p>Pesan WhatsApp dan email yang dikirim oleh stack lokal, terbaru di atas. "
+                 "Pesan WhatsApp dikirim sebagai templat: nama templat dan parameternya seperti yang diterima Meta, "
+                 "lalu pratinjau teksnya.</p>"
+                 "<table><tr><th>Waktu (WIB)</th><th>Kanal</th><th>Kepada</th><th>Templat</th><th>Pesan</th></tr>"
+                 f"{rows}</table>")
+
+
+_OUTBOX_CHANNELS = {"whatsapp": "WhatsApp", "email": "E-mail"}
+
+
+def _outbox_row(message: messaging.OutgoingMessage) -> str:
+    """One row of the local outbox page: time (WIB, to the second), channel, recipient, the WhatsApp template
+    call (name, language, numbered body parameters, button parameter) or the e-mail subject, the preview, link."""
+    local = to_wib(message.at)
+    when = f"{format_date_id(local.date())} {local:%H:%M:%S} WIB"
+    if message.template:
+        call = message.template
+        params = "".join(f"<li>{{{{{n}}}}} = {html.escape(v)}</li>" for n, v in enumerate(call.body_parameters, 1))
+        button = (f"<br>Parameter tombol: <code>{html.escape(call.button_parameter)}</code>"
+                  if call.button_parameter is not None else "")
+        template = (f"<code>{html.escape(call.name)}</code> ({html.escape(call.language)})"
+                    f"{'<ol class=params>' + params + '</ol>' if params else '<br>tanpa parameter isi'}{button}")
+    else:
+        template = f"Subjek: {html.escape(message.subject)}"
+    link = ""
+    if message.link and message.link.startswith(("http://", "https://", "/")):
+        link = f"<br><a href=\"{html.escape(message.link, quote=True)}\">{html.escape(message.link)}</a>"
+    text = html.escape(message.text).replace("\n", "<br>")
+    return (f"<tr class='outbox-{html.escape(message.channel)}'><td>{when}</td>"
+            f"<td>{_OUTBOX_CHANNELS.get(message.channel, html.escape(message.channel))}</td>"
+            f"<td>{html.escape(message.to)}</td><td>{template}</td><td>{text}{link}</td></tr>")
 
 
 @app.route("/api/local/outbox", methods=["GET"])

@@ -32,7 +32,7 @@ from silastri.domain.errors import (
     ValidationError,
 )
 from silastri.domain.validation import clean_text, copies, identifier
-from silastri.services import applications, links, permits, sessions, tasks
+from silastri.services import applications, links, messages_view, permits, sessions, tasks
 from silastri.settings import get_settings
 
 from chalicelib.pages import (
@@ -89,6 +89,7 @@ FILE_LABELS = {  # file kind (as in the JSON API) → label
 }
 
 STATIC_TYPES = {"petugas.css": "text/css; charset=utf-8"}
+INBOX_SHOWN = 10  # latest inbox messages on the dashboard
 
 # Documents are viewed inline from the storage endpoint (presigned URL): the same sources the applicant
 # pages allow for uploads (S3 on AWS, the loopback emulator locally), for frames only.
@@ -314,6 +315,7 @@ def _task_context(who: Principal, task_id: str) -> dict[str, Any]:
         "preview_draft": step_id == steps.StepId.SIGNING.value and is_open,
         "bsre": get_settings().signer_mode == "bsre",
         "task_path": f"/petugas/tugas/{quote(task_id)}",
+        "messages": messages_view.application_messages(who, app["application_id"]),
     }
 
 
@@ -333,9 +335,23 @@ def _task_page(ctx: Ctx, task_id: str, status: int = 200, chosen: str = "", valu
 def dashboard(ctx: Ctx) -> Response:
     who = _officer(ctx)
     rows = _queue_rows(who)
+    inbox = messages_view.inbox(who, limit=INBOX_SHOWN)
     return _page_render("petugas_dasbor.html", ctx, title="Dasbor petugas", rows=rows,
                         overdue=sum(1 for r in rows if r["overdue"]),
-                        signing=sum(1 for r in rows if r["step"] == steps.StepId.SIGNING.value))
+                        signing=sum(1 for r in rows if r["step"] == steps.StepId.SIGNING.value),
+                        inbox=inbox, unread=sum(1 for m in inbox if m["unread"]))
+
+
+# ----------------------------------------------------------------------------- in-app inbox
+
+@officer_pages.route("/petugas/pesan/{message_id}", methods=["GET"])
+@officer_page
+def open_message(ctx: Ctx, message_id: str) -> Response:
+    """Marks an inbox message read, then goes to its link (only a link into our own site; else the dashboard).
+
+    A GET that changes only the reader's own read mark (like opening an e-mail); 404 if not in their inbox."""
+    target = messages_view.open_inbox_message(_officer(ctx), message_id)
+    return _see_other(target)
 
 
 # ----------------------------------------------------------------------------- one task

@@ -60,6 +60,20 @@ MESSAGES = {  # `?pesan=` codes shown after a redirect (never free text from the
     "diperbaiki": "Berkas perbaikan telah dikirim ulang ke petugas.",
     "ditarik": "Permohonan telah ditarik.",
     "survei": "Terima kasih. Survei Kepuasan Masyarakat telah tercatat.",
+    "kode-email": "Kode verifikasi 6 angka telah dikirim ke alamat email Anda. Kode berlaku 10 menit.",
+    "email-terverifikasi": "Alamat email Anda telah terverifikasi. Pemberitahuan permohonan kini juga dikirim "
+                           "ke email ini.",
+}
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+WARNINGS = {  # `?pesan=` codes shown as a warning (the action succeeded, but something did not)
+    "kode-tertunda": "Akun dibuat, tetapi " + accounts.CODE_NOT_SENT + ". Tekan Kirim ulang kode di bawah.",
+    "kode-baru-tertunda": _sentence(accounts.CODE_NOT_SENT),
+    "kode-email-tertunda": _sentence(accounts.EMAIL_CODE_NOT_SENT),
 }
 
 DOCUMENT_STATES = {"quarantined": "Sedang diperiksa", "accepted": "Diterima", "rejected": "Ditolak"}
@@ -260,7 +274,7 @@ def _required(form: Mapping[str, str], labels: Mapping[str, str]) -> dict[str, s
 def _render(template: str, ctx: Ctx, status: int = 200, **context: Any) -> Response:
     body = _env.get_template(template).render(
         who=ctx.who, csrf=ctx.csrf, errors=ctx.errors, static_version=_static_version(),
-        flash=MESSAGES.get(_query("pesan")), **context)
+        flash=MESSAGES.get(_query("pesan")), flash_warning=WARNINGS.get(_query("pesan")), **context)
     headers: dict[str, str | list[str]] = dict(_SECURITY_HEADERS)
     if ctx.retry_after:
         status = 429
@@ -329,15 +343,17 @@ def register_submit(ctx: Ctx) -> Response:
                                   "nik": "NIK", "password": "Kata sandi", "password2": "Ulangi kata sandi"})
     if not ctx.errors and form["password"] != form["password2"]:
         ctx.errors["password2"] = "Kata sandi dan ulangan kata sandi tidak sama"
+    result: dict[str, Any] = {}
     if not ctx.errors:
         try:
-            accounts.register(form["name"], form["email"], form["phone"], form["password"], form["nik"])
+            result = accounts.register(form["name"], form["email"], form["phone"], form["password"], form["nik"])
         except DomainError as exc:
             ctx.errors = _field_errors(exc, REGISTER_FIELDS)
     if ctx.errors:
         values = {k: v for k, v in form.items() if k in ("name", "email", "phone", "nik")}
         return _render("daftar.html", ctx, 400, title="Daftar akun", values=values)
-    return _see_other("/aktivasi?" + urlencode({"email": form["email"].strip().lower(), "pesan": "terdaftar"}))
+    notice = "terdaftar" if result.get("code_sent") else "kode-tertunda"  # WhatsApp down: the account exists
+    return _see_other("/aktivasi?" + urlencode({"email": form["email"].strip().lower(), "pesan": notice}))
 
 
 @applicant_pages.route("/aktivasi", methods=["GET"])
@@ -368,16 +384,18 @@ def activate_submit(ctx: Ctx) -> Response:
 def activate_resend(ctx: Ctx) -> Response:
     form = _form()
     ctx.errors = _required(form, {"email": "Email"})
+    sent = False
     if not ctx.errors:
         try:
-            accounts.resend(form["email"], client_address=client_address())
+            sent = accounts.resend(form["email"], client_address=client_address())
         except TooManyRequestsError as exc:
             ctx.throttled(exc)
         except DomainError as exc:
             ctx.errors = _field_errors(exc, ("email",))
     if ctx.errors:
         return _render("aktivasi.html", ctx, 400, title="Aktivasi akun", values={"email": form.get("email", "")})
-    return _see_other("/aktivasi?" + urlencode({"email": form["email"].strip().lower(), "pesan": "kode-baru"}))
+    return _see_other("/aktivasi?" + urlencode({"email": form["email"].strip().lower(),
+                                                "pesan": "kode-baru" if sent else "kode-baru-tertunda"}))
 
 
 @applicant_pages.route("/masuk", methods=["GET"])
@@ -469,6 +487,58 @@ def reset_submit(ctx: Ctx) -> Response:
         return _render("atur_ulang_sandi.html", ctx, 400, title="Atur ulang kata sandi",
                        values={"email": form.get("email", ""), "code": form.get("code", "")})
     return _see_other("/masuk?" + urlencode({"email": form["email"].strip().lower(), "pesan": "sandi-diubah"}))
+
+
+# ----------------------------------------------------------------------------- my account (e-mail verification)
+
+def _account(ctx: Ctx, status: int = 200) -> Response:
+    who = ctx.require()
+    return _render("akun.html", ctx, status, title="Akun saya", account=accounts.account_view(who), values={})
+
+
+@applicant_pages.route("/akun", methods=["GET"])
+@page
+def account_page(ctx: Ctx) -> Response:
+    return _account(ctx)
+
+
+@applicant_pages.route("/akun/email/kode", methods=["POST"], content_types=_FORM)
+@page
+def email_code_submit(ctx: Ctx) -> Response:
+    """Send the e-mail verification code; back to the account page (a warning if e-mail is down)."""
+    who = _check_csrf(ctx, _form())
+    try:
+        sent = accounts.send_email_code(who, client_address=client_address())
+    except TooManyRequestsError as exc:
+        ctx.throttled(exc)
+        return _account(ctx)
+    except (NotFoundError, ForbiddenError):
+        raise
+    except DomainError as exc:
+        ctx.errors = {"_form": _sentence(exc.message)}
+        return _account(ctx, exc.status)
+    return _see_other("/akun?pesan=" + ("kode-email" if sent else "kode-email-tertunda"))
+
+
+@applicant_pages.route("/akun/email/verifikasi", methods=["POST"], content_types=_FORM)
+@page
+def email_verify_submit(ctx: Ctx) -> Response:
+    """Check the e-mail code: the address is verified, or the error is shown next to the code field."""
+    form = _form()
+    who = _check_csrf(ctx, form)
+    ctx.errors = _required(form, {"code": "Kode verifikasi"})
+    if not ctx.errors:
+        try:
+            accounts.verify_email(who, form["code"], client_address=client_address())
+        except TooManyRequestsError as exc:
+            ctx.throttled(exc)
+        except (NotFoundError, ForbiddenError):
+            raise
+        except DomainError as exc:
+            ctx.errors = _field_errors(exc, ("code",))
+    if ctx.errors:
+        return _account(ctx, 400)
+    return _see_other("/akun?pesan=email-terverifikasi")
 
 
 # ----------------------------------------------------------------------------- catalog and new application

@@ -49,6 +49,8 @@ def _bodies(upload_max_bytes: int) -> dict[tuple[str, str], dict[str, Any]]:
             "password": _PASSWORD}, ["name", "email", "phone", "password", "nik"]),
         ("/api/auth/activate", "POST"): _object({"email": _EMAIL, "code": _CODE}, ["email", "code"]),
         ("/api/auth/resend", "POST"): _object({"email": _EMAIL}, ["email"]),
+        ("/api/account/email/verify", "POST"): _object({"code": {**_CODE, "description": "kode 6 angka dari email"}},
+                                                       ["code"]),
         ("/api/auth/password-reset", "POST"): _object({"email": _EMAIL}, ["email"]),
         ("/api/auth/password-reset/confirm", "POST"): _object(
             {"email": _EMAIL, "code": _CODE, "new_password": _PASSWORD}, ["email", "code", "new_password"]),
@@ -108,7 +110,8 @@ _PUBLIC = {"/", "/api/openapi.json", "/api/catalog", "/api/auth/register", "/api
            "/api/auth/login", "/api/auth/resend", "/api/auth/password-reset",
            "/api/auth/password-reset/confirm", "/api/track", "/api/registry", "/api/verify/{permit_id}", "/verifikasi/{permit_id}"}
 _THROTTLED = {"/api/auth/login", "/api/auth/activate", "/api/auth/resend", "/api/auth/password-reset",
-              "/api/auth/password-reset/confirm", "/api/track"}
+              "/api/auth/password-reset/confirm", "/api/track", "/api/account/email/code",
+              "/api/account/email/verify"}
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 

@@ -166,6 +166,15 @@ def activate(email: str) -> None:
     idp.admin_enable_user(UserPoolId=pool_id, Username=email)
 
 
+def mark_email_verified(email: str) -> None:
+    """Set `email_verified=true` on the account (after the applicant entered the code sent to that address).
+
+    Admin API only: the public app client may not write `email_verified` (template WriteAttributes)."""
+    client("cognito-idp").admin_update_user_attributes(
+        UserPoolId=get_settings().user_pool_id, Username=email,
+        UserAttributes=[{"Name": "email_verified", "Value": "true"}])
+
+
 def _attributes(user: dict[str, Any]) -> dict[str, str]:
     pairs = user.get("Attributes") or user.get("UserAttributes") or []
     return {a["Name"]: a["Value"] for a in pairs}

@@ -1,4 +1,5 @@
-"""Applicant accounts: registration, activation by a WhatsApp code, password reset by WhatsApp code.
+"""Applicant accounts: registration, activation by a WhatsApp code, password reset by WhatsApp code, and
+verification of the e-mail address by a code sent to it (the plan e-mails applicants only once verified).
 
 Codes are six digits, stored only as a keyed hash, expire after ten minutes, allow five attempts and
 can be re-sent once a minute. NIK is kept only as a keyed hash and a masked form."""
@@ -16,7 +17,9 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from ..adapters import identity
 from ..adapters.dynamo import CodeItem, bind_tables
-from ..domain.errors import ConflictError, ValidationError
+from ..adapters.identity import Principal
+from ..domain import steps
+from ..domain.errors import ConflictError, ForbiddenError, TooManyRequestsError, ValidationError
 from ..domain.validation import clean_text
 from ..settings import derived_key
 from . import notifier, ratelimit
@@ -25,7 +28,7 @@ CODE_SECONDS = 600
 MAX_ATTEMPTS = 5
 RESEND_SECONDS = 60
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}$")
-ACTIVATION, RESET = "activation", "reset"
+ACTIVATION, RESET, EMAIL = "activation", "reset", "email"
 
 
 def normalise_phone(phone: str) -> str:
@@ -100,13 +103,16 @@ def _hash(code: str, code_id: str) -> str:
     return hmac.new(derived_key("codes"), f"{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-_EVENTS = {ACTIVATION: "activation_code", RESET: "reset_code"}
+_EVENTS = {ACTIVATION: "activation_code", RESET: "reset_code", EMAIL: "email_code"}
 CODE_NOT_SENT = ("kode belum dapat dikirim karena layanan WhatsApp sedang terganggu; "
                  "minta kode baru dalam beberapa menit")
+EMAIL_CODE_NOT_SENT = ("kode belum dapat dikirim karena layanan email sedang terganggu; "
+                       "minta kode baru dalam beberapa menit")
 
 
 def _send_code(purpose: str, email: str, contact: dict[str, str]) -> bool:
-    """Store a new code (hashed) and send it by WhatsApp with the plan's authentication template.
+    """Store a new code (hashed) and send it with the plan's template for the purpose's event (`_EVENTS`:
+    activation and reset by WhatsApp, the e-mail verification code by e-mail).
 
     Sent directly, not through the notification queue, so codes never sit in a queue or its DLQ. A channel
     failure is recorded in the message log and answered False (the account stays as it is; the user asks for
@@ -115,9 +121,11 @@ def _send_code(purpose: str, email: str, contact: dict[str, str]) -> bool:
     code = f"{secrets.randbelow(1_000_000):06d}"
     code_id = _code_id(purpose, email)
     now = int(time.time())
-    CodeItem(code_id=code_id, code_hash=_hash(code, code_id), expires_epoch=now + CODE_SECONDS, attempts=0,
+    code_hash = _hash(code, code_id)
+    CodeItem(code_id=code_id, code_hash=code_hash, expires_epoch=now + CODE_SECONDS, attempts=0,
              sent_epoch=now, subject=purpose).save()
-    event_id = f"{_EVENTS[purpose]}:{code_id.split('#', 1)[1][:24]}:{now}"
+    # one message per code: two codes in the same second (a resend right after a failed send) are two events
+    event_id = f"{_EVENTS[purpose]}:{code_id.split('#', 1)[1][:24]}:{now}:{code_hash[:12]}"
     status = notifier.send_now(_EVENTS[purpose], contact, {"code": code}, event_id)
     return status not in ("failed", "skipped")
 
@@ -199,19 +207,25 @@ def activate(email: str, code: str, *, client_address: str) -> None:
     reservation.succeeded()
 
 
-def _resend_allowed(purpose: str, email: str) -> None:
+def _resend_wait(purpose: str, email: str) -> int:
+    """Whole seconds until a new code may be sent for (purpose, email); 0 when it may be sent now."""
     bind_tables()
     try:
         item = CodeItem.get(_code_id(purpose, email), consistent_read=True)
     except DoesNotExist:
-        return
-    if time.time() - item.sent_epoch < RESEND_SECONDS:
+        return 0
+    return max(0, int(item.sent_epoch + RESEND_SECONDS - time.time()))
+
+
+def _resend_allowed(purpose: str, email: str) -> None:
+    if _resend_wait(purpose, email):
         raise ConflictError("tunggu satu menit sebelum meminta kode baru", field="email")
 
 
 def resend(email: str, *, client_address: str) -> bool:
     """A new activation code, at most once a minute, for an account that is not active yet (and within the
-    sending limits per account and per client address: 429 beyond them)."""
+    sending limits per account and per client address: 429 beyond them). False when the channel is down
+    (the caller shows CODE_NOT_SENT; nothing else changes)."""
     email = check_email(email)
     _resend_allowed(ACTIVATION, email)
     _send_attempt(email, client_address)
@@ -240,4 +254,56 @@ def reset_password(email: str, code: str, new_password: str, *, client_address: 
     reservation = _code_attempt(email, client_address)
     _consume_code(RESET, email, code)
     identity.set_password(email, new_password)
+    reservation.succeeded()
+
+
+# ----------------------------------------------------------------------------- e-mail verification
+
+
+def _applicant_contact(principal: Principal) -> dict[str, str]:
+    """The signed-in applicant's own account attributes (Cognito); ForbiddenError for officers."""
+    if steps.Role.APPLICANT.value not in principal.roles:
+        raise ForbiddenError("halaman akun ini khusus untuk pemohon", field="role")
+    contact = identity.contact_of(principal.user_id)
+    if not contact.get("email"):
+        raise ValidationError("akun ini tidak memiliki alamat email", field="email")
+    return contact
+
+
+def account_view(principal: Principal) -> dict[str, Any]:
+    """What the applicant sees of their account: {"name", "email", "email_verified" (bool), "nik_masked"}."""
+    contact = _applicant_contact(principal)
+    return {"name": contact.get("name") or principal.name or "", "email": contact["email"],
+            "email_verified": contact.get("email_verified") == "true",
+            "nik_masked": contact.get("custom:nik_masked") or principal.nik_masked or ""}
+
+
+def send_email_code(principal: Principal, *, client_address: str) -> bool:
+    """Send a code to the applicant's e-mail address to prove they own it (one code per address, ten minutes).
+
+    At most once a minute (TooManyRequestsError with the seconds left) and within the sending limits per account
+    and per client address (429). ConflictError(field="email") when already verified. Returns False when the
+    e-mail channel is down (EMAIL_CODE_NOT_SENT; the applicant asks again later)."""
+    contact = _applicant_contact(principal)
+    if contact.get("email_verified") == "true":
+        raise ConflictError("alamat email ini sudah terverifikasi", field="email")
+    email = contact["email"].lower()
+    wait = _resend_wait(EMAIL, email)
+    if wait:
+        raise TooManyRequestsError("tunggu satu menit sebelum meminta kode baru", field="email", retry_after=wait)
+    _send_attempt(email, client_address)
+    return _send_code(EMAIL, email, {"sub": principal.user_id, "email": email})
+
+
+def verify_email(principal: Principal, code: str, *, client_address: str) -> None:
+    """Check the e-mail code and mark the address verified (`email_verified=true`, admin API).
+
+    Errors as for `activate`: ValidationError(field="code") for a malformed, unknown, expired or wrong code,
+    ConflictError after five attempts on one code, TooManyRequestsError beyond the code limits."""
+    contact = _applicant_contact(principal)
+    email = contact["email"].lower()
+    _code_format(code)
+    reservation = _code_attempt(email, client_address)
+    _consume_code(EMAIL, email, code)
+    identity.mark_email_verified(email)
     reservation.succeeded()

@@ -132,12 +132,13 @@ def _recipients(rule: notifications.Rule, note: Notification) -> list[tuple[str,
     return [(role, contact) for contact in identity.contacts_of_role(note.office_id, role)]
 
 
-def _address(channel: str, role: str, contact: dict[str, str]) -> str | None:
+def _address(channel: str, role: str, contact: dict[str, str], kind: str = "") -> str | None:
     if channel == "whatsapp":
         return contact.get("phone_number") or None
     if channel == "email":
-        # applicants: only an address they proved they own; officers' addresses are set by the administrator
-        if role == "applicant" and contact.get("email_verified") != "true":
+        # applicants: only an address they proved they own (the e-mail code is that proof, so it goes to an
+        # unverified address); officers' addresses are set by the administrator
+        if role == "applicant" and kind != "email_code" and contact.get("email_verified") != "true":
             return None
         return contact.get("email") or None
     return contact.get("sub") or None  # the in-app inbox
@@ -170,7 +171,7 @@ def send_one(note: Notification, rule: notifications.Rule, role: str, contact: d
     Raises TransientChannelError when the channel failed for now (or another attempt is in flight), so the
     queue redelivers; a permanent failure is recorded (`failed`) and not raised."""
     recipient_id = contact.get("sub") or ""
-    address = _address(channel, role, contact)
+    address = _address(channel, role, contact, note.kind)
     if not recipient_id or not address:
         return "skipped"
     mid = notifications.message_id(note.event_id, recipient_id, channel)
