@@ -65,7 +65,7 @@ def redrive(event: str | None = None, include_failed: bool = False, limit: int =
     _move(event, limit, counts)
     if include_failed:
         _reopen(event, counts)
-    logger.info("notifications redriven", event=event or "all", include_failed=include_failed, **counts)
+    logger.info("notifications redriven", extra={"event": event or "all", "include_failed": include_failed, **counts})
     return counts
 
 
