@@ -86,11 +86,16 @@ def _bench(args: argparse.Namespace) -> int:
     """Always on a fresh, throw-away stack in this process, so the counts are this run's alone."""
     import tempfile
 
-    from .bench import run_bench
+    from .bench import message_table, run_bench
 
+    prices = {"eum_social_message": args.eum_message_usd, "meta_utility": args.meta_utility_usd,
+              "meta_authentication": args.meta_authentication_usd, "meta_marketing": args.meta_marketing_usd,
+              "ses_per_1000": args.ses_per_1000_usd}
     with tempfile.TemporaryDirectory() as tmp, LocalStack(data_dir=Path(tmp), api_port=0, persist=False,
                                                           run_schedules=False) as stack:
-        print(json.dumps(run_bench(stack, args.count, args.type), indent=2))
+        result = run_bench(stack, args.count, args.type, prices)
+        print(json.dumps(result, indent=2))
+        print(message_table(result), file=sys.stderr)  # stdout stays JSON
     return 0
 
 
@@ -361,6 +366,18 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="measure the workflow on the local runtime")
     bench.add_argument("--count", type=int, default=20)
     bench.add_argument("--type", choices=["orsos", "sip"], default="orsos")
+    from .bench import MESSAGE_PRICES
+
+    bench.add_argument("--eum-message-usd", type=float, default=MESSAGE_PRICES["eum_social_message"],
+                       help="AWS End User Messaging Social fee per WhatsApp message (check the AWS pricing page)")
+    bench.add_argument("--meta-utility-usd", type=float, default=MESSAGE_PRICES["meta_utility"],
+                       help="Meta template fee per utility message, Indonesia")
+    bench.add_argument("--meta-authentication-usd", type=float, default=MESSAGE_PRICES["meta_authentication"],
+                       help="Meta template fee per authentication message, Indonesia")
+    bench.add_argument("--meta-marketing-usd", type=float, default=MESSAGE_PRICES["meta_marketing"],
+                       help="Meta template fee per marketing message, Indonesia (none in the default templates)")
+    bench.add_argument("--ses-per-1000-usd", type=float, default=MESSAGE_PRICES["ses_per_1000"],
+                       help="Amazon SES price per 1,000 e-mails")
     bench.set_defaults(func=_bench)
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
