@@ -1,8 +1,9 @@
 """`silastri bench`: N applications through the local runtime; figures per application as JSON.
 
 Counts come from what actually ran: Step Functions execution history (state transitions), the
-runtime's Lambda dispatch (invocations and their durations), and the emulator's request log
-(DynamoDB, S3, SNS, SQS requests). Cost is list price × those counts (table below)."""
+runtime's Lambda dispatch (invocations and their durations), the emulator's request log
+(DynamoDB, S3, SNS, SQS requests) and the message log (messages per permit by audience and channel).
+Cost is list price × those counts (tables below; message prices are parameters)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,25 @@ PRICES = {
     "api_gateway_request": 3.50 / 1_000_000,  # REST API
 }
 _DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+# Message prices in USD (parameters of `silastri bench`; see README "Pesan (notifikasi)" for the sources).
+MESSAGE_PRICES = {
+    # AWS End User Messaging Social, per WhatsApp message (charged per message since 2025-07-01, the
+    # "MessageFee" besides Meta's "MetaTemplateMessageFee"). The amount is the commonly quoted list price and
+    # was NOT confirmed for this note: check https://aws.amazon.com/end-user-messaging/pricing/ before relying on it.
+    "eum_social_message": 0.005,
+    # Meta's template fee for Indonesia by category: 2024 Meta rate card as published by haptik.ai
+    # ("WhatsApp Pricing 2024"); Meta's current per-message rate card may differ (developers.facebook.com/docs/
+    # whatsapp/pricing). Counted for every template message (an upper bound: utility templates inside an
+    # open 24-hour customer service window are free).
+    "meta_utility": 0.02,
+    "meta_authentication": 0.03,
+    "meta_marketing": 0.0411,
+    # Amazon SES outbound e-mail, per 1,000 messages (https://aws.amazon.com/ses/pricing/).
+    "ses_per_1000": 0.10,
+}
+APPLICANT_WHATSAPP_GOAL = 5  # issue 9: at most five WhatsApp messages per permit to the applicant
+OFFICER_WHATSAPP_GOAL = 0    # and none to officers in the default plan
 
 
 class Meter:
@@ -136,8 +156,92 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
 
 
-def run_bench(stack: Any, count: int, kind: str = "orsos") -> dict[str, Any]:
-    """Run `count` applications one after another and return the figures per application."""
+def _drained(stack: Any, timeout: float = 60) -> bool:
+    """Wait until the notifications and delivery-status queues are empty (messages sent, statuses applied)."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    urls = [stack.resources.refs[q] for q in ("NotificationsQueue", "DeliveryStatusQueue") if q in stack.resources.refs]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(sum(int(v) for v in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"].values()) == 0
+               for url in urls):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def count_messages(application_ids: list[str]) -> dict[str, Any]:
+    """Messages the message log holds for these applications, plus the account messages (one-time codes) of
+    this run, by audience (applicant / officers / account) and channel; WhatsApp also by template category.
+    Only messages that went out (sent, delivered, read) are counted; the others are listed under not_sent."""
+    from silastri.adapters import message_log
+    from silastri.domain import notifications
+
+    catalog = notifications.default_messages()
+    out = (message_log.SENT, message_log.DELIVERED, message_log.READ)
+    counts: dict[str, Counter[str]] = {"applicant": Counter(), "officers": Counter(), "account": Counter()}
+    categories: Counter[str] = Counter()
+    not_sent: Counter[str] = Counter()
+
+    def add(audience: str, item: Any) -> None:
+        if item.status not in out:
+            not_sent[f"{item.channel}:{item.status}"] += 1
+            return
+        counts[audience][item.channel] += 1
+        if item.channel == "whatsapp":
+            template = catalog.whatsapp.get(item.template)
+            categories[(template.category if template else "UTILITY").lower()] += 1
+
+    for application_id in application_ids:
+        for item in message_log.for_application(application_id):
+            add("applicant" if item.recipient_role == "applicant" else "officers", item)
+    for event in notifications.ACCOUNT_EVENTS:
+        for item in message_log.scan_status(tuple(message_log.STATUS_LABELS), event):
+            add("account", item)
+    return {"by_audience": {k: dict(v) for k, v in counts.items()}, "whatsapp_by_category": dict(categories),
+            "not_sent": dict(not_sent)}
+
+
+def price_messages(per_permit: dict[str, dict[str, float]], whatsapp_by_category: dict[str, float],
+                   prices: dict[str, float]) -> dict[str, float]:
+    """USD per permit by channel: WhatsApp = AWS per-message fee + Meta's template fee of its category per
+    message; e-mail = SES per 1,000; inbox = nothing beyond the compute already counted."""
+    whatsapp = sum(whatsapp_by_category.values()) * prices["eum_social_message"] + sum(
+        n * prices.get(f"meta_{category}", prices["meta_utility"]) for category, n in whatsapp_by_category.items())
+    emails = sum(channels.get("email", 0.0) for channels in per_permit.values())
+    return {"whatsapp": round(whatsapp, 6), "email": round(emails * prices["ses_per_1000"] / 1000, 7), "inbox": 0.0}
+
+
+def message_table(result: dict[str, Any]) -> str:
+    """The messages per permit as a small table, with the WhatsApp goals (printed by `silastri bench`)."""
+    messages = result["per_application"]["messages"]
+    rows: list[tuple[str, ...]] = [("", "whatsapp", "email", "inbox")]
+    labels = {"applicant": "applicant", "officers": "officers", "account": "account codes"}
+    for audience, label in labels.items():
+        channels = messages["per_permit"].get(audience, {})
+        rows.append((label, *("-" if c == "inbox" and audience != "officers" else f"{channels.get(c, 0.0):g}"
+                              for c in ("whatsapp", "email", "inbox"))))  # applicants have no inbox
+    cost = messages["cost_usd"]
+    rows.append(("USD/permit", f"{cost['whatsapp']:.4f}", f"{cost['email']:.5f}", f"{cost['inbox']:g}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [f"Messages per permit ({result['applications']} × {result['permit_type']}):"]
+    lines += ["  " + "  ".join(f"{cell:>{widths[i]}}" if i else f"{cell:<{widths[i]}}" for i, cell in enumerate(row))
+              for row in rows]
+    applicant = messages["per_permit"].get("applicant", {}).get("whatsapp", 0.0)
+    officers = messages["per_permit"].get("officers", {}).get("whatsapp", 0.0)
+    lines.append(f"WhatsApp messages to the applicant per permit: {applicant:g} (goal ≤ {APPLICANT_WHATSAPP_GOAL})")
+    lines.append(f"WhatsApp messages to officers per permit: {officers:g} (goal {OFFICER_WHATSAPP_GOAL})")
+    lines.append(f"Messages cost per permit: {messages['cost_usd_total']:.4f} USD "
+                 f"(compute: {result['per_application']['cost_usd_total']:.6f} USD)")
+    return "\n".join(lines)
+
+
+def run_bench(stack: Any, count: int, kind: str = "orsos",
+              message_prices: dict[str, float] | None = None) -> dict[str, Any]:
+    """Run `count` applications one after another and return the figures per application, including the
+    messages sent per permit and their price (`MESSAGE_PRICES`, overridden by `message_prices`)."""
     import boto3
 
     sfn = boto3.client("stepfunctions")
@@ -148,6 +252,8 @@ def run_bench(stack: Any, count: int, kind: str = "orsos") -> dict[str, Any]:
     workflow_lambdas: list[int] = []
     machine_seconds: list[float] = []
     api_requests: list[int] = []
+    application_ids: list[str] = []
+    prices = MESSAGE_PRICES | (message_prices or {})
     with metering(stack) as meter:
         started = time.perf_counter()
         for _ in range(count):
@@ -163,7 +269,14 @@ def run_bench(stack: Any, count: int, kind: str = "orsos") -> dict[str, Any]:
             workflow_lambdas.append(sum(1 for e in events if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled")))
             machine_seconds.append(sum(ledger["requests"]) + meter.per_application_seconds[journey.application_id])
             api_requests.append(len(ledger["requests"]))
+            application_ids.append(journey.application_id)
         wall = time.perf_counter() - started
+        drained = _drained(stack)  # the last notifications are still on their way when the run ends
+    counted = count_messages(application_ids)
+    per_permit = {audience: {channel: n / count for channel, n in channels.items()}
+                  for audience, channels in counted["by_audience"].items()}
+    whatsapp_by_category = {category: n / count for category, n in counted["whatsapp_by_category"].items()}
+    message_cost = price_messages(per_permit, whatsapp_by_category, prices)
     per_app = {key: value / count for key, value in meter.requests.items()}
     lambda_invocations = sum(meter.lambda_calls.values()) / count + statistics.mean(api_requests)
     memory = {"api": 1.0, "other": 0.5}
@@ -200,11 +313,27 @@ def run_bench(stack: Any, count: int, kind: str = "orsos") -> dict[str, Any]:
             "machine_seconds_p95": round(_percentile(machine_seconds, 0.95), 3),
             "cost_usd": {k: round(v, 7) for k, v in cost.items()},
             "cost_usd_total": round(sum(cost.values()), 6),
+            "messages": {
+                "per_permit": per_permit,
+                "whatsapp_by_category": whatsapp_by_category,
+                "not_sent_total": counted["not_sent"],
+                "queues_drained": drained,
+                "applicant_whatsapp": per_permit.get("applicant", {}).get("whatsapp", 0.0),
+                "applicant_whatsapp_goal_max": APPLICANT_WHATSAPP_GOAL,
+                "officer_whatsapp": per_permit.get("officers", {}).get("whatsapp", 0.0),
+                "officer_whatsapp_goal_max": OFFICER_WHATSAPP_GOAL,
+                "cost_usd": message_cost,
+                "cost_usd_total": round(sum(message_cost.values()), 6),
+            },
         },
         "prices_usd": PRICES,
+        "message_prices_usd": prices,
         "notes": [
             "machine time = API request time + workflow Lambda time for the application; human waiting excluded",
             "DynamoDB units estimated: writes ceil(request KB), reads 1 unit per request",
             "SQS requests include the local poller's empty receives (long polling on AWS makes fewer)",
+            "messages: from the message log (sent/delivered/read); 'account' = one-time codes, one new applicant "
+            "per permit here; WhatsApp priced as AWS per-message fee + Meta template fee by category (parameters; "
+            "check both on the current AWS and Meta price pages)",
         ],
     }

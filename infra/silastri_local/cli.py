@@ -10,6 +10,11 @@
   silastri runs list [--stuck]     runs per application; --stuck: those waiting for an operator
   silastri runs continue REG-...   continue a stopped or failed application from the step it reached
   silastri metrics [--json]        the functions' metrics (EMF) summed per metric and dimension
+  silastri notifications redrive [--event KIND] [--include-failed]
+                                   dead-letter notifications back to the queue (still each message once)
+  silastri notifications fault whatsapp|email (--times N | --always | --permanent | --clear)
+  silastri notifications list [--status failed,unknown,retrying] [--event KIND]
+  silastri notifications check     plans and templates fit together
 """
 
 from __future__ import annotations
@@ -81,11 +86,16 @@ def _bench(args: argparse.Namespace) -> int:
     """Always on a fresh, throw-away stack in this process, so the counts are this run's alone."""
     import tempfile
 
-    from .bench import run_bench
+    from .bench import message_table, run_bench
 
+    prices = {"eum_social_message": args.eum_message_usd, "meta_utility": args.meta_utility_usd,
+              "meta_authentication": args.meta_authentication_usd, "meta_marketing": args.meta_marketing_usd,
+              "ses_per_1000": args.ses_per_1000_usd}
     with tempfile.TemporaryDirectory() as tmp, LocalStack(data_dir=Path(tmp), api_port=0, persist=False,
                                                           run_schedules=False) as stack:
-        print(json.dumps(run_bench(stack, args.count, args.type), indent=2))
+        result = run_bench(stack, args.count, args.type, prices)
+        print(json.dumps(result, indent=2))
+        print(message_table(result), file=sys.stderr)  # stdout stays JSON
     return 0
 
 
@@ -158,6 +168,117 @@ def _runs_continue(args: argparse.Namespace) -> int:
             return 1
         print(f"{result['registration_number']} dilanjutkan di {result['resume_at'] or 'awal'} "
               f"(run {result['execution_name']}, status {result['status']})")
+    return 0
+
+
+def _notifications_redrive(args: argparse.Namespace) -> int:
+    """Dead-letter notifications back to the queue (one event or all); --include-failed also re-sends messages
+    recorded failed or unknown. Unknown event: message on stderr, exit 2."""
+    from silastri.services import redrive
+
+    try:
+        redrive.check_event(args.event)
+    except redrive.RedriveError as exc:
+        print(f"galat: {exc}", file=sys.stderr)
+        return 2
+    with _attached(Path(args.data_dir)):
+        try:
+            counts = redrive.redrive(args.event, args.include_failed, args.limit)
+        except redrive.RedriveError as exc:
+            print(f"galat: {exc}", file=sys.stderr)
+            return 2
+    print(f"{counts['moved']} notifikasi dipindahkan dari antrean surat mati ke antrean notifikasi")
+    print(f"{counts['left']} notifikasi peristiwa lain tetap di antrean surat mati")
+    if args.include_failed:
+        print(f"{counts['reopened']} pesan gagal/tidak pasti dibuka kembali, "
+              f"{counts['republished']} peristiwa diterbitkan ulang")
+    return 0
+
+
+def _notifications_fault(args: argparse.Namespace) -> int:
+    """Make the local outbox fail on a channel (read by the running stack on every send), or clear it."""
+    from silastri.adapters import messaging
+
+    if args.clear and (args.times or args.always or args.permanent):
+        print("galat: --clear tidak dapat digabung dengan pilihan lain", file=sys.stderr)
+        return 2
+    if args.always and (args.times or args.permanent):
+        print("galat: --always berarti gangguan sementara sampai dihapus; jangan digabung dengan --times "
+              "atau --permanent", file=sys.stderr)
+        return 2
+    if not (args.clear or args.always or args.permanent or args.times):
+        print("galat: pilih --times N, --always, --permanent atau --clear", file=sys.stderr)
+        return 2
+    mode = None if args.clear else "permanent" if args.permanent else "transient"
+    try:
+        faults = messaging.set_fault(Path(args.data_dir), args.channel, mode, args.times)
+    except ValueError as exc:
+        print(f"galat: {exc}", file=sys.stderr)
+        return 2
+    if not faults:
+        print("tidak ada gangguan kanal: pesan terkirim normal")
+    for channel, fault in sorted(faults.items()):
+        kind = "permanen (nomor/alamat tidak valid)" if fault["mode"] == "permanent" else "sementara"
+        left = "sampai dihapus" if fault.get("remaining") is None else f"{fault['remaining']} kali lagi"
+        print(f"{channel}: gagal {kind}, {left}")
+    return 0
+
+
+def _notifications_list(args: argparse.Namespace) -> int:
+    """Message-log rows in the given statuses (no phone number, no address: the recipient's role only)."""
+    from silastri.adapters import dynamo, message_log
+    from silastri.domain.errors import DomainError
+    from silastri.services import redrive
+
+    statuses = tuple(s.strip() for s in args.status.split(",") if s.strip())
+    if args.status == "all":
+        statuses = tuple(message_log.STATUS_LABELS)
+    unknown = [s for s in statuses if s not in message_log.STATUS_LABELS]
+    try:
+        redrive.check_event(args.event)
+        if unknown or not statuses:
+            raise redrive.RedriveError(f"status tidak dikenal: {', '.join(unknown) or '-'}. "
+                                       f"Pilihan: {', '.join(message_log.STATUS_LABELS)} atau all")
+    except redrive.RedriveError as exc:
+        print(f"galat: {exc}", file=sys.stderr)
+        return 2
+    numbers: dict[str, str] = {}
+
+    def registration(item: message_log.MessageItem) -> str:
+        if item.note and item.note.get("registration_number"):
+            return str(item.note["registration_number"])
+        if not item.application_id:
+            return "-"
+        if item.application_id not in numbers:
+            try:
+                numbers[item.application_id] = dynamo.get_application(item.application_id).registration_number or "-"
+            except DomainError:
+                numbers[item.application_id] = "-"
+        return numbers[item.application_id]
+
+    with _attached(Path(args.data_dir)):
+        items = sorted(message_log.scan_status(statuses, args.event), key=lambda i: i.updated_at)
+        for item in items:
+            label = message_log.STATUS_LABELS.get(item.status, item.status)
+            print(f"{item.updated_at[:19]}\t{item.event}\t{item.channel}\t{item.recipient_role}\t"
+                  f"{item.status} ({label})\tpercobaan={item.attempts}\t{registration(item)}\t{item.reason or '-'}")
+        print(f"{len(items)} pesan berstatus {', '.join(statuses)}" + (f" untuk {args.event}" if args.event else ""))
+    return 0
+
+
+def _notifications_check(args: argparse.Namespace) -> int:
+    """Every plan and template fits (what the notifier checks at start); problems listed, exit 1 if any."""
+    from silastri.domain import notifications
+    from silastri.services import notifier
+
+    try:
+        catalog = notifications.default_messages()
+        notifier.check_plans()
+    except ValueError as exc:
+        print(str(exc))
+        return 1
+    print(f"OK: {len(catalog.plans)} rencana, {len(catalog.whatsapp)} template WhatsApp, "
+          f"{len(catalog.email)} template e-mail; setiap kantor memakai rencana yang ada")
     return 0
 
 
@@ -245,6 +366,18 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="measure the workflow on the local runtime")
     bench.add_argument("--count", type=int, default=20)
     bench.add_argument("--type", choices=["orsos", "sip"], default="orsos")
+    from .bench import MESSAGE_PRICES
+
+    bench.add_argument("--eum-message-usd", type=float, default=MESSAGE_PRICES["eum_social_message"],
+                       help="AWS End User Messaging Social fee per WhatsApp message (check the AWS pricing page)")
+    bench.add_argument("--meta-utility-usd", type=float, default=MESSAGE_PRICES["meta_utility"],
+                       help="Meta template fee per utility message, Indonesia")
+    bench.add_argument("--meta-authentication-usd", type=float, default=MESSAGE_PRICES["meta_authentication"],
+                       help="Meta template fee per authentication message, Indonesia")
+    bench.add_argument("--meta-marketing-usd", type=float, default=MESSAGE_PRICES["meta_marketing"],
+                       help="Meta template fee per marketing message, Indonesia (none in the default templates)")
+    bench.add_argument("--ses-per-1000-usd", type=float, default=MESSAGE_PRICES["ses_per_1000"],
+                       help="Amazon SES price per 1,000 e-mails")
     bench.set_defaults(func=_bench)
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
@@ -259,6 +392,29 @@ def main(argv: list[str] | None = None) -> int:
     runs_continue = runs_sub.add_parser("continue", help="continue a stopped or failed application")
     runs_continue.add_argument("registration_number")
     runs_continue.set_defaults(func=_runs_continue)
+    notes = sub.add_parser("notifications", help="messages: redrive, channel faults (local), list, check")
+    notes_sub = notes.add_subparsers(dest="notifications_command", required=True)
+    redrive_cmd = notes_sub.add_parser("redrive", help="dead-letter notifications back to the queue")
+    redrive_cmd.add_argument("--event", help="only this event (e.g. submitted, permit_ready)")
+    redrive_cmd.add_argument("--include-failed", action="store_true",
+                             help="also re-send messages recorded failed or unknown")
+    redrive_cmd.add_argument("--limit", type=int, default=1000, help="at most this many dead-letter notifications")
+    redrive_cmd.set_defaults(func=_notifications_redrive)
+    fault = notes_sub.add_parser("fault", help="make the local outbox fail on a channel (or clear it)")
+    fault.add_argument("channel", choices=["whatsapp", "email"])
+    fault.add_argument("--times", type=int, help="fail the next N sends (transient, or permanent with --permanent)")
+    fault.add_argument("--always", action="store_true", help="fail transiently until cleared (an outage)")
+    fault.add_argument("--permanent", action="store_true",
+                       help="fail permanently (invalid number/address) until cleared, or --times N sends")
+    fault.add_argument("--clear", action="store_true", help="the channel works again")
+    fault.set_defaults(func=_notifications_fault)
+    listing = notes_sub.add_parser("list", help="messages by status from the message log")
+    listing.add_argument("--status", default="failed,unknown,retrying",
+                         help="comma-separated statuses, or all (default: failed,unknown,retrying)")
+    listing.add_argument("--event", help="only this event")
+    listing.set_defaults(func=_notifications_list)
+    check_messages = notes_sub.add_parser("check", help="check notification plans and templates")
+    check_messages.set_defaults(func=_notifications_check)
     verify = sub.add_parser("verify-permit", help="check an issued permit PDF")
     verify.add_argument("file")
     verify.add_argument("--trust-root", action="append", default=[], help="PEM of a trusted root (default: local PKI)")

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     delivery_status_topic_arn: str = Field(default="", description="SNS topic of delivery status events; only the "
                                                                     "local outbox publishes to it (End User Messaging "
                                                                     "Social and SES do on AWS)")
+    notifications_queue_url: str = Field(default="", description="NotificationsQueue URL; only the redrive needs it")
+    notifications_dead_letter_queue_url: str = Field(default="", description="its dead-letter queue's URL (redrive)")
     notification_retry_base_seconds: float = Field(default=10.0, ge=0, le=900, description=(
         "first backoff (seconds) after a transient channel failure; doubled per receive, full jitter, max 900"))
     app_secret_name: str = Field(default="", description="Secrets Manager name/ARN of the master secret")
