@@ -20,11 +20,12 @@ from typing import Any
 
 from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from ..domain.clock import now_utc
-from .dynamo import _Meta, _key, bind_tables
+from .dynamo import _key, _Meta, bind_tables
 
 QUEUED, RETRYING, UNKNOWN, SENT, DELIVERED, READ, FAILED = (
     "queued", "retrying", "unknown", "sent", "delivered", "read", "failed")
@@ -79,7 +80,7 @@ class MessageItem(Model):
     provider_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
-    history = ListAttribute(default=list)      # [{"status", "at", "reason"?}] (DynamoDB list of maps)
+    history: ListAttribute[Any] = ListAttribute(default=list)      # [{"status", "at", "reason"?}] (DynamoDB list of maps)
     note = JSONAttribute(null=True)            # the notification (ids only), for an explicit redrive
     content = JSONAttribute(null=True)         # inbox messages only: {"subject", "body", "link"}
     inbox_owner = UnicodeAttribute(null=True)
@@ -144,7 +145,7 @@ def record_outcome(message_id: str, attempt: int, status: str, reason: str | Non
                    provider_id: str | None = None) -> bool:
     """Close attempt `attempt` with its outcome (sent / retrying / failed); False if it was not the live attempt."""
     bind_tables()
-    actions = [MessageItem.status.set(status), MessageItem.sending_until.remove(),
+    actions: list[Action] = [MessageItem.status.set(status), MessageItem.sending_until.remove(),
                MessageItem.updated_at.set(now_utc().isoformat()),
                MessageItem.history.set(MessageItem.history.append([_entry(status, reason)]))]
     actions.append(MessageItem.reason.set(reason[:500]) if reason else MessageItem.reason.remove())
@@ -183,7 +184,7 @@ def apply_status(message_id: str, status: str, at: datetime, reason: str | None 
     """A provider status event (sent / delivered / read / failed), applied only forward; False if stale,
     repeated or for a message we do not know."""
     bind_tables()
-    actions = [MessageItem.status.set(status), MessageItem.updated_at.set(now_utc().isoformat()),
+    actions: list[Action] = [MessageItem.status.set(status), MessageItem.updated_at.set(now_utc().isoformat()),
                MessageItem.sending_until.remove(),
                MessageItem.history.set(MessageItem.history.append([_entry(status, reason, at)]))]
     if reason:

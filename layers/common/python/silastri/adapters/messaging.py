@@ -123,7 +123,12 @@ def _client_error(exc: Exception) -> tuple[str, int] | None:
 
 def _network_error(exc: Exception) -> ChannelError | None:
     """botocore's connection errors: never reached the service (transient) or may have (uncertain)."""
-    from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+    from botocore.exceptions import (
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
 
     if isinstance(exc, (ConnectTimeoutError, EndpointConnectionError)):
         return TransientChannelError(f"layanan tidak terjangkau ({type(exc).__name__})")

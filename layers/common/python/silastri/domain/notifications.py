@@ -213,10 +213,11 @@ class MessageCatalog(BaseModel):
                 if rule.to not in ("applicant", "role") and officer_roles and rule.to not in officer_roles:
                     found.append(f"{where}: penerima tidak dikenal")
                 if rule.whatsapp:
-                    template = self.whatsapp.get(rule.whatsapp.template)
-                    if template is None:
+                    found_template = self.whatsapp.get(rule.whatsapp.template)
+                    if found_template is None:
                         found.append(f"{where}: template WhatsApp {rule.whatsapp.template} tidak ada")
                     else:
+                        template = found_template
                         if len(rule.whatsapp.parameters) != template.body_placeholders:
                             found.append(f"{where}: template {template.name} butuh {template.body_placeholders} "
                                          f"parameter, rencana memberi {len(rule.whatsapp.parameters)}")

@@ -57,10 +57,10 @@ def office_hours_text(office: Office) -> str:
         pair = office.office_hours.hours.get(key)
         if not pair:
             continue
-        if groups and groups[-1][1] == tuple(pair) and list(_DAYS).index(groups[-1][0][-1]) + 1 == list(_DAYS).index(key):
+        if groups and groups[-1][1] == (pair[0], pair[1]) and list(_DAYS).index(groups[-1][0][-1]) + 1 == list(_DAYS).index(key):
             groups[-1][0].append(key)
         else:
-            groups.append(([key], tuple(pair)))
+            groups.append(([key], (pair[0], pair[1])))
     parts = []
     for days, (start, end) in groups:
         label = _DAYS[days[0]] if len(days) == 1 else f"{_DAYS[days[0]]}–{_DAYS[days[-1]]}"
@@ -94,7 +94,8 @@ def event_params(note: Notification) -> dict[str, Any]:
     if note.kind == "revision_requested":
         params |= {"deadline": _wib(p.get("deadline")), "round": p.get("round") or "-"}
     if note.kind == "permit_ready":
-        ready = datetime.fromisoformat(p["ready_at"]) if p.get("ready_at") else now_utc()
+        ready_at = p.get("ready_at")
+        ready = datetime.fromisoformat(ready_at) if ready_at else now_utc()
         params |= {"pickup_place": f"{office.short_name}, {office.address}", "pickup_hours": office_hours_text(office),
                    "pickup_bring": office.pickup_bring,
                    "pickup_until": format_date_id(to_wib(ready + timedelta(days=office.pickup_window_days)).date())}
@@ -109,8 +110,9 @@ def event_params(note: Notification) -> dict[str, Any]:
         params |= {"task_url": url, "task_path": url.removeprefix(base + "/")}
     if "due_at" in p:
         params["due_at"] = _wib(p.get("due_at"))
-    if p.get("from_role"):
-        params["from_role_name"] = steps.ROLE_NAMES.get(steps.Role(p["from_role"]), p["from_role"])
+    from_role = p.get("from_role")
+    if from_role:
+        params["from_role_name"] = steps.ROLE_NAMES.get(steps.Role(from_role), from_role)
     if p.get("code"):
         params["code"] = p["code"]
     return params
@@ -240,7 +242,7 @@ def deliver(note: Notification, channels: dict[str, messaging.Channel] | None = 
                     retry = retry or exc
                     status = message_log.RETRYING
                 outcome[status] = outcome.get(status, 0) + 1
-    logger.info("notification handled", kind=note.kind, application_id=note.application_id, **outcome)
+    logger.info("notification handled", kind=note.kind, application_id=note.application_id, outcome=outcome)
     if retry:
         raise retry
     return outcome
