@@ -29,6 +29,8 @@ from silastri_local.client import ApiClient, wait_for
 from silastri_local.journey import Journey, journey_at, officer_clients, sample_pdf
 from silastri_local.stack_process import StackProcess
 
+pytestmark = pytest.mark.xdist_group("messages")  # one worker: the orsos run is shared; faults touch its stack
+
 MESSAGES = "silastri-MessagesTable"
 QUEUES = ("silastri-NotificationsQueue", "silastri-DeliveryStatusQueue")
 NOT_DONE = ("queued", "retrying")  # a message still waiting to be sent
@@ -147,14 +149,16 @@ def in_flight_records(stack: StackProcess) -> int:
     return total
 
 
-def wait_drained(stack: StackProcess, timeout: float = 30, application_id: str | None = None) -> None:
-    """Until the notification and delivery-status queues are empty twice in a row and no message (of the
-    application, or anywhere) waits to be sent."""
+def wait_drained(stack: StackProcess, timeout: float = 30, application_id: str | None = None,
+                 everything: bool = False) -> None:
+    """Until the notification and delivery-status queues are empty twice in a row and no message of the
+    application (or, with `everything`, of the whole stack) waits to be sent."""
 
     def settled() -> bool:
         if not queues_empty(stack):
             return False
-        items = app_messages(stack, application_id) if application_id else all_messages(stack)
+        items = (all_messages(stack) if everything else
+                 app_messages(stack, application_id) if application_id else [])
         if any(i["status"] in NOT_DONE for i in items):
             return False
         time.sleep(0.3)
@@ -233,14 +237,22 @@ def wait_applicant_whatsapp(stack: StackProcess, journey: Journey, count: int, t
              what=f"{count} WhatsApp messages to the applicant")
 
 
+def settle(stack: StackProcess, journey: Journey, path: list[str]) -> None:
+    """Wait until the applicant has as many WhatsApp messages as the plan names for the path (never fewer:
+    a missing one fails here) and none of the application's messages is still on its way."""
+    office_id = tasks_of(stack, journey.application_id)[0]["office_id"]
+    verified = applicant_contact(stack, journey.credentials["email"]).get("email_verified") == "true"
+    wait_applicant_whatsapp(stack, journey, len(applicant_expected(plan_of(office_id), path, verified)[0]))
+    wait_drained(stack, application_id=journey.application_id)
+
+
 def check_plan(stack: StackProcess, journey: Journey, path: list[str]) -> dict[str, Any]:
     """Compare one journey's messages with the plan: returns the figures, asserts exactness."""
     office_id = tasks_of(stack, journey.application_id)[0]["office_id"]
     plan = plan_of(office_id)
     verified = applicant_contact(stack, journey.credentials["email"]).get("email_verified") == "true"
     want_wa, want_mail = applicant_expected(plan, path, verified)
-    wait_applicant_whatsapp(stack, journey, len(want_wa))
-    wait_drained(stack, application_id=journey.application_id)
+    settle(stack, journey, path)
 
     got_wa = templates(applicant_lines(stack, journey, "whatsapp"))
     got_mail = templates(applicant_lines(stack, journey, "email"))
@@ -288,8 +300,10 @@ def _to_completion(api: ApiClient, staff: dict[str, ApiClient], permit_type: str
 
 @pytest.fixture(scope="module")
 def orsos_done(stack, api, staff) -> Journey:
-    """One orsos application from registration to the permit handed over."""
-    return _to_completion(api, staff, "izin-operasional-orsos")
+    """One orsos application from registration to the permit handed over, its messages all sent."""
+    journey = _to_completion(api, staff, "izin-operasional-orsos")
+    settle(stack, journey, ORSOS_PATH)
+    return journey
 
 
 def _plan_row(row, row_id: str, figures: dict[str, Any], permit: str) -> None:
@@ -455,14 +469,16 @@ def test_notification_published_twice_gives_one_message_per_recipient_and_channe
     expected: list[tuple[str, str]] = []  # (message id, channel)
     for note in notes:
         for rule in plan.rules_for(note.kind):
-            people = [applicant] if rule.to == "applicant" else officers[note.role if rule.to == "role" else rule.to]
+            role = str(note.role) if rule.to == "role" else rule.to
+            people = [applicant] if rule.to == "applicant" else officers[role]
             for person in people:
                 for channel in rule.channels():
                     if rule.to == "applicant" and channel == "email" and person.get("email_verified") != "true":
                         continue
                     expected.append((notifications.message_id(note.event_id, person["sub"], channel), channel))
     assert expected
-    wait_for(lambda: all(log_item(stack, mid) for mid, _ in expected), timeout=30, what="messages logged")
+    wait_for(lambda: all((log_item(stack, mid) or {}).get("status", "queued") not in NOT_DONE for mid, _ in expected),
+             timeout=30, what="messages logged and sent")
     wait_drained(stack)
     lines = Counter(line["message_id"] for line in outbox(stack))
     sent = {mid: lines[mid] for mid, channel in expected if channel != "inbox"}
@@ -509,7 +525,7 @@ def test_kill_9_with_notifications_in_flight_sends_nothing_twice(tmp_path, row):
         started, lines_before, invisible = time.monotonic(), len(outbox(stack)), in_flight_records(stack)
         # a record received before the last snapshot comes back after the queue's visibility timeout (180 s), as
         # after a Lambda crash on AWS; an attempt cut off by the kill holds its lease (120 s) until marked unknown
-        wait_drained(stack, timeout=240)
+        wait_drained(stack, timeout=240, everything=True)
         drained_after = time.monotonic() - started
         lines = outbox(stack)
         twice = {mid: n for mid, n in Counter(line["message_id"] for line in lines).items() if n > 1}
