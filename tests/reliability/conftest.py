@@ -35,6 +35,14 @@ ROWS: list[tuple[str, str, str]] = [
     ("fuzzing", "property-based and schemathesis fuzzing of the API", "0 5xx"),
     ("brute-force", "login / code / resend / tracking brute force", "throttled"),
     ("concurrent-connections", "50 concurrent connections to the local server", "0 resets"),
+    ("msg-plan-orsos", "applicant's and officers' messages over a whole orsos run", "the plan's; ≤ 5 WhatsApp; officers 0"),
+    ("msg-plan-sip", "applicant's and officers' messages over a whole SIP run", "the plan's; ≤ 5 WhatsApp; officers 0"),
+    ("msg-plan-revision", "a revision round: messages, deadline in the text", "the plan's; deadline in WIB"),
+    ("msg-plan-rejection", "a rejection: messages, reason in the text", "the plan's; reason shown"),
+    ("msg-statuses", "delivery status of every message of an orsos run", "all delivered"),
+    ("msg-once-retries", "WhatsApp failing 3 times, then recovering", "sent once, 4 attempts, delivered"),
+    ("msg-once-restart", "kill -9 with notifications in flight, then restart", "0 sent twice, 0 left queued"),
+    ("msg-duplicate-publish", "the same notification published twice", "1 message per recipient and channel"),
 ]
 
 ARTIFACTS = ROOT / "test-artifacts" / "reliability"
