@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from silastri.domain import notifications
-from silastri.observability import logger
+from silastri.observability import logger, metrics
 from silastri.services import redrive
 
 
@@ -42,6 +42,7 @@ def parse(event: Any) -> RedriveRequest:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics()
 def handler(event, context):
     request = parse(event)
     return redrive.redrive(request.event, request.include_failed, request.limit)
