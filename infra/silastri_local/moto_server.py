@@ -452,7 +452,26 @@ class LocalAws:
         report = store.recover(self.dispatcher)
         self.store = store
         self.writes.attach(store)
+        if report.restored:
+            self.release_inflight_messages()
         return report
+
+    def release_inflight_messages(self) -> int:
+        """Make every SQS message that was being handled visible again (returns how many).
+
+        After a restart no consumer of the previous process is alive; on AWS a message received by a crashed
+        consumer comes back after its visibility timeout (3 minutes for notifications), here at once."""
+        from moto.sqs.models import sqs_backends
+
+        released = 0
+        backend: Any
+        for _account, _region, backend in list(sqs_backends.iter_backends()):
+            for queue in list(backend.queues.values()):
+                for message in list(queue._messages):
+                    if not message.visible:
+                        message.change_visibility(0)
+                        released += 1
+        return released
 
     def abort_running_executions(self) -> int:
         """Stop every RUNNING Step Functions execution (as StopExecution would); returns how many."""

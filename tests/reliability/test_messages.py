@@ -523,8 +523,9 @@ def test_kill_9_with_notifications_in_flight_sends_nothing_twice(tmp_path, row):
             journey.api, journey.officers = api, staff
             journey.task("technical_team", "technical_review", timeout=60)  # the runs went on after the restart
         started, lines_before, invisible = time.monotonic(), len(outbox(stack)), in_flight_records(stack)
-        # a record received before the last snapshot comes back after the queue's visibility timeout (180 s), as
-        # after a Lambda crash on AWS; an attempt cut off by the kill holds its lease (120 s) until marked unknown
+        # records being handled at the kill are visible again at once after the restart (no consumer survived it;
+        # on AWS they come back after the visibility timeout); an attempt cut off by the kill holds its lease
+        # (120 s) until it is marked unknown
         wait_drained(stack, timeout=240, everything=True)
         drained_after = time.monotonic() - started
         lines = outbox(stack)
