@@ -31,9 +31,19 @@ from silastri.domain.errors import (
 from silastri.domain.ikm import compute_ikm
 from silastri.domain.validation import clean_text, identifier, json_object
 from silastri.observability import flush_request_metrics, logger
-from silastri.services import accounts, applications, messages_view, permits, sessions, tasks, tracking
+from silastri.services import (
+    accounts,
+    applications,
+    messages_view,
+    notifier,
+    permits,
+    sessions,
+    tasks,
+    tracking,
+)
 from silastri.settings import get_settings
 
+notifier.check_plans()  # at start: every office's notification plan names templates that exist and fit
 app = Chalice(app_name="silastri")
 app.api.binary_types = []
 app.register_blueprint(applicant_pages)
