@@ -35,9 +35,10 @@ def _queue_url(queue_arn: str) -> str:
 def _record(record: SQSRecord) -> None:
     try:
         notifier.deliver(Notification.model_validate_json(record.body))
-    except TransientChannelError:
+    except TransientChannelError as exc:
         receives = int(record.attributes.approximate_receive_count or 1)
-        delay = backoff_seconds(receives, get_settings().notification_retry_base_seconds)
+        delay = max(backoff_seconds(receives, get_settings().notification_retry_base_seconds),
+                    min(900, exc.retry_after))
         try:
             client("sqs").change_message_visibility(QueueUrl=_queue_url(record.event_source_arn),
                                                     ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay)

@@ -9,7 +9,9 @@ The item is both the exactly-once guard and the status record:
 - a claim whose lease ran out with no outcome (the sender died between calling the provider and recording
   the answer) becomes `unknown` and is not sent again by itself: the provider's status events (which carry
   our message id) settle it, or an operator redrives it explicitly.
-- status events move it forward only: sent → delivered → read; failed from any state before delivered.
+- status events move it forward only: sent → delivered → read; failed from any state before delivered; and only
+  for the live attempt (a late event of an attempt a redrive replaced — its provider id is `superseded` — or of
+  another provider id is ignored).
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
@@ -78,6 +86,7 @@ class MessageItem(Model):
     sending_until = NumberAttribute(null=True)  # epoch seconds: an attempt is in flight until then
     reason = UnicodeAttribute(null=True)
     provider_id = UnicodeAttribute(null=True)
+    superseded = UnicodeSetAttribute(null=True)  # provider ids of attempts an operator's redrive replaced
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     history: ListAttribute[Any] = ListAttribute(default=list)      # [{"status", "at", "reason"?}] (DynamoDB list of maps)
@@ -170,7 +179,7 @@ def mark_unknown(message_id: str, attempt: int, now_epoch: float) -> bool:
             actions=[MessageItem.status.set(UNKNOWN), MessageItem.sending_until.remove(),
                      MessageItem.reason.set(reason), MessageItem.updated_at.set(now_utc().isoformat()),
                      MessageItem.history.set(MessageItem.history.append([_entry(UNKNOWN, reason)]))],
-            condition=(MessageItem.attempts == attempt) & (MessageItem.sending_until < int(now_epoch))
+            condition=(MessageItem.attempts == attempt) & (MessageItem.sending_until <= int(now_epoch))
             & MessageItem.status.is_in(*NOT_SENT))
     except UpdateError as exc:
         if _failed_condition(exc):
@@ -191,11 +200,13 @@ def apply_status(message_id: str, status: str, at: datetime, reason: str | None 
         actions.append(MessageItem.reason.set(reason[:500]))
     elif status != FAILED:
         actions.append(MessageItem.reason.remove())
+    condition = MessageItem.message_id.exists() & MessageItem.status.is_in(*_FORWARD_FROM[status])
     if provider_id:
         actions.append(MessageItem.provider_id.set(provider_id))
+        condition &= (MessageItem.provider_id.does_not_exist() | (MessageItem.provider_id == provider_id))
+        condition &= ~MessageItem.superseded.contains(provider_id)
     try:
-        MessageItem(message_id).update(actions=actions, condition=MessageItem.message_id.exists()
-                                       & MessageItem.status.is_in(*_FORWARD_FROM[status]))
+        MessageItem(message_id).update(actions=actions, condition=condition)
     except UpdateError as exc:
         if _failed_condition(exc):
             return False
@@ -204,14 +215,22 @@ def apply_status(message_id: str, status: str, at: datetime, reason: str | None 
 
 
 def reopen(message_id: str) -> bool:
-    """An operator's redrive: a failed or unknown message waits to be sent again (True if reopened)."""
-    bind_tables()
+    """An operator's redrive: a failed or unknown message waits to be sent again (True if reopened). The
+    replaced attempt's provider id is kept as `superseded`, so its late status events change nothing."""
+    current = get(message_id)
+    if current is None:
+        return False
+    actions: list[Action] = [
+        MessageItem.status.set(QUEUED), MessageItem.reason.remove(), MessageItem.sending_until.remove(),
+        MessageItem.provider_id.remove(), MessageItem.updated_at.set(now_utc().isoformat()),
+        MessageItem.history.set(MessageItem.history.append([_entry(QUEUED, "dikirim ulang (redrive)")]))]
+    if current.provider_id:
+        actions.append(MessageItem.superseded.add({current.provider_id}))
     try:
         MessageItem(message_id).update(
-            actions=[MessageItem.status.set(QUEUED), MessageItem.reason.remove(), MessageItem.sending_until.remove(),
-                     MessageItem.updated_at.set(now_utc().isoformat()),
-                     MessageItem.history.set(MessageItem.history.append([_entry(QUEUED, "dikirim ulang (redrive)")]))],
-            condition=MessageItem.status.is_in(FAILED, UNKNOWN))
+            actions=actions, condition=MessageItem.status.is_in(FAILED, UNKNOWN)
+            & (MessageItem.provider_id == current.provider_id if current.provider_id
+               else MessageItem.provider_id.does_not_exist()))
     except UpdateError as exc:
         if _failed_condition(exc):
             return False

@@ -72,7 +72,12 @@ class ChannelError(Exception):
 
 
 class TransientChannelError(ChannelError):
-    """Try again later (with backoff); after the queue's receives the notification waits in the DLQ."""
+    """Try again later (with backoff, and not before `retry_after` seconds when given); after the queue's
+    receives the notification waits in the DLQ."""
+
+    def __init__(self, reason: str, retry_after: int = 0) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class PermanentChannelError(ChannelError):

@@ -296,6 +296,23 @@ def clean_parameter(value: Any) -> str:
     return text[:1024]
 
 
+BODY_LIMIT = 1024  # characters of a template body as the recipient reads it (Meta: template body limit)
+
+
+def _fit(body: str, values: list[str]) -> list[str]:
+    """Shorten the longest parameters (ending them with "…") until the rendered body fits BODY_LIMIT."""
+    budget = BODY_LIMIT - len(_PLACEHOLDER.sub("", body))
+    values = list(values)
+    while values and sum(map(len, values)) > budget:
+        longest = max(range(len(values)), key=lambda i: len(values[i]))
+        excess = sum(map(len, values)) - budget
+        keep = max(1, len(values[longest]) - excess - 1)
+        if keep >= len(values[longest]) - 1 and len(values[longest]) <= 2:
+            break  # nothing left to shorten
+        values[longest] = values[longest][:keep].rstrip() + "…"
+    return values
+
+
 class RenderedWhatsApp(BaseModel):
     template: str
     language: str
@@ -308,7 +325,7 @@ class RenderedWhatsApp(BaseModel):
 def render_whatsapp(catalog: MessageCatalog, binding: WhatsAppBinding, params: dict[str, Any]) -> RenderedWhatsApp:
     """The template call for one message; KeyError if the event lacks a bound parameter."""
     template = catalog.whatsapp[binding.template]
-    values = [clean_parameter(params[name]) for name in binding.parameters]
+    values = _fit(template.body_text, [clean_parameter(params[name]) for name in binding.parameters])
     preview = _PLACEHOLDER.sub(lambda m: values[int(m.group(1)) - 1], template.body_text)
     button = clean_parameter(params[binding.button]) if binding.button else None
     return RenderedWhatsApp(template=template.name, language=template.language, category=template.category,

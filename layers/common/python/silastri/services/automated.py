@@ -44,8 +44,9 @@ def record_submission(event: StepEvent) -> dict[str, Any]:
         timeline.record(app.application_id, steps.StepId.SUBMISSION.value, "submitted", steps.Role.APPLICANT.value,
                         app.applicant_id)
         timeline.record(app.application_id, steps.StepId.SUBMISSION.value, "done", "system")
-        timeline.notify("submitted", application_id=app.application_id, registration_number=app.registration_number,
-                        user_id=app.applicant_id, office_id=app.office_id, event_id=f"submitted:{app.application_id}")
+    # outside the guard: a retried step publishes again and the event id makes it one message per recipient
+    timeline.notify("submitted", application_id=app.application_id, registration_number=app.registration_number,
+                    user_id=app.applicant_id, office_id=app.office_id, event_id=f"submitted:{app.application_id}")
     return {"registration_number": app.registration_number}
 
 
@@ -91,9 +92,9 @@ def issue_receipt(event: StepEvent) -> dict[str, Any]:
     if not app.receipt_key:
         storage.put_document(key, permits.render_receipt(app, now_utc()))
         timeline.record(app.application_id, steps.StepId.COMPLETENESS_CHECK.value, "receipt_issued", "system")
-        timeline.notify("receipt_issued", application_id=app.application_id,
-                        registration_number=app.registration_number, user_id=app.applicant_id,
-                        office_id=app.office_id, event_id=f"receipt_issued:{app.application_id}")
+    timeline.notify("receipt_issued", application_id=app.application_id,
+                    registration_number=app.registration_number, user_id=app.applicant_id,
+                    office_id=app.office_id, event_id=f"receipt_issued:{app.application_id}")
     _mark(app.application_id, event.state, receipt_key=key, revision_notes={})
     return {"receipt": True}
 

@@ -3,6 +3,7 @@ channel → template), each one sent at most once and recorded with its delivery
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,7 +90,8 @@ def event_params(note: Notification) -> dict[str, Any]:
                    "permit_type_name": catalog.permit_types[app.permit_type].name if app.permit_type in catalog.permit_types else app.permit_type,
                    "office_name": office.short_name, "application_path": path, "application_url": f"{base}/{path}"}
         if note.kind == "closed_rejected":
-            params["reason"] = "; ".join(app.rejection_reasons) if app.rejection_reasons else "lihat surat penolakan"
+            reason = "; ".join(app.rejection_reasons).strip().rstrip(".") if app.rejection_reasons else ""
+            params["reason"] = reason or "lihat surat penolakan"
     p = note.params
     if note.kind == "revision_requested":
         params |= {"deadline": _wib(p.get("deadline")), "round": p.get("round") or "-"}
@@ -194,10 +196,12 @@ def send_one(note: Notification, rule: notifications.Rule, role: str, contact: d
         current = message_log.get(mid)
         assert current is not None
         if current.status in message_log.NOT_SENT and current.sending_until is not None:
-            if current.sending_until > now:
-                raise TransientChannelError("pesan ini sedang dikirim oleh proses lain")
-            message_log.mark_unknown(mid, int(current.attempts), now)
-            return message_log.UNKNOWN
+            if current.sending_until > now:  # come back when that attempt's lease has run out
+                raise TransientChannelError("pesan ini sedang dikirim oleh proses lain",
+                                            retry_after=math.ceil(current.sending_until - now) + 1)
+            if message_log.mark_unknown(mid, int(current.attempts), now):
+                return message_log.UNKNOWN
+            raise TransientChannelError("status pesan berubah saat diperiksa; diperiksa lagi", retry_after=1)
         return current.status
     outgoing = messaging.OutgoingMessage(message_id=mid, channel=channel, to=address, subject=subject, text=text,
                                          link=link, template=call)
@@ -254,16 +258,18 @@ def send_now(kind: str, user: dict[str, str], params: dict[str, Any], event_id: 
     message's status; a channel failure is recorded as failed (the user asks for a new code) and not raised."""
     channels = channels or messaging.channels()
     note = Notification(kind=kind, event_id=event_id, office_id=get_settings().default_office_id)
-    status = "skipped"
+    statuses: list[str] = []
     for rule in plan_for(note.office_id).rules_for(kind):
         for channel in rule.channels():
             try:
-                status = send_one(note, rule, "applicant", user, channel, params, channels)
+                statuses.append(send_one(note, rule, "applicant", user, channel, params, channels))
             except TransientChannelError as exc:
                 mid = notifications.message_id(event_id, user.get("sub", ""), channel)
                 item = message_log.get(mid)
                 if item is not None and item.status == message_log.RETRYING:
                     message_log.apply_status(mid, message_log.FAILED, now_utc(),
                                              f"{exc.reason}; pengguna diminta meminta kode baru")
-                status = message_log.FAILED
-    return status
+                statuses.append(message_log.FAILED)
+    # sent if any channel took it (a plan may add a second channel the user cannot receive on)
+    sent = [s for s in statuses if s in (message_log.SENT, message_log.DELIVERED, message_log.READ)]
+    return sent[0] if sent else (statuses[-1] if statuses else "skipped")

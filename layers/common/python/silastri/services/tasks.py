@@ -60,16 +60,18 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
                             "sla_resumed_minutes": round(stored.sla["consumed_minutes"], 1)}
                            if stored.sla and stored.due_at else {}),
                         **({"sla_unavailable": clock_problem} if clock_problem else {}))
-        if definition.role != steps.Role.APPLICANT:
-            timeline.notify("task_opened", application_id=application_id,
-                            registration_number=app.registration_number, office_id=office_id,
-                            role=definition.role.value, event_id=f"task_opened:{stored.task_id}",
-                            params={"task_id": stored.task_id, "step": step_id})
-        if step_id == steps.StepId.PICKUP.value:  # SOP 10: printed and waiting at the counter
-            timeline.notify("permit_ready", application_id=application_id,
-                            registration_number=app.registration_number, user_id=app.applicant_id,
-                            office_id=office_id, event_id=f"permit_ready:{application_id}",
-                            params={"ready_at": opened_at.isoformat()})
+    # published again when the opener runs again (a publish that failed, a crash before it): the event ids make
+    # the notifier send each message once
+    if definition.role != steps.Role.APPLICANT:
+        timeline.notify("task_opened", application_id=application_id,
+                        registration_number=app.registration_number, office_id=office_id,
+                        role=definition.role.value, event_id=f"task_opened:{stored.task_id}",
+                        params={"task_id": stored.task_id, "step": step_id})
+    if step_id == steps.StepId.PICKUP.value:  # SOP 10: printed and waiting at the counter
+        timeline.notify("permit_ready", application_id=application_id,
+                        registration_number=app.registration_number, user_id=app.applicant_id,
+                        office_id=office_id, event_id=f"permit_ready:{application_id}",
+                        params={"ready_at": stored.opened_at.isoformat()})
     logger.info("task opened", application_id=application_id, step=step_id, resumed=resumed)
     return stored
 
