@@ -1,27 +1,40 @@
-"""BSrE eSign v2 adapter (adapters/signing_bsre.py) against a local fake service (tests/fixtures/fake_bsre.py)."""
+"""Contract tests of the BSrE eSign v2 adapter (adapters/signing_bsre.py) against the fake service
+(tests/fixtures/fake_bsre.py, a TEST FIXTURE that follows the documented v2 behaviour)."""
 
 from __future__ import annotations
 
+import base64
 import copy
-import hashlib
 import importlib.util
 import io
+import json
+import logging
 import pickle
 import socket
 import sys
 import time
-import uuid
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
 import pytest
+from PIL import Image
+from pyhanko.pdf_utils.reader import PdfFileReader
 from reportlab.pdfgen import canvas
 from silastri.adapters import signing_bsre
-from silastri.adapters.signing import DevPkiSigner, Signer, SignerIdentity, SigningError, verify_signed_pdf
+from silastri.adapters.signing import (
+    SignatureAppearance,
+    Signer,
+    SignerIdentity,
+    SigningError,
+    verify_signed_pdf,
+)
 from silastri.adapters.signing_bsre import (
     CLIENT_UNAUTHORIZED,
+    NO_CERTIFICATE,
     NOT_REGISTERED,
     WRONG_CREDENTIALS,
     BsreSigner,
@@ -45,8 +58,9 @@ def _load_fake() -> ModuleType:
 fake_bsre = _load_fake()
 
 NIK = "1409010101800001"
+OTHER_NIK = "1409010101800002"
+UNKNOWN_NIK = "1409019999999999"
 PASSPHRASE = "Rahasia#Kepala-7731"
-TOTP = "493817"
 CLIENT_USER = "silastri-esign"
 CLIENT_PASSWORD = "client-secret-9f2c"
 HEAD = SignerIdentity(
@@ -56,21 +70,32 @@ HEAD = SignerIdentity(
 REASON = "Penetapan izin"
 LOCATION = "Bagansiapiapi"
 SIGN = fake_bsre.SIGN_PATH
-STATUS = fake_bsre.STATUS_PREFIX
+TOTP_PATH = fake_bsre.TOTP_PATH
+USER_STATUS = fake_bsre.USER_STATUS_PATH
 VERIFY = fake_bsre.VERIFY_PATH
+UNDOCUMENTED = fake_bsre.UNDOCUMENTED_STATUS_PREFIX
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPkiSigner:
-    return DevPkiSigner(tmp_path_factory.mktemp("bsre-pki"))
+def pki() -> Any:
+    return fake_bsre.TestBsrePki()
 
 
-def make_pdf(number: str) -> bytes:
+def make_pdf(number: str, pages: int = 1) -> bytes:
     buffer = io.BytesIO()
     page = canvas.Canvas(buffer)
-    page.drawString(72, 720, f"SURAT IZIN OPERASIONAL - 503/DPMPTSP-IOS/{number}/XI/2026")
-    page.showPage()
+    for index in range(pages):
+        page.drawString(
+            72, 720, f"SURAT IZIN OPERASIONAL - 503/DPMPTSP-IOS/{number}/XI/2026 hal. {index + 1}"
+        )
+        page.showPage()
     page.save()
+    return buffer.getvalue()
+
+
+def specimen_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 60), (20, 60, 160)).save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -80,15 +105,33 @@ def pdf() -> bytes:
 
 
 @pytest.fixture
-def fake(pki: DevPkiSigner) -> Iterator[Any]:
-    users = {NIK: fake_bsre.User(identity=HEAD, passphrase=PASSPHRASE, totp=TOTP)}
+def fake(pki: Any) -> Iterator[Any]:
+    users = {
+        NIK: fake_bsre.User(identity=HEAD, passphrase=PASSPHRASE),
+        OTHER_NIK: fake_bsre.User(identity=HEAD, passphrase=PASSPHRASE, status="EXPIRED"),
+    }
     with fake_bsre.FakeBsre(pki, users, username=CLIENT_USER, password=CLIENT_PASSWORD) as server:
         yield server
+        # the invented status endpoint of the old adapter is never called, whatever happened
+        assert not any(path.startswith(UNDOCUMENTED) for path in server.path_counts())
 
 
-def client(fake: Any, pki: DevPkiSigner, *, timeout: float = 5.0, trusted: bool = True) -> BsreSigner:
+def client(fake: Any, pki: Any, *, timeout: float = 5.0, trusted: bool = True) -> BsreSigner:
     roots = pki.trust_roots_pem() if trusted else ()
     return BsreSigner(fake.url, CLIENT_USER, CLIENT_PASSWORD, timeout=timeout, trust_roots_pem=roots)
+
+
+def sign(service: BsreSigner, pdf: bytes, **kwargs: Any) -> bytes:
+    kwargs.setdefault("nik", NIK)
+    if "totp" not in kwargs:
+        kwargs.setdefault("passphrase", PASSPHRASE)
+    return service.sign_pdf(pdf, signer=HEAD, reason=REASON, location=LOCATION, **kwargs)
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 # -- secret hygiene helpers ----------------------------------------------------------------------
@@ -151,46 +194,51 @@ def bodies_with(fake: Any, secret: str) -> int:
     return sum(1 for r in fake.requests if secret.encode() in r.body or secret in str(r.headers))
 
 
-# -- signing -----------------------------------------------------------------------------------------
+# -- signing: PAdES-BASELINE-T with a three-level chain ------------------------------------------
 
 
-def test_sign_returns_valid_pdf_and_keeps_no_passphrase(fake: Any, pki: DevPkiSigner, pdf: bytes) -> None:
+def test_sign_returns_a_timestamped_three_level_signature(fake: Any, pki: Any, pdf: bytes) -> None:
     service = client(fake, pki)
-    signed = service.sign_pdf(
-        pdf, signer=HEAD, reason=REASON, location=LOCATION, nik=NIK, passphrase=PASSPHRASE
-    )
+    signed = sign(service, pdf)
 
     report = verify_signed_pdf(signed, pki.trust_roots_pem())
     assert report.valid, report.reasons
     assert report.signer_name == HEAD.name
+    assert report.timestamp_valid is True
+    assert report.timestamp_authority == "Fake BSSN Timestamp Authority (TEST)"
+    assert report.timestamp_at is not None and abs(time.time() - report.timestamp_at.timestamp()) < 60
     assert signed.startswith(pdf)
+
+    (embedded,) = PdfFileReader(io.BytesIO(signed), strict=False).embedded_signatures
+    names = {c.chosen.subject.native["common_name"] for c in embedded.signed_data["certificates"]}
+    assert names == {HEAD.name, "Fake BSrE Intermediate CA (TEST)", "Fake BSrE Root CA (TEST)"}
+    assert embedded.signer_cert.issuer.native["common_name"] == "Fake BSrE Intermediate CA (TEST)"
 
     (request,) = fake.requests
     assert (request.method, request.path) == ("POST", SIGN)
-    assert uuid.UUID(request.header("X-Request-ID")).version == 4
     assert request.header("Content-Type") == "application/json"
+    assert request.header("X-Request-ID") is None  # v2 has no request id
     body = request.json()
     assert body == {
         "nik": NIK,
         "passphrase": PASSPHRASE,
         "signatureProperties": [{"tampilan": "INVISIBLE", "reason": REASON, "location": LOCATION}],
-        "file": [body["file"][0]],
+        "file": [base64.b64encode(pdf).decode("ascii")],
     }
     assert bodies_with(fake, PASSPHRASE) == 1
     assert not reachable_secret(service, PASSPHRASE)
     assert CLIENT_PASSWORD not in repr(service)
 
 
-def test_sign_with_totp_sends_totp_only(fake: Any, pki: DevPkiSigner, pdf: bytes) -> None:
-    signed = client(fake, pki).sign_pdf(
-        pdf, signer=HEAD, reason=REASON, location=LOCATION, nik=NIK, totp=TOTP
-    )
-    assert verify_signed_pdf(signed, pki.trust_roots_pem()).valid
-    body = fake.requests[0].json()
-    assert body["totp"] == TOTP and "passphrase" not in body
+def test_the_service_verifies_what_it_signed(fake: Any, pki: Any, pdf: bytes) -> None:
+    service = client(fake, pki)
+    verdict = service.verify_with_service(sign(service, pdf))
+    assert (verdict.conclusion, verdict.signature_count, verdict.valid) == ("VALID", 1, True)
+    unsigned = service.verify_with_service(pdf)
+    assert (unsigned.conclusion, unsigned.valid) == ("NO_SIGNATURE", False)
 
 
-def test_one_shot_signer_through_the_port(fake: Any, pki: DevPkiSigner, pdf: bytes) -> None:
+def test_one_shot_signer_through_the_port(fake: Any, pki: Any, pdf: bytes) -> None:
     service = client(fake, pki)
     one_shot = service.with_credentials(NIK, passphrase=PASSPHRASE)
     assert isinstance(one_shot, Signer)
@@ -213,28 +261,61 @@ def test_one_shot_signer_through_the_port(fake: Any, pki: DevPkiSigner, pdf: byt
     assert bodies_with(fake, PASSPHRASE) == 1
 
 
-def test_discarded_one_shot_holds_nothing(fake: Any, pki: DevPkiSigner, pdf: bytes) -> None:
-    with client(fake, pki).with_credentials(NIK, totp=TOTP) as one_shot:
-        assert reachable_secret(one_shot, TOTP)  # the helper does find it while armed
-    assert not reachable_secret(one_shot, TOTP)
+def test_discarded_one_shot_holds_nothing(fake: Any, pki: Any, pdf: bytes) -> None:
+    with client(fake, pki).with_credentials(NIK, totp="493817") as one_shot:
+        assert reachable_secret(one_shot, "493817")  # the helper does find it while armed
+    assert not reachable_secret(one_shot, "493817")
     with pytest.raises(SigningError, match="already used or discarded"):
         one_shot.sign_pdf(pdf, signer=HEAD, reason=REASON, location=LOCATION)
     assert fake.requests == []
 
 
+# -- TOTP ------------------------------------------------------------------------------------------
+
+
+def test_totp_is_requested_by_email_and_used_once(fake: Any, pki: Any, pdf: bytes) -> None:
+    service = client(fake, pki)
+    assert service.request_totp(NIK) is None
+    (request,) = fake.requests_to(TOTP_PATH)
+    assert request.json() == {"nik": NIK, "data": 1}
+    code = fake.emailed_totp(NIK)  # what the head reads in the mailbox
+    assert len(fake.outbox) == 1
+
+    one_shot = service.with_credentials(NIK, totp=code)
+    signed = one_shot.sign_pdf(pdf, signer=HEAD, reason=REASON, location=LOCATION)
+    assert verify_signed_pdf(signed, pki.trust_roots_pem()).valid
+    body = fake.requests_to(SIGN)[0].json()
+    assert body["totp"] == code and "passphrase" not in body
+    assert not reachable_secret(one_shot, code)
+
+    with pytest.raises(SigningRejectedError) as reused:
+        sign(service, pdf, totp=code)
+    assert reused.value.wrong_credentials
+    assert not secret_in_exception(reused.value, code)
+    assert len(fake.signed) == 1
+
+
+def test_totp_for_an_unregistered_nik_is_refused(fake: Any, pki: Any) -> None:
+    with pytest.raises(SigningRejectedError) as caught:
+        client(fake, pki).request_totp(UNKNOWN_NIK)
+    assert (caught.value.reason, caught.value.http_status, caught.value.code) == (NOT_REGISTERED, 200, 2011)
+    assert fake.outbox == []
+
+
 # -- refusals ----------------------------------------------------------------------------------------
 
 
-def test_wrong_passphrase_is_rejected_once_and_not_leaked(fake: Any, pki: DevPkiSigner, pdf: bytes) -> None:
+def test_wrong_passphrase_is_rejected_once_in_bahasa_and_not_leaked(fake: Any, pki: Any, pdf: bytes) -> None:
     wrong = "Salah#Ketik-0000"
     service = client(fake, pki)
     with pytest.raises(SigningRejectedError) as caught:
-        service.sign_pdf(pdf, signer=HEAD, reason=REASON, location=LOCATION, nik=NIK, passphrase=wrong)
+        sign(service, pdf, passphrase=wrong)
     error = caught.value
     assert error.reason == WRONG_CREDENTIALS and error.wrong_credentials
     assert (error.http_status, error.code) == (400, 2031)
-    assert error.request_id == fake.requests[0].header("X-Request-ID")
-    assert "Passphrase anda salah" in str(error)
+    assert str(error).startswith("Passphrase atau kode TOTP salah")
+    assert error.label == "Passphrase atau kode TOTP salah. Periksa lalu coba lagi."
+    assert "Passphrase anda salah" in str(error)  # BSrE's own words kept as detail
     assert len(fake.requests) == 1  # never retried
     assert not secret_in_exception(error, wrong)
     assert not reachable_secret(service, wrong)
@@ -247,33 +328,49 @@ def test_wrong_passphrase_is_rejected_once_and_not_leaked(fake: Any, pki: DevPki
     assert len(fake.requests) == 2
 
 
-def test_unknown_nik_and_wrong_client_credentials(fake: Any, pki: DevPkiSigner, pdf: bytes) -> None:
-    with pytest.raises(SigningRejectedError) as unknown:
-        client(fake, pki).sign_pdf(
-            pdf, signer=HEAD, reason=REASON, location=LOCATION, nik="1409019999999999", passphrase=PASSPHRASE
-        )
-    assert unknown.value.reason == NOT_REGISTERED
+def test_refusal_in_a_200_body_is_a_rejection(fake: Any, pki: Any, pdf: bytes) -> None:
+    fake.sign_failure = (200, {"error": "Passphrase anda salah", "status_code": 2031})
+    with pytest.raises(SigningRejectedError) as caught:
+        sign(client(fake, pki), pdf)
+    assert caught.value.wrong_credentials and caught.value.http_status == 200
 
+
+def test_unregistered_nik_and_expired_certificate_are_refused(fake: Any, pki: Any, pdf: bytes) -> None:
+    service = client(fake, pki)
+    with pytest.raises(SigningRejectedError) as unknown:
+        sign(service, pdf, nik=UNKNOWN_NIK)
+    assert (unknown.value.reason, unknown.value.code) == (NOT_REGISTERED, 2011)
+    assert str(unknown.value).startswith("NIK belum terdaftar di BSrE.")
+    with pytest.raises(SigningRejectedError) as expired:
+        sign(service, pdf, nik=OTHER_NIK)
+    assert (expired.value.reason, expired.value.code) == (NO_CERTIFICATE, 2021)
+    assert not expired.value.wrong_credentials
+    assert fake.signed == []
+
+
+def test_wrong_client_credentials_are_401(fake: Any, pki: Any, pdf: bytes) -> None:
     intruder = BsreSigner(fake.url, CLIENT_USER, "wrong-client-password", timeout=5)
     with pytest.raises(SigningRejectedError) as unauthorised:
-        intruder.sign_pdf(pdf, signer=HEAD, reason=REASON, location=LOCATION, nik=NIK, passphrase=PASSPHRASE)
+        sign(intruder, pdf)
     assert (unauthorised.value.reason, unauthorised.value.http_status) == (CLIENT_UNAUTHORIZED, 401)
     assert not secret_in_exception(unauthorised.value, PASSPHRASE)
-    assert len(fake.requests_to(SIGN)) == 2
-    assert fake.jobs == {}
+    with pytest.raises(SigningRejectedError) as status_call:
+        intruder.certificate_status(NIK)
+    assert status_call.value.reason == CLIENT_UNAUTHORIZED
+    assert fake.signed == []
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"nik": NIK}, "exactly one"),
-        ({"nik": NIK, "passphrase": PASSPHRASE, "totp": TOTP}, "exactly one"),
+        ({"nik": NIK, "passphrase": PASSPHRASE, "totp": "493817"}, "exactly one"),
         ({"nik": "14090101", "passphrase": PASSPHRASE}, "16 digits"),
         ({"nik": NIK, "passphrase": ""}, "empty"),
     ],
 )
 def test_bad_arguments_send_nothing(
-    fake: Any, pki: DevPkiSigner, pdf: bytes, kwargs: dict[str, str], message: str
+    fake: Any, pki: Any, pdf: bytes, kwargs: dict[str, str], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message) as caught:
         client(fake, pki).sign_pdf(pdf, signer=HEAD, reason=REASON, location=LOCATION, **kwargs)
@@ -283,128 +380,217 @@ def test_bad_arguments_send_nothing(
     assert fake.requests == []
 
 
-# -- unknown outcomes and reconciliation ---------------------------------------------------------------
+# -- certificate status --------------------------------------------------------------------------------
 
 
-def test_timeout_is_unknown_never_retried_then_reconciled(fake: Any, pki: DevPkiSigner, pdf: bytes) -> None:
+@pytest.mark.parametrize(
+    ("status", "label"),
+    [
+        ("ISSUE", "Sertifikat aktif — dapat menandatangani"),
+        ("EXPIRED", "Sertifikat kedaluwarsa — perpanjang di BSrE"),
+        ("RENEW", "Sertifikat sedang dalam proses pembaruan di BSrE"),
+        ("WAITING_FOR_VERIFICATION", "Sertifikat sedang diverifikasi BSrE"),
+        ("NEW", "Sertifikat belum diaktivasi — lakukan aktivasi di BSrE"),
+        ("SUSPEND", "Sertifikat dibekukan — hubungi BSrE"),
+        ("REVOKE", "Sertifikat dicabut — ajukan sertifikat baru di BSrE"),
+        ("NO_CERTIFICATE", "Belum memiliki sertifikat elektronik — ajukan di BSrE"),
+    ],
+)
+def test_each_certificate_status_has_its_label(fake: Any, pki: Any, status: str, label: str) -> None:
+    fake.users[NIK].status = status
+    answer = client(fake, pki).certificate_status(NIK)
+    assert (answer.status, answer.label, answer.may_sign) == (status, label, status == "ISSUE")
+    (request,) = fake.requests
+    assert (request.path, request.json()) == (USER_STATUS, {"nik": NIK})
+
+
+def test_unregistered_nik_status_comes_as_http_200_with_a_code(fake: Any, pki: Any) -> None:
+    answer = client(fake, pki).certificate_status(UNKNOWN_NIK)
+    assert (answer.status, answer.label, answer.may_sign, answer.code) == (
+        "NOT_REGISTERED",
+        "NIK belum terdaftar di BSrE",
+        False,
+        2011,
+    )
+
+
+def test_status_read_from_the_code_when_the_word_is_missing(fake: Any, pki: Any) -> None:
+    def transport(method: str, url: str, **_: Any) -> signing_bsre.HttpResponse:
+        return signing_bsre.HttpResponse(200, json.dumps({"status_code": 2021, "message": "x"}).encode())
+
+    service = BsreSigner("http://esign.invalid", CLIENT_USER, CLIENT_PASSWORD, http=transport)
+    assert service.certificate_status(NIK).status == "NO_CERTIFICATE"
+    garbled = BsreSigner(
+        "http://esign.invalid",
+        CLIENT_USER,
+        CLIENT_PASSWORD,
+        http=lambda *a, **k: signing_bsre.HttpResponse(200, b"<html>"),
+    )
+    answer = garbled.certificate_status(NIK)
+    assert (answer.status, answer.may_sign) == ("UNKNOWN", False)
+
+
+# -- unknown outcomes: no reconcile, no undocumented endpoint ----------------------------------------
+
+
+def test_timeout_is_unknown_and_never_retried(fake: Any, pki: Any, pdf: bytes) -> None:
     fake.sign_delay = 0.6
     service = client(fake, pki, timeout=0.25)
     started = time.monotonic()
     with pytest.raises(SigningOutcomeUnknownError) as caught:
-        service.sign_pdf(pdf, signer=HEAD, reason=REASON, location=LOCATION, nik=NIK, passphrase=PASSPHRASE)
+        sign(service, pdf)
     assert time.monotonic() - started < 0.55  # gave up at the timeout, did not wait nor retry
-    request_id = caught.value.request_id
-    (sign_request,) = fake.requests_to(SIGN)
-    assert sign_request.header("X-Request-ID") == request_id
     assert not secret_in_exception(caught.value, PASSPHRASE)
     assert not reachable_secret(service, PASSPHRASE)
-
-    original = hashlib.sha256(pdf).hexdigest()
-    with pytest.raises(SigningOutcomeUnknownError, match="in progress"):
-        service.reconcile(request_id, original)  # still signing: not "not signed"
-
-    assert fake.wait_done(request_id)
-    signed = service.reconcile(request_id, original)
-    assert signed is not None
-    assert verify_signed_pdf(signed, pki.trust_roots_pem()).valid
-    assert signed.startswith(pdf)
-    assert len(fake.requests_to(SIGN)) == 1  # exactly one sign request in the whole story
-    assert len(fake.requests_to(VERIFY)) == 1  # the reconciled file was verified by the service
-    assert bodies_with(fake, PASSPHRASE) == 1
+    assert fake.wait_signed(1)  # ... and BSrE did sign: exactly why the outcome is "unknown"
+    time.sleep(0.5)
+    assert list(fake.path_counts().items()) == [(SIGN, 1)]
 
 
-def test_connection_drop_after_sending_is_unknown(fake: Any, pki: DevPkiSigner, pdf: bytes) -> None:
+def test_connection_drop_after_sending_is_unknown(fake: Any, pki: Any, pdf: bytes) -> None:
     fake.drop_connection = True
-    service = client(fake, pki)
-    with pytest.raises(SigningOutcomeUnknownError) as caught:
-        service.sign_pdf(pdf, signer=HEAD, reason=REASON, location=LOCATION, nik=NIK, passphrase=PASSPHRASE)
+    with pytest.raises(SigningOutcomeUnknownError):
+        sign(client(fake, pki), pdf)
+    assert list(fake.path_counts().items()) == [(SIGN, 1)]
+    assert len(fake.signed) == 1
+
+
+def test_bad_pdf_gets_500_which_is_unknown(fake: Any, pki: Any) -> None:
+    """BSrE answers a PDF it cannot read with HTTP 500, like a failure after signing: the adapter
+    cannot tell them apart, so it reports an unknown outcome (documented caveat)."""
+    with pytest.raises(SigningOutcomeUnknownError, match="HTTP 500"):
+        sign(client(fake, pki), b"%PDF-1.7 this is not a pdf")
+    assert fake.signed == []
+    assert list(fake.path_counts().items()) == [(SIGN, 1)]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_are_unknown(fake: Any, pki: Any, pdf: bytes, status: int) -> None:
+    fake.sign_failure = (status, {"status": status, "error": "upstream"})
+    with pytest.raises(SigningOutcomeUnknownError):
+        sign(client(fake, pki), pdf)
     assert len(fake.requests_to(SIGN)) == 1
-    signed = service.reconcile(caught.value.request_id, hashlib.sha256(pdf).hexdigest())
-    assert signed is not None and verify_signed_pdf(signed, pki.trust_roots_pem()).valid
 
 
-@pytest.mark.parametrize(
-    ("status", "expected"),
-    [(500, SigningOutcomeUnknownError), (504, SigningOutcomeUnknownError), (503, SigningUnavailableError)],
-)
-def test_server_errors(
-    fake: Any, pki: DevPkiSigner, pdf: bytes, status: int, expected: type[Exception]
-) -> None:
-    fake.sign_failure = (status, {"status_code": status, "error": "upstream"})
-    with pytest.raises(expected):
-        client(fake, pki).sign_pdf(
-            pdf, signer=HEAD, reason=REASON, location=LOCATION, nik=NIK, passphrase=PASSPHRASE
-        )
-    assert len(fake.requests_to(SIGN)) == 1
-
-
-def test_connection_refused_means_not_sent(pki: DevPkiSigner, pdf: bytes) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    service = BsreSigner(f"http://127.0.0.1:{port}", CLIENT_USER, CLIENT_PASSWORD, timeout=1)
+def test_connection_refused_means_unavailable(pki: Any, pdf: bytes) -> None:
+    service = BsreSigner(f"http://127.0.0.1:{closed_port()}", CLIENT_USER, CLIENT_PASSWORD, timeout=1)
     with pytest.raises(SigningUnavailableError) as caught:
-        service.sign_pdf(pdf, signer=HEAD, reason=REASON, location=LOCATION, nik=NIK, passphrase=PASSPHRASE)
+        sign(service, pdf)
     assert not secret_in_exception(caught.value, PASSPHRASE)
+    with pytest.raises(SigningUnavailableError):
+        service.certificate_status(NIK)
+    with pytest.raises(SigningUnavailableError):
+        service.request_totp(NIK)
 
 
-def test_reconcile_unknown_request_is_none(fake: Any, pki: DevPkiSigner, pdf: bytes) -> None:
-    service = client(fake, pki)
-    assert service.reconcile(str(uuid.uuid4()), hashlib.sha256(pdf).hexdigest()) is None
-    with pytest.raises(ValueError):
-        service.reconcile("../../admin", hashlib.sha256(pdf).hexdigest())
-    with pytest.raises(ValueError):
-        service.reconcile(str(uuid.uuid4()), "not-a-digest")
-
-
-def _signed_request(fake: Any, pki: DevPkiSigner, pdf: bytes) -> str:
-    client(fake, pki).sign_pdf(
-        pdf, signer=HEAD, reason=REASON, location=LOCATION, nik=NIK, passphrase=PASSPHRASE
+def test_the_fake_has_no_status_endpoint(fake: Any) -> None:
+    token = base64.b64encode(f"{CLIENT_USER}:{CLIENT_PASSWORD}".encode()).decode()
+    request = urllib.request.Request(
+        fake.url + UNDOCUMENTED + "/1", headers={"Authorization": f"Basic {token}"}
     )
-    return fake.requests_to(SIGN)[-1].header("X-Request-ID")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=5)  # noqa: S310 - loopback test server
+    assert caught.value.code == 404
+    fake.requests.clear()  # the fixture's own check is about the adapter
 
 
-def _tamper(signed: bytes) -> bytes:
-    """Change one character inside the signed revision (the /Reason), keeping every offset."""
+def test_adapter_has_no_reconcile_nor_request_id() -> None:
+    assert not hasattr(BsreSigner, "reconcile")
+    assert "request_id" not in SigningOutcomeUnknownError("x").__dict__
+    source = Path(signing_bsre.__file__).read_text()
+    assert "X-Request-ID" not in source and "/sign/status" not in source
+
+
+# -- returned files that must not be accepted ---------------------------------------------------------
+
+
+def test_a_response_that_is_not_the_signed_original_is_refused(fake: Any, pki: Any, pdf: bytes) -> None:
+    other = sign(client(fake, pki), make_pdf("0666"))
+    fake.sign_failure = (200, {"time": 5, "file": [base64.b64encode(other).decode()]})
+    with pytest.raises(SignedDocumentInvalidError, match="not a signed version"):
+        sign(client(fake, pki), pdf)
+
+
+def test_a_tampered_response_fails_local_verification(fake: Any, pki: Any, pdf: bytes) -> None:
+    signed = sign(client(fake, pki), pdf)
     tampered = signed.replace(f"({REASON})".encode(), f"({REASON[:-1]}X)".encode())
     assert tampered != signed and len(tampered) == len(signed)
-    return tampered
-
-
-def test_reconcile_rejects_a_tampered_file(fake: Any, pki: DevPkiSigner, pdf: bytes) -> None:
-    request_id = _signed_request(fake, pki, pdf)
-    fake.status_transform = _tamper
-    service = client(fake, pki, trusted=False)  # only the service's verify call stands in the way
-    with pytest.raises(SignedDocumentInvalidError, match="does not verify"):
-        service.reconcile(request_id, hashlib.sha256(pdf).hexdigest())
-    assert len(fake.requests_to(VERIFY)) == 1
-
-
-def test_reconcile_rejects_another_document(fake: Any, pki: DevPkiSigner, pdf: bytes) -> None:
-    request_id = _signed_request(fake, pki, pdf)
-    other = pki.sign_pdf(make_pdf("0666"), signer=HEAD, reason=REASON, location=LOCATION)
-    fake.status_transform = lambda _signed: other
-    with pytest.raises(SignedDocumentInvalidError, match="not a signed version of the original"):
-        client(fake, pki).reconcile(request_id, hashlib.sha256(pdf).hexdigest())
-    assert fake.requests_to(VERIFY) == []  # rejected before asking anybody
-
-
-def test_reconcile_does_not_trust_a_lying_verify_when_roots_are_known(
-    fake: Any, pki: DevPkiSigner, pdf: bytes
-) -> None:
-    request_id = _signed_request(fake, pki, pdf)
-    fake.status_transform = _tamper
-    fake.verify_always_valid = True
+    fake.sign_failure = (200, {"time": 5, "file": [base64.b64encode(tampered).decode()]})
     with pytest.raises(SignedDocumentInvalidError, match="does not verify locally"):
-        client(fake, pki).reconcile(request_id, hashlib.sha256(pdf).hexdigest())
+        sign(client(fake, pki), pdf)
 
 
-def test_sign_rejects_a_response_that_is_not_the_signed_original(
-    fake: Any, pki: DevPkiSigner, pdf: bytes, monkeypatch: pytest.MonkeyPatch
+# -- visible signature ---------------------------------------------------------------------------------
+
+
+def _signature_widgets(pdf: bytes) -> list[tuple[int, list[float]]]:
+    """(1-based page, /Rect) of every signature widget."""
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    found = []
+    for number in range(int(reader.root["/Pages"]["/Count"])):
+        page = reader.root["/Pages"]["/Kids"][number]
+        for annot in page.get("/Annots", []):
+            annot = annot.get_object()
+            if annot.get("/FT") == "/Sig":
+                found.append((number + 1, [float(v) for v in annot["/Rect"]]))
+    return found
+
+
+def test_visible_signature_lands_on_the_requested_page(fake: Any, pki: Any) -> None:
+    document = make_pdf("0008", pages=3)
+    image = specimen_png()
+    appearance = SignatureAppearance(visible=True, image_png=image, page=2, x=350, y=80, width=180, height=90)
+    one_shot = client(fake, pki).with_credentials(NIK, passphrase=PASSPHRASE)
+    signed = one_shot.sign_pdf(document, signer=HEAD, reason=REASON, location=LOCATION, appearance=appearance)
+
+    (properties,) = fake.requests_to(SIGN)[0].json()["signatureProperties"]
+    assert properties == {
+        "tampilan": "VISIBLE",
+        "imageBase64": base64.b64encode(image).decode("ascii"),
+        "page": 2,
+        "originX": 350.0,
+        "originY": 80.0,
+        "width": 180.0,
+        "height": 90.0,
+        "reason": REASON,
+        "location": LOCATION,
+    }
+    assert _signature_widgets(signed) == [(2, [350.0, 80.0, 530.0, 170.0])]
+    assert verify_signed_pdf(signed, pki.trust_roots_pem()).valid
+
+
+def test_last_page_is_sent_as_its_number_and_an_image_is_required(fake: Any, pki: Any) -> None:
+    document = make_pdf("0009", pages=2)
+    appearance = SignatureAppearance(visible=True, image_png=specimen_png(), x=72, y=72, width=100, height=50)
+    signed = sign(client(fake, pki), document, appearance=appearance)
+    assert fake.requests_to(SIGN)[0].json()["signatureProperties"][0]["page"] == 2
+    assert [page for page, _ in _signature_widgets(signed)] == [2]
+
+    with pytest.raises(ValueError, match="specimen image"):
+        sign(client(fake, pki), document, appearance=SignatureAppearance(visible=True, width=10, height=10))
+    assert len(fake.requests_to(SIGN)) == 1
+
+
+# -- logs ------------------------------------------------------------------------------------------------
+
+
+def test_secrets_and_nik_never_reach_the_logs(
+    fake: Any, pki: Any, pdf: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    other = pki.sign_pdf(make_pdf("0666"), signer=HEAD, reason=REASON, location=LOCATION)
-    monkeypatch.setattr(fake.pki, "sign_pdf", lambda *_a, **_k: other)
-    with pytest.raises(SignedDocumentInvalidError):
-        client(fake, pki).sign_pdf(
-            pdf, signer=HEAD, reason=REASON, location=LOCATION, nik=NIK, passphrase=PASSPHRASE
-        )
+    caplog.set_level(logging.DEBUG)
+    service = client(fake, pki)
+    service.certificate_status(NIK)
+    service.request_totp(NIK)
+    code = fake.emailed_totp(NIK)
+    sign(service, pdf, totp=code)
+    with pytest.raises(SigningRejectedError):
+        sign(service, pdf, totp=code)
+    with pytest.raises(SigningRejectedError):
+        sign(service, pdf, passphrase="Salah#Ketik-0000")
+    fake.drop_connection = True
+    with pytest.raises(SigningOutcomeUnknownError):
+        sign(service, pdf)
+    assert caplog.records  # the adapter does log its steps
+    text = caplog.text + " ".join(str(r.args) for r in caplog.records)
+    for secret in (PASSPHRASE, code, "Salah#Ketik-0000", CLIENT_PASSWORD, NIK):
+        assert secret not in text

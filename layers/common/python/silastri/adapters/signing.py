@@ -3,8 +3,11 @@
 Production signatures come from a certified authority (BSrE); this module provides the port
 (:class:`Signer`), the local adapter (:class:`DevPkiSigner`, a self-made development CA whose
 certificates say "DEVELOPMENT" everywhere) and :func:`verify_signed_pdf`, which checks any PAdES
-signature against explicitly given trust roots. pyHanko and cryptography are imported inside the
-functions that need them so that importing this module stays cheap.
+signature against explicitly given trust roots: the signer's chain (root → intermediate → signer
+as BSrE issues it, or a one-level development chain) and, when present, the RFC 3161 timestamp of
+the signature (PAdES-BASELINE-T, as BSrE produces) or a document timestamp, whose TSA must chain
+to the same roots. pyHanko and cryptography are imported inside the functions that need them so
+that importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ SIGNATURE_INVALID = "signature-invalid"
 UNTRUSTED_SIGNER = "untrusted-signer"
 NOT_WHOLE_FILE = "not-whole-file"
 MALFORMED = "malformed"
+TIMESTAMP_INVALID = "timestamp-invalid"
 
 
 class SigningError(Exception):
@@ -68,22 +72,53 @@ class SignerIdentity(BaseModel):
         return self.title
 
 
+class SignatureAppearance(BaseModel):
+    """Where the visible TTE specimen goes (an office setting); visible=False (default) = invisible signature."""
+
+    visible: bool = False
+    image_png: bytes | None = None  # specimen / QR image (PNG or JPEG bytes)
+    page: int = -1  # 1-based; -1 = last page
+    x: float = 0
+    y: float = 0
+    width: float = 0
+    height: float = 0  # PDF points from the page's lower-left corner
+
+
 class SignatureReport(BaseModel):
-    """Outcome of :func:`verify_signed_pdf`; ``reasons`` holds machine codes when not valid."""
+    """Outcome of :func:`verify_signed_pdf`; ``reasons`` holds machine codes when not valid.
+
+    The timestamp fields describe the RFC 3161 timestamp of the last signature (PAdES-T) or, when a
+    document timestamp follows it, the last document timestamp: ``timestamp_at`` is the TSA's time
+    (UTC), ``timestamp_valid`` whether the token is intact and its TSA chains to the trust roots
+    (``None`` = no timestamp), ``timestamp_authority`` the TSA certificate's common name.
+    """
 
     valid: bool
     reasons: list[str] = Field(default_factory=list)
     signer_name: str | None = None
     signer_title: str | None = None
     signed_at: datetime | None = None
+    timestamp_at: datetime | None = None
+    timestamp_valid: bool | None = None
+    timestamp_authority: str | None = None
 
 
 @runtime_checkable
 class Signer(Protocol):
     """Port: applies a PAdES signature to a PDF on behalf of a named signer."""
 
-    def sign_pdf(self, pdf: bytes, *, signer: SignerIdentity, reason: str, location: str) -> bytes:
+    def sign_pdf(
+        self,
+        pdf: bytes,
+        *,
+        signer: SignerIdentity,
+        reason: str,
+        location: str,
+        appearance: SignatureAppearance | None = None,
+    ) -> bytes:
         """Return ``pdf`` with a PAdES signature appended as an incremental update.
+
+        ``appearance`` places a visible specimen; ``None`` or ``visible=False`` signs invisibly.
 
         Raises:
             SigningError: the document could not be signed.
@@ -132,13 +167,28 @@ class DevPkiSigner:
 
         return [self._root_credentials().certificate.public_bytes(Encoding.PEM)]
 
-    def sign_pdf(self, pdf: bytes, *, signer: SignerIdentity, reason: str, location: str) -> bytes:
-        """Sign ``pdf`` (PAdES-B-B, invisible signature field) as ``signer``.
+    def sign_pdf(
+        self,
+        pdf: bytes,
+        *,
+        signer: SignerIdentity,
+        reason: str,
+        location: str,
+        appearance: SignatureAppearance | None = None,
+    ) -> bytes:
+        """Sign ``pdf`` (PAdES-B-B) as ``signer``; invisible unless ``appearance.visible``.
 
         Raises:
-            SigningError: ``pdf`` cannot be parsed or signed.
+            SigningError: ``pdf`` cannot be parsed or signed, or the appearance does not fit it.
         """
-        return pades_sign(pdf, self._pades_signer(signer), name=signer.name, reason=reason, location=location)
+        return pades_sign(
+            pdf,
+            self._pades_signer(signer),
+            name=signer.name,
+            reason=reason,
+            location=location,
+            appearance=appearance,
+        )
 
     # -- credentials -------------------------------------------------------------------------
 
@@ -207,29 +257,66 @@ class DevPkiSigner:
         return credentials
 
 
-def pades_sign(pdf: bytes, pades_signer: Any, *, name: str, reason: str, location: str) -> bytes:
+def pades_sign(
+    pdf: bytes,
+    pades_signer: Any,
+    *,
+    name: str,
+    reason: str,
+    location: str,
+    appearance: SignatureAppearance | None = None,
+    timestamper: Any = None,
+) -> bytes:
     """Add a PAdES signature made by a pyHanko signer, as an incremental update, in the next free
-    invisible `TTE<n>` field. Every adapter signs through here.
+    `TTE<n>` field. Every adapter signs through here.
+
+    Invisible by default; with ``appearance.visible`` the field is a widget on ``appearance.page``
+    (1-based, -1 = last) in the rectangle ``x, y, width, height`` (PDF points from the lower-left
+    corner) showing ``appearance.image_png`` (or the signer's name and time when there is no
+    image). With a pyHanko ``timestamper`` the signature gets an RFC 3161 signature timestamp
+    (PAdES-BASELINE-T).
 
     Raises:
-        SigningError: ``pdf`` cannot be parsed or signed (a SigningError from the signer passes through).
+        SigningError: ``pdf`` cannot be parsed or signed, or the appearance does not fit it (a
+            SigningError from the signer passes through).
     """
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
-    from pyhanko.sign.fields import SigSeedSubFilter, enumerate_sig_fields
+    from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
 
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         taken = {field for field, _, _ in enumerate_sig_fields(writer.prev)}
+        field_name = next(f"TTE{n}" for n in range(1, len(taken) + 2) if f"TTE{n}" not in taken)
         metadata = signers.PdfSignatureMetadata(
-            field_name=next(f"TTE{n}" for n in range(1, len(taken) + 2) if f"TTE{n}" not in taken),
+            field_name=field_name,
             md_algorithm="sha256",
             subfilter=SigSeedSubFilter.PADES,
             reason=reason,
             location=location,
             name=name,
         )
-        output = signers.sign_pdf(writer, metadata, signer=pades_signer)
+        field_spec = None
+        stamp_style = None
+        if appearance is not None and appearance.visible:
+            page_count = int(writer.root["/Pages"]["/Count"])
+            index = _page_index(appearance, page_count)
+            box = (
+                int(round(appearance.x)),
+                int(round(appearance.y)),
+                int(round(appearance.x + appearance.width)),
+                int(round(appearance.y + appearance.height)),
+            )
+            field_spec = SigFieldSpec(sig_field_name=field_name, on_page=index, box=box)
+            stamp_style = _stamp_style(appearance)
+        pdf_signer = signers.PdfSigner(
+            metadata,
+            pades_signer,
+            timestamper=timestamper,
+            stamp_style=stamp_style,
+            new_field_spec=field_spec,
+        )
+        output = pdf_signer.sign_pdf(writer)
     except SigningError:
         raise
     except Exception as exc:
@@ -237,12 +324,44 @@ def pades_sign(pdf: bytes, pades_signer: Any, *, name: str, reason: str, locatio
     return bytes(output.getvalue())
 
 
+def _page_index(appearance: SignatureAppearance, page_count: int) -> int:
+    """0-based page index of a visible appearance; raises SigningError when it does not fit."""
+    if appearance.width <= 0 or appearance.height <= 0:
+        raise SigningError("visible signature needs a positive width and height")
+    if appearance.page == -1:
+        return page_count - 1
+    if not 1 <= appearance.page <= page_count:
+        raise SigningError(f"visible signature on page {appearance.page}, but the document has {page_count}")
+    return appearance.page - 1
+
+
+def _stamp_style(appearance: SignatureAppearance) -> Any:
+    """pyHanko stamp style: the specimen image filling the box, or a text stamp without one."""
+    from pyhanko import stamp
+
+    if not appearance.image_png:
+        return stamp.TextStampStyle(stamp_text="Ditandatangani secara elektronik oleh\n%(signer)s\n%(ts)s")
+    from PIL import Image
+    from pyhanko.pdf_utils.images import PdfImage
+
+    try:
+        image = Image.open(io.BytesIO(appearance.image_png))
+        image.load()
+    except Exception as exc:
+        raise SigningError(f"specimen image cannot be read: {type(exc).__name__}") from None
+    return stamp.StaticStampStyle(background=PdfImage(image), border_width=0, background_opacity=1.0)
+
+
 def verify_signed_pdf(pdf: bytes, trust_roots_pem: list[bytes]) -> SignatureReport:
-    """Verify every PAdES/PKCS#7 signature in ``pdf`` against ``trust_roots_pem``; never raises.
+    """Verify every PAdES/PKCS#7 signature and document timestamp in ``pdf`` against
+    ``trust_roots_pem``; never raises.
 
     The document is valid when each signature is intact, cryptographically valid and chains to
-    one of the roots, and the last signature covers the entire file (earlier ones may only be
-    followed by further signatures). Signer fields describe the last signature.
+    one of the roots (intermediate certificates are taken from the signature itself), every
+    timestamp present (signature timestamp or document timestamp) is intact and its TSA chains to
+    one of the roots, and the last revision covers the entire file (earlier ones may only be
+    followed by further signatures or timestamps). Signer fields describe the last signature;
+    timestamp fields see :class:`SignatureReport`.
     """
     try:
         return _off_the_event_loop(_verify, pdf, trust_roots_pem)
@@ -268,7 +387,7 @@ def _off_the_event_loop(function: Any, *args: Any) -> Any:
 def _verify(pdf: bytes, trust_roots_pem: list[bytes]) -> SignatureReport:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.diff_analysis import ModificationLevel
-    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
@@ -285,19 +404,44 @@ def _verify(pdf: bytes, trust_roots_pem: list[bytes]) -> SignatureReport:
     report = SignatureReport(valid=False)
     for index, embedded in enumerate(signatures):
         is_last = index == len(signatures) - 1
+        is_document_timestamp = embedded.sig_object_type == "/DocTimeStamp"
         context = ValidationContext(trust_roots=roots, allow_fetching=False)
+        ts_context = ValidationContext(trust_roots=roots, allow_fetching=False)
         try:
-            status = validate_pdf_signature(embedded, context)
+            if is_document_timestamp:
+                status: Any = validate_pdf_timestamp(embedded, validation_context=ts_context)
+            else:
+                status = validate_pdf_signature(
+                    embedded, signer_validation_context=context, ts_validation_context=ts_context
+                )
         except Exception:
             reasons.append(MALFORMED)
             continue
-        if not status.intact:
-            reasons.append(DIGEST_MISMATCH)
-        elif not status.valid:
-            reasons.append(SIGNATURE_INVALID)
-        # judged apart from integrity: pyHanko's ``trusted`` is also False for a broken digest
-        if status.validation_path is None or status.trust_problem_indic is not None or status.revoked:
-            reasons.append(UNTRUSTED_SIGNER)
+        if is_document_timestamp:
+            ok = _timestamp_ok(status)
+            if not ok:
+                reasons.append(TIMESTAMP_INVALID)
+            report.timestamp_at = status.timestamp
+            report.timestamp_valid = ok
+            report.timestamp_authority = _common_name(status.signing_cert)
+        else:
+            if not status.intact:
+                reasons.append(DIGEST_MISMATCH)
+            elif not status.valid:
+                reasons.append(SIGNATURE_INVALID)
+            # judged apart from integrity: pyHanko's ``trusted`` is also False for a broken digest
+            if status.validation_path is None or status.trust_problem_indic is not None or status.revoked:
+                reasons.append(UNTRUSTED_SIGNER)
+            token = status.timestamp_validity
+            if token is not None and not _timestamp_ok(token):
+                reasons.append(TIMESTAMP_INVALID)
+            name, title = _subject_name_and_title(embedded.signer_cert)
+            report.signer_name = name
+            report.signer_title = title
+            report.signed_at = status.signer_reported_dt
+            report.timestamp_at = token.timestamp if token is not None else None
+            report.timestamp_valid = _timestamp_ok(token) if token is not None else None
+            report.timestamp_authority = _common_name(token.signing_cert) if token is not None else None
         if is_last:
             if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
                 reasons.append(NOT_WHOLE_FILE)
@@ -305,17 +449,31 @@ def _verify(pdf: bytes, trust_roots_pem: list[bytes]) -> SignatureReport:
             status.coverage >= SignatureCoverageLevel.ENTIRE_REVISION
             and status.modification_level is not None
             and status.modification_level <= ModificationLevel.FORM_FILLING
-            and status.docmdp_ok
+            and (is_document_timestamp or status.docmdp_ok)
         ):
             reasons.append(NOT_WHOLE_FILE)
-        if is_last:
-            name, title = _subject_name_and_title(embedded.signer_cert)
-            report.signer_name = name
-            report.signer_title = title
-            report.signed_at = status.signer_reported_dt
     report.reasons = list(dict.fromkeys(reasons))
     report.valid = not report.reasons
     return report
+
+
+def _timestamp_ok(status: Any) -> bool:
+    """An RFC 3161 token is accepted when intact, valid and its TSA chains to a trust root."""
+    return bool(
+        status.intact
+        and status.valid
+        and status.validation_path is not None
+        and status.trust_problem_indic is None
+        and not getattr(status, "revoked", False)
+    )
+
+
+def _common_name(certificate: Any) -> str | None:
+    try:
+        name = certificate.subject.native.get("common_name")
+    except Exception:
+        return None
+    return str(name) if name else None
 
 
 def _load_trust_roots(trust_roots_pem: list[bytes]) -> list[Any]:

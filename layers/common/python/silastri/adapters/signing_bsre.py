@@ -1,48 +1,76 @@
 """Certified electronic signatures (TTE) through BSrE eSign (Balai Sertifikasi Elektronik, BSSN).
 
-:class:`BsreSigner` talks to BSrE's eSign Client Service API v2 over HTTP(S) with the standard
-library only (``urllib``; the Lambda layer carries no ``requests``). The signer's certificate and
-key stay at BSrE: the signer is identified by NIK and authorises each call with a passphrase or a
-TOTP that the head of office types in. That secret is a parameter of the one call that uses it and
-is never stored: not on the signer object, not in logs, not in exception messages or arguments, and
-not in the local variables of this module's frames that a raised exception's traceback keeps alive.
+:class:`BsreSigner` talks to the office's *Esign Client Service* (API v2), which relays to BSrE,
+over HTTP(S) with the standard library only (``urllib``; the Lambda layer carries no
+``requests``). The signer's certificate and key stay at BSrE: the signer is identified by NIK and
+authorises each call with a passphrase or a TOTP that the head of office types in. That secret is
+a parameter of the one call that uses it and is never stored: not on the signer object, not in
+logs, not in exception messages or arguments, and not in the local variables of this module's
+frames that a raised exception's traceback keeps alive.
 
-Contract
---------
-Modelled on BSrE's public "Petunjuk Teknis Penggunaan API eSign Client Service" v2 and on
-integrators' published observations of it (paths, body fields, ``tampilan``, error codes, response
-keys). The request id header, the ``id`` in the sign response and the status endpoint are **this
-adapter's assumption** for reconciliation: BSrE's published v2 material does not show them, so they
-must be confirmed with BSrE (or replaced by its equivalent) before production. The fake server in
-``tests/fixtures/fake_bsre.py`` implements exactly this contract.
+Sources
+-------
+[G]  BSrE, "Petunjuk Teknis Penggunaan API Esign Client Service", versi 2.0 (Januari 2024), as
+     published in ``rsuppersahabatan/esign-bsre`` at
+     ``DOC/pdf-petunjuk-teknis-api-esign-client-service-v221-sign-2_compress.pdf``; section numbers
+     below are the guide's (§6 = API version 2).
+[S]  ``ajung5/CekUser-BSrE`` ``cek_nik_bsre_spreadseheet_merge.py``: status strings ISSUE, REVOKE,
+     RENEW, NO_CERTIFICATE, EXPIRED, NOT_REGISTERED answered with HTTP 200 (v1 status call).
+[V1] ``dptsi/laravel-esign-bsre`` ``src/Core/EsignBsreManager.php``: v1 visible signing
+     (``tampilan``, ``image``/``imageTTD`` or ``linkQR``, ``page``, ``xAxis``/``yAxis``,
+     ``width``/``height``); v2 renamed the axes ``originX``/``originY`` [G §6.2 item 8].
+[O]  Public integrators' clients and test reports of v2 found in the code index without a
+     resolvable repository name (so: observed, not documented): sign response
+     ``{"time": <ms>, "file": ["<base64>"]}``; refusal ``HTTP 400 {"error": "Passphrase anda
+     salah", "status_code": 2031}``, code 2011 "User tidak terdaftar"; ``user/check/status``
+     answering ``HTTP 200 {"status_code", "message", "status"}`` also for refusals
+     (``NOT_REGISTERED`` with 2011, ``NO_CERTIFICATE`` with 2021); HTTP 500 for an empty or
+     invalid PDF; ``401 {"timestamp", "status", "error", "path"}`` for wrong client credentials;
+     signed output PAdES-BASELINE-T with a three-certificate chain and a BSSN timestamp.
 
-All calls use HTTP basic auth with the client credentials of the eSign Client Service and UTF-8
-JSON bodies; files are standard base64 with padding.
+Contract (what this adapter sends and expects)
+----------------------------------------------
+All calls: HTTP Basic auth with the client credentials created in the Esign Client Service admin
+page [G §4, §6.1], UTF-8 JSON bodies, standard base64 with padding. No request id header and no
+status endpoint exist in v2 [G §6: sign/pdf, sign/get/totp, seal/*, user/check/status,
+user/registration, verify/pdf]; this adapter calls nothing else.
 
-``POST {base}/api/v2/sign/pdf`` with header ``X-Request-ID: <uuid4>`` (new for every call)::
+``POST {base}/api/v2/sign/pdf`` [G §6.2]::
 
     {"nik": "<16 digits>", "passphrase": "<secret>"        (or "totp": "<code>", never both),
      "signatureProperties": [{"tampilan": "INVISIBLE", "reason": "...", "location": "..."}],
      "file": ["<base64 PDF>"]}
 
-* ``200 {"file": ["<base64 signed PDF>"], "id": "<request id>", "time": <ms>}`` — signed. The
-  signed file must be an incremental update of the submitted one (PAdES signers append a
-  revision), which this adapter checks.
-* ``400 {"status_code": 2031, "error": "Passphrase anda salah"}`` — wrong passphrase or TOTP;
-  ``2011`` NIK not registered; ``2021`` no (valid) certificate; other 4xx likewise refusals.
-* ``401 {"timestamp", "status": 401, "error": "Unauthorized", "path"}`` — wrong client credentials.
-* ``503`` — the service did not take the request. Other ``5xx`` — failed somewhere, possibly after
-  signing.
+  with ``appearance.visible`` the property is ``{"tampilan": "VISIBLE", "imageBase64": "<png>",
+  "page": <1-based>, "originX": x, "originY": y, "width": w, "height": h, "reason", "location"}``
+  [G §6.2 items 4-12]. *Assumed*: origin and units are PDF points from the page's lower-left
+  corner (the guide says "pixel" and shows the origin only in a figure); verify on the office's
+  server before enabling visible signatures.
 
-``GET {base}/api/v2/sign/status/{request_id}``:
+* ``200 {"time": <ms>, "file": ["<base64 signed PDF>"]}`` [O] — signed. The signed file must be
+  an incremental update of the submitted one carrying one more signature (checked here) and,
+  when trust roots are configured, valid against them including its timestamp.
+* ``4xx`` with ``{"error": "...", "status_code": <code>}`` [O] — refused: 2031 wrong passphrase
+  or TOTP, 2011 NIK not registered, 2021 no (active) certificate. *Assumed*: a wrong TOTP is
+  reported like a wrong passphrase (2031). The same body with HTTP 200 and no ``file`` is also
+  treated as a refusal (BSrE answers user-state refusals with HTTP 200 on check/status [O]).
+* ``401`` [O] — wrong client credentials (the application's, not the head's).
+* ``5xx`` — unknown. BSrE answers **HTTP 500 for a bad PDF too** [O], which cannot be told apart
+  from a failure after signing, so every 5xx is an unknown outcome.
 
-* ``200 {"id": "<request id>", "file": ["<base64 signed PDF>"]}`` — that request was signed.
-* ``202 {"id": "<request id>", "status": "IN_PROGRESS"}`` — still being processed.
-* ``404 {"status_code": 404, "error": "..."}`` — never received, refused or failed: nothing signed.
+``POST {base}/api/v2/sign/get/totp`` ``{"nik": "...", "data": 1}`` — BSrE e-mails a TOTP to the
+signer's registered address; ``data`` is the number of files the code will sign [G §6.3]. The
+200 body is not documented; ``{"success": true, ...}`` was observed [O]; a body with
+``"success": false`` or an error ``status_code`` is a refusal (*assumed*).
 
-``POST {base}/api/v2/verify/pdf`` with ``{"file": "<base64 PDF>"}`` →
-``200 {"conclusion": "VALID" | "WARNING" | "INVALID" | "NO_SIGNATURE", "description": "...",
-"signatureCount": <n>, "signatureInformations": [...]}``.
+``POST {base}/api/v2/user/check/status`` ``{"nik": "..."}`` [G §6.7] — the status is one of
+ISSUE, EXPIRED, RENEW, WAITING_FOR_VERIFICATION, NEW, NO_CERTIFICATE, NOT_REGISTERED, SUSPEND,
+REVOKE; "only users with status ISSUE can sign" [G §6.7]. Response
+``{"status_code", "message", "status"}`` [O][S].
+
+``POST {base}/api/v2/verify/pdf`` ``{"file": "<base64 PDF>"}`` →
+``200 {"conclusion": "VALID" | "WARNING" | "INVALID" | "NO_SIGNATURE", "description",
+"signatureCount", "signatureInformations": [...]}`` [G §6.9].
 
 Outcomes of a sign call
 -----------------------
@@ -51,23 +79,22 @@ what happened                                          raised / returned
 =====================================================  ==========================================
 200 with a readable, matching signed file              the signed PDF
 200 with a file that is not the signed original        :class:`SignedDocumentInvalidError`
-4xx                                                    :class:`SigningRejectedError` (never retried)
-could not connect / send (request did not arrive), 503 :class:`SigningUnavailableError`
-timeout, connection drop after sending, other 5xx,     :class:`SigningOutcomeUnknownError` with the
-unreadable 200                                         request id — call :meth:`BsreSigner.reconcile`
+4xx, or 200 with an error code and no file             :class:`SigningRejectedError`
+could not connect (the request did not leave)          :class:`SigningUnavailableError`
+timeout, connection dropped after sending, any 5xx     :class:`SigningOutcomeUnknownError`
+(incl. 500 for a bad PDF), unreadable 200, 3xx
 =====================================================  ==========================================
 
-A sign call is never retried automatically: a retry after an unknown outcome could sign twice,
-and a one-time TOTP cannot be replayed anyway. :meth:`BsreSigner.reconcile` asks the service
-what became of a request; ``None`` means nothing was signed and a new attempt (with a new
-passphrase or TOTP from the head) is safe.
+A sign call is never retried: after an unknown outcome the document may or may not have been
+signed, and the documented API offers no way to ask (no request id, no status endpoint). The
+caller tells the head so; signing again takes an explicit new action with a new passphrase or TOTP,
+and both attempts stay in the audit trail.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import io
 import json
 import logging
@@ -75,14 +102,21 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from silastri.adapters.signing import SignerIdentity, SigningError, verify_signed_pdf
+from pydantic import BaseModel
+
+from silastri.adapters.signing import (
+    SignatureAppearance,
+    SignerIdentity,
+    SigningError,
+    verify_signed_pdf,
+)
 
 __all__ = [
+    "CERTIFICATE_LABELS",
     "CLIENT_UNAUTHORIZED",
     "NOT_REGISTERED",
     "NO_CERTIFICATE",
@@ -90,6 +124,7 @@ __all__ = [
     "WRONG_CREDENTIALS",
     "BsreOneShotSigner",
     "BsreSigner",
+    "CertificateStatus",
     "HttpResponse",
     "HttpTransport",
     "RequestNotSentError",
@@ -104,10 +139,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SIGN_PATH = "/api/v2/sign/pdf"
-STATUS_PATH = "/api/v2/sign/status/"
+TOTP_PATH = "/api/v2/sign/get/totp"
+USER_STATUS_PATH = "/api/v2/user/check/status"
 VERIFY_PATH = "/api/v2/verify/pdf"
-REQUEST_ID_HEADER = "X-Request-ID"
-DEFAULT_VERIFY_TIMEOUT = 120.0  # BSrE verification of a large multi-signature PDF can take ~40 s
+DEFAULT_VERIFY_TIMEOUT = 120.0  # BSrE verification of a large multi-signature PDF can take ~40 s [O]
 
 # Machine reasons of SigningRejectedError.
 WRONG_CREDENTIALS = "wrong-credentials"
@@ -116,10 +151,34 @@ NO_CERTIFICATE = "no-certificate"
 CLIENT_UNAUTHORIZED = "client-unauthorized"
 REJECTED = "rejected"
 
-_CODE_REASONS = {2031: WRONG_CREDENTIALS, 2011: NOT_REGISTERED, 2021: NO_CERTIFICATE}
+_CODE_REASONS = {2031: WRONG_CREDENTIALS, 2011: NOT_REGISTERED, 2021: NO_CERTIFICATE}  # [O]
+_CODE_STATUSES = {2011: "NOT_REGISTERED", 2021: "NO_CERTIFICATE"}  # check/status codes [O]
+
+# What the head is told (Bahasa Indonesia).
+_REJECTION_LABELS = {
+    WRONG_CREDENTIALS: "Passphrase atau kode TOTP salah. Periksa lalu coba lagi.",
+    NOT_REGISTERED: "NIK belum terdaftar di BSrE.",
+    NO_CERTIFICATE: "Penanda tangan belum memiliki sertifikat elektronik yang aktif di BSrE.",
+    CLIENT_UNAUTHORIZED: "Layanan Esign Client menolak kredensial aplikasi SILASTRI; hubungi admin.",
+    REJECTED: "BSrE menolak permintaan tanda tangan.",
+}
+
+#: Bahasa label per ``user/check/status`` status [G §6.7].
+CERTIFICATE_LABELS = {
+    "ISSUE": "Sertifikat aktif — dapat menandatangani",
+    "EXPIRED": "Sertifikat kedaluwarsa — perpanjang di BSrE",
+    "RENEW": "Sertifikat sedang dalam proses pembaruan di BSrE",
+    "WAITING_FOR_VERIFICATION": "Sertifikat sedang diverifikasi BSrE",
+    "NEW": "Sertifikat belum diaktivasi — lakukan aktivasi di BSrE",
+    "SUSPEND": "Sertifikat dibekukan — hubungi BSrE",
+    "REVOKE": "Sertifikat dicabut — ajukan sertifikat baru di BSrE",
+    "NO_CERTIFICATE": "Belum memiliki sertifikat elektronik — ajukan di BSrE",
+    "NOT_REGISTERED": "NIK belum terdaftar di BSrE",
+    "UNKNOWN": "Status sertifikat tidak dapat dibaca dari BSrE",
+}
+
 _NIK = re.compile(r"\d{16}")
-_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
-_PDF_WHITESPACE = b"\x00\t\n\x0c\r "
+_STATUS_WORD = re.compile(r"[A-Z_]{2,40}")
 _MAX_ERROR_TEXT = 200
 
 
@@ -127,24 +186,24 @@ _MAX_ERROR_TEXT = 200
 
 
 class SigningRejectedError(SigningError):
-    """BSrE refused to sign (4xx). Nothing was signed; the same request must not be retried.
+    """BSrE refused (4xx, or an error code in a 200). Nothing was signed; do not resend as is.
+
+    ``str(error)`` starts with a Bahasa sentence for the head (also in :attr:`label`).
 
     Attributes:
         reason: machine code (``wrong-credentials``, ``not-registered``, ``no-certificate``,
             ``client-unauthorized`` or ``rejected``).
         http_status: the HTTP status of the refusal.
         code: BSrE's application ``status_code`` when given.
-        request_id: the request id of the refused call.
+        label: the Bahasa message for the head.
     """
 
-    def __init__(
-        self, message: str, *, reason: str, http_status: int, code: int | None, request_id: str | None
-    ) -> None:
+    def __init__(self, message: str, *, reason: str, http_status: int, code: int | None) -> None:
         super().__init__(message)
         self.reason = reason
         self.http_status = http_status
         self.code = code
-        self.request_id = request_id
+        self.label = _REJECTION_LABELS.get(reason, _REJECTION_LABELS[REJECTED])
 
     @property
     def wrong_credentials(self) -> bool:
@@ -153,31 +212,25 @@ class SigningRejectedError(SigningError):
 
 
 class SigningUnavailableError(SigningError):
-    """The request did not reach BSrE (or BSrE did not take it): nothing was signed."""
-
-    def __init__(self, message: str, *, request_id: str | None) -> None:
-        super().__init__(message)
-        self.request_id = request_id
+    """The request did not reach BSrE: nothing was signed and trying again later is safe."""
 
 
 class SigningOutcomeUnknownError(SigningError):
-    """The sign request may or may not have been carried out; reconcile it by ``request_id``.
+    """The sign request was sent but its outcome is unknown (timeout, dropped connection, 5xx).
 
-    Do not send the document again before :meth:`BsreSigner.reconcile` returned ``None``.
+    The documented v2 API offers no way to find out (no request id, no status endpoint), so the
+    document may or may not have been signed. Tell the head plainly; only an explicit new action
+    with a new passphrase or TOTP may sign again.
     """
 
-    def __init__(self, request_id: str, detail: str = "") -> None:
-        message = f"outcome of BSrE sign request {request_id} is unknown"
+    def __init__(self, detail: str = "") -> None:
+        message = "outcome of the BSrE sign request is unknown"
         super().__init__(f"{message}: {detail}" if detail else message)
-        self.request_id = request_id
+        self.detail = detail
 
 
 class SignedDocumentInvalidError(SigningError):
     """BSrE returned a file that is not a valid signed version of the submitted document."""
-
-    def __init__(self, message: str, *, request_id: str | None) -> None:
-        super().__init__(message)
-        self.request_id = request_id
 
 
 # -- transport ---------------------------------------------------------------------------------
@@ -254,6 +307,20 @@ class UrllibTransport:
 # -- results -----------------------------------------------------------------------------------
 
 
+class CertificateStatus(BaseModel):
+    """The signer's certificate state from ``user/check/status`` [G §6.7], with a Bahasa label.
+
+    ``status`` is BSrE's word (ISSUE, EXPIRED, RENEW, WAITING_FOR_VERIFICATION, NEW, SUSPEND,
+    REVOKE, NO_CERTIFICATE, NOT_REGISTERED) or UNKNOWN when the answer could not be read;
+    ``may_sign`` only for ISSUE.
+    """
+
+    status: str
+    label: str
+    may_sign: bool
+    code: int | None = None
+
+
 @dataclass(frozen=True)
 class ServiceVerification:
     """BSrE's verdict on a PDF (``POST /api/v2/verify/pdf``)."""
@@ -280,18 +347,19 @@ class _Sent(NamedTuple):
 
 
 class BsreSigner:
-    """Client of BSrE eSign API v2 (see the module docstring for the contract).
+    """Client of the BSrE Esign Client Service API v2 (see the module docstring for the contract).
 
     Args:
-        base_url: the eSign Client Service, e.g. ``https://esign.example.go.id``.
-        username: client (basic auth) user name issued for the service.
+        base_url: the office's Esign Client Service, e.g. ``https://esign.example.go.id``.
+        username: client (basic auth) user name created for SILASTRI in the service.
         password: client (basic auth) password.
-        timeout: socket timeout of sign and status calls, in seconds.
+        timeout: socket timeout of sign, TOTP and status calls, in seconds.
         http: the transport; :class:`UrllibTransport` by default.
         verify_timeout: socket timeout of verification calls (default 120 s or ``timeout``
             if larger).
         trust_roots_pem: BSrE's root certificates (PEM). Returned by :meth:`trust_roots_pem`;
-            when given, every signed file is also verified locally against them.
+            when given, every signed file is also verified locally against them (signature,
+            chain and timestamp).
     """
 
     def __init__(
@@ -348,6 +416,65 @@ class BsreSigner:
         finally:
             passphrase = totp = None
 
+    # -- certificate status and TOTP -----------------------------------------------------------
+
+    def certificate_status(self, nik: str) -> CertificateStatus:
+        """The certificate state of ``nik`` (``POST /api/v2/user/check/status`` [G §6.7]).
+
+        A refusal carried as a code (HTTP 200 or 400 with ``status_code`` 2011/2021 [O]) is
+        mapped to NOT_REGISTERED / NO_CERTIFICATE; an unreadable answer is UNKNOWN.
+
+        Raises:
+            ValueError: ``nik`` is not 16 digits (nothing is sent).
+            SigningRejectedError: the client credentials were refused (401/403).
+            SigningUnavailableError: the service could not be reached or failed (timeout, 5xx).
+        """
+        if not isinstance(nik, str) or not _NIK.fullmatch(nik):
+            raise ValueError("nik must be 16 digits")
+        sent = self._send("POST", USER_STATUS_PATH, json.dumps({"nik": nik}).encode(), self._timeout)
+        response = self._answered(sent, "certificate status")
+        if response.status in (401, 403):
+            raise _rejection(response, "certificate status")
+        payload = _json(response.body) if response.status in (200, 400, 404) else None
+        if not isinstance(payload, dict):
+            if response.status >= 500:
+                raise SigningUnavailableError(f"BSrE certificate status call answered HTTP {response.status}")
+            return _certificate_status("UNKNOWN", None)
+        code = _int_code(payload.get("status_code"))
+        raw = payload.get("status")
+        status = raw.strip().upper() if isinstance(raw, str) else ""
+        if not _STATUS_WORD.fullmatch(status):
+            status = _CODE_STATUSES.get(code or 0, "UNKNOWN")
+        logger.info("BSrE certificate status: %s", status)
+        return _certificate_status(status, code)
+
+    def request_totp(self, nik: str) -> None:
+        """Ask BSrE to e-mail a one-time code for one signature (``POST /api/v2/sign/get/totp``,
+        ``data`` = 1 file [G §6.3]). The code itself never passes through SILASTRI.
+
+        Raises:
+            ValueError: ``nik`` is not 16 digits (nothing is sent).
+            SigningRejectedError: BSrE refused (4xx, or an error in the body).
+            SigningUnavailableError: the service could not be reached, timed out or failed
+                (asking again is harmless: the newest code is the one to type).
+        """
+        if not isinstance(nik, str) or not _NIK.fullmatch(nik):
+            raise ValueError("nik must be 16 digits")
+        body = json.dumps({"nik": nik, "data": 1}).encode()
+        response = self._answered(self._send("POST", TOTP_PATH, body, self._timeout), "TOTP request")
+        if 400 <= response.status < 500:
+            raise _rejection(response, "TOTP request")
+        if response.status != 200:
+            raise SigningUnavailableError(f"BSrE TOTP request answered HTTP {response.status}")
+        payload = _json(response.body)
+        if isinstance(payload, dict) and (
+            payload.get("success") is False or _int_code(payload.get("status_code")) in _CODE_REASONS
+        ):
+            raise _rejection(response, "TOTP request")
+        logger.info("BSrE TOTP requested")
+
+    # -- signing -------------------------------------------------------------------------------
+
     def sign_pdf(
         self,
         pdf: bytes,
@@ -358,17 +485,20 @@ class BsreSigner:
         nik: str,
         passphrase: str | None = None,
         totp: str | None = None,
+        appearance: SignatureAppearance | None = None,
     ) -> bytes:
-        """Have BSrE sign ``pdf`` (invisible PAdES signature) with the certificate of ``nik``.
+        """Have BSrE sign ``pdf`` (PAdES) with the certificate of ``nik``.
 
         ``signer`` is not sent: BSrE signs with the identity in ``nik``'s certificate. Exactly
         one of ``passphrase`` and ``totp`` authorises this single call; it is not kept.
+        ``appearance.visible`` sends ``tampilan: VISIBLE`` with the specimen image, page and
+        rectangle; otherwise ``INVISIBLE``.
 
         Raises:
             ValueError: bad arguments (nothing is sent).
             SigningRejectedError: BSrE refused (wrong passphrase/TOTP, unknown NIK, ...).
             SigningUnavailableError: the request did not reach BSrE; nothing was signed.
-            SigningOutcomeUnknownError: the outcome is unknown; reconcile by its ``request_id``.
+            SigningOutcomeUnknownError: the request was sent and its outcome is unknown.
             SignedDocumentInvalidError: BSrE answered with a file that is not the signed
                 original.
         """
@@ -376,70 +506,18 @@ class BsreSigner:
             kind = _check_credentials(nik, passphrase is not None, totp is not None, bool(passphrase or totp))
             if not pdf:
                 raise ValueError("pdf is empty")
-            request_id = str(uuid.uuid4())
-            body = _sign_body(nik, kind, passphrase if kind == "passphrase" else totp, reason, location, pdf)
+            properties = _signature_properties(pdf, reason, location, appearance)
+            body = _sign_body(nik, kind, passphrase if kind == "passphrase" else totp, properties, pdf)
         finally:
             # No secret may stay reachable from this frame (tracebacks keep frames alive).
             passphrase = totp = None
-        logger.info("BSrE sign request %s: sending", request_id)
-        sent = self._send("POST", SIGN_PATH, body, self._timeout, request_id=request_id)
+        logger.info("BSrE sign request: sending (%s)", properties["tampilan"])
+        sent = self._send("POST", SIGN_PATH, body, self._timeout)
         body = b""
-        return self._signed_file(sent, pdf, request_id)
-
-    def reconcile(self, request_id: str, original_pdf_sha256: str) -> bytes | None:
-        """Settle a sign request whose outcome was unknown.
-
-        Returns the signed PDF when BSrE signed it and the file checks out (an incremental update
-        of the document whose SHA-256 is ``original_pdf_sha256``, ``VALID`` by BSrE's verify
-        call, and valid against the configured trust roots if any). Returns ``None`` when BSrE
-        reports the request as not signed: a new attempt, with new credentials, is then safe.
-
-        Raises:
-            ValueError: ``request_id`` is not a UUID or the digest is not 64 hex digits.
-            SigningOutcomeUnknownError: still unknown (in progress, or the service could not be
-                asked or could not verify); ask again later.
-            SignedDocumentInvalidError: the service claims it signed, but the file it returns is
-                not a valid signed version of the original; investigate, do not re-sign blindly.
-        """
-        request_id = str(uuid.UUID(request_id))
-        if not _SHA256_HEX.fullmatch(original_pdf_sha256):
-            raise ValueError("original_pdf_sha256 must be a hex SHA-256 digest")
-        sent = self._send("GET", STATUS_PATH + request_id, None, self._timeout)
-        response = sent.response
-        if response is None:
-            raise SigningOutcomeUnknownError(request_id, f"status query failed ({sent.failure})")
-        if response.status == 404:
-            logger.info("BSrE sign request %s: not signed", request_id)
-            return None
-        if response.status == 202:
-            raise SigningOutcomeUnknownError(request_id, "still in progress")
-        if response.status in (401, 403):
-            raise SigningError(f"BSrE refused the status query (HTTP {response.status})")
-        if response.status != 200:
-            raise SigningOutcomeUnknownError(request_id, f"status query answered HTTP {response.status}")
-        signed = _file_from(response)
-        if signed is None:
-            raise SigningOutcomeUnknownError(request_id, "unreadable status response")
-        if not _is_incremental_update(signed, original_pdf_sha256.lower()):
-            raise SignedDocumentInvalidError(
-                f"BSrE sign request {request_id}: returned file is not a signed version of the original",
-                request_id=request_id,
-            )
-        try:
-            verdict = self.verify_with_service(signed)
-        except SigningError as exc:
-            raise SigningOutcomeUnknownError(request_id, f"verification failed: {exc}") from None
-        if not verdict.valid:
-            raise SignedDocumentInvalidError(
-                f"BSrE sign request {request_id}: returned file does not verify ({verdict.conclusion})",
-                request_id=request_id,
-            )
-        self._verify_locally(signed, request_id)
-        logger.info("BSrE sign request %s: reconciled as signed", request_id)
-        return signed
+        return self._signed_file(sent, pdf)
 
     def verify_with_service(self, pdf: bytes) -> ServiceVerification:
-        """Ask BSrE to verify ``pdf`` (``POST /api/v2/verify/pdf``).
+        """Ask BSrE to verify ``pdf`` (``POST /api/v2/verify/pdf`` [G §6.9]).
 
         Raises:
             SigningError: the call failed or the answer is unreadable.
@@ -467,16 +545,12 @@ class BsreSigner:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _send(
-        self, method: str, path: str, body: bytes | None, timeout: float, *, request_id: str | None = None
-    ) -> _Sent:
+    def _send(self, method: str, path: str, body: bytes | None, timeout: float) -> _Sent:
         """One request; never raises for transport failures (their exceptions are dropped here
         so that nothing reachable from a later exception holds the request body)."""
         headers = {"Authorization": self._authorization, "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        if request_id is not None:
-            headers[REQUEST_ID_HEADER] = request_id
         not_sent = False
         failure = ""
         try:
@@ -493,54 +567,53 @@ class BsreSigner:
             body = None
         return _Sent(None, not_sent, failure)
 
-    def _signed_file(self, sent: _Sent, pdf: bytes, request_id: str) -> bytes:
+    @staticmethod
+    def _answered(sent: _Sent, what: str) -> HttpResponse:
+        """The response of a read-only call; no answer at all means the service is unavailable."""
+        if sent.response is None:
+            logger.warning("BSrE %s: no answer (%s)", what, sent.failure)
+            raise SigningUnavailableError(f"BSrE {what} failed ({sent.failure})")
+        return sent.response
+
+    def _signed_file(self, sent: _Sent, pdf: bytes) -> bytes:
         response = sent.response
         if response is None:
             if sent.not_sent:
-                logger.warning("BSrE sign request %s: %s", request_id, sent.failure)
-                raise SigningUnavailableError(
-                    f"BSrE sign request {request_id} did not reach the service ({sent.failure})",
-                    request_id=request_id,
-                )
-            logger.warning("BSrE sign request %s: outcome unknown (%s)", request_id, sent.failure)
-            raise SigningOutcomeUnknownError(request_id, sent.failure)
+                logger.warning("BSrE sign request: %s", sent.failure)
+                raise SigningUnavailableError(f"BSrE sign request did not reach the service ({sent.failure})")
+            logger.warning("BSrE sign request: outcome unknown (%s)", sent.failure)
+            raise SigningOutcomeUnknownError(sent.failure)
         status = response.status
         if status == 200:
             signed = _file_from(response)
             if signed is None:
-                logger.warning("BSrE sign request %s: unreadable 200 response", request_id)
-                raise SigningOutcomeUnknownError(request_id, "unreadable response")
+                payload = _json(response.body)
+                if isinstance(payload, dict) and _int_code(payload.get("status_code")) is not None:
+                    raise _rejection(response, "sign request")
+                logger.warning("BSrE sign request: unreadable 200 response")
+                raise SigningOutcomeUnknownError("unreadable response")
             if not signed.startswith(pdf) or len(signed) == len(pdf):
                 raise SignedDocumentInvalidError(
-                    f"BSrE sign request {request_id}: returned file is not a signed version of the original",
-                    request_id=request_id,
+                    "BSrE returned a file that is not a signed version of the original"
                 )
             if _signature_count(signed) <= _signature_count(pdf):
-                raise SignedDocumentInvalidError(
-                    f"BSrE sign request {request_id}: returned file carries no new signature",
-                    request_id=request_id,
-                )
-            self._verify_locally(signed, request_id)
-            logger.info("BSrE sign request %s: signed", request_id)
+                raise SignedDocumentInvalidError("BSrE returned a file that carries no new signature")
+            self._verify_locally(signed)
+            logger.info("BSrE sign request: signed")
             return signed
         if 400 <= status < 500:
-            raise _rejection(response, request_id)
-        if status == 503:
-            raise SigningUnavailableError(
-                f"BSrE sign request {request_id}: service unavailable (HTTP 503)", request_id=request_id
-            )
-        logger.warning("BSrE sign request %s: outcome unknown (HTTP %s)", request_id, status)
-        raise SigningOutcomeUnknownError(request_id, f"HTTP {status}")
+            raise _rejection(response, "sign request")
+        # 5xx (BSrE also answers 500 for a bad PDF, indistinguishable from a late failure), 3xx
+        logger.warning("BSrE sign request: outcome unknown (HTTP %s)", status)
+        raise SigningOutcomeUnknownError(f"HTTP {status}")
 
-    def _verify_locally(self, signed: bytes, request_id: str) -> None:
+    def _verify_locally(self, signed: bytes) -> None:
         if not self._trust_roots:
             return
         report = verify_signed_pdf(signed, self._trust_roots)
         if not report.valid:
             raise SignedDocumentInvalidError(
-                f"BSrE sign request {request_id}: signed file does not verify locally "
-                f"({', '.join(report.reasons)})",
-                request_id=request_id,
+                f"BSrE signed file does not verify locally ({', '.join(report.reasons)})"
             )
 
 
@@ -585,7 +658,15 @@ class BsreOneShotSigner:
         """The BSrE roots configured on the underlying :class:`BsreSigner`."""
         return self._service.trust_roots_pem()
 
-    def sign_pdf(self, pdf: bytes, *, signer: SignerIdentity, reason: str, location: str) -> bytes:
+    def sign_pdf(
+        self,
+        pdf: bytes,
+        *,
+        signer: SignerIdentity,
+        reason: str,
+        location: str,
+        appearance: SignatureAppearance | None = None,
+    ) -> bytes:
         """Sign once, as :meth:`BsreSigner.sign_pdf` does, with the held credential.
 
         Raises:
@@ -600,7 +681,13 @@ class BsreOneShotSigner:
         secret = ""
         try:
             return self._service.sign_pdf(
-                pdf, signer=signer, reason=reason, location=location, nik=nik, **credentials
+                pdf,
+                signer=signer,
+                reason=reason,
+                location=location,
+                nik=nik,
+                appearance=appearance,
+                **credentials,
             )
         finally:
             credentials.clear()  # before any exception leaves this frame
@@ -624,17 +711,50 @@ def _check_credentials(nik: str, has_passphrase: bool, has_totp: bool, non_empty
     return kind
 
 
-def _sign_body(nik: str, kind: str, secret: str | None, reason: str, location: str, pdf: bytes) -> bytes:
+def _signature_properties(
+    pdf: bytes, reason: str, location: str, appearance: SignatureAppearance | None
+) -> dict[str, Any]:
+    """One ``signatureProperties`` element [G §6.2]; raises ValueError for an unusable appearance."""
+    if appearance is None or not appearance.visible:
+        return {"tampilan": "INVISIBLE", "reason": reason, "location": location}
+    if not appearance.image_png:
+        raise ValueError("a visible BSrE signature needs the specimen image (image_png)")
+    if appearance.width <= 0 or appearance.height <= 0:
+        raise ValueError("a visible signature needs a positive width and height")
+    page = appearance.page
+    if page == -1:
+        page = _page_count(pdf)  # BSrE takes a page number [G §6.2 item 6]
+    if page < 1:
+        raise ValueError("page must be 1-based or -1 (last page)")
+    return {
+        "tampilan": "VISIBLE",
+        "imageBase64": base64.b64encode(appearance.image_png).decode("ascii"),
+        "page": page,
+        "originX": float(appearance.x),
+        "originY": float(appearance.y),
+        "width": float(appearance.width),
+        "height": float(appearance.height),
+        "reason": reason,
+        "location": location,
+    }
+
+
+def _sign_body(nik: str, kind: str, secret: str | None, properties: dict[str, Any], pdf: bytes) -> bytes:
     payload = {
         "nik": nik,
         kind: secret,
-        "signatureProperties": [{"tampilan": "INVISIBLE", "reason": reason, "location": location}],
+        "signatureProperties": [properties],
         "file": [base64.b64encode(pdf).decode("ascii")],
     }
     try:
         return json.dumps(payload).encode()
     finally:
         payload.clear()
+
+
+def _certificate_status(status: str, code: int | None) -> CertificateStatus:
+    label = CERTIFICATE_LABELS.get(status) or f"Status sertifikat di BSrE: {status}"
+    return CertificateStatus(status=status, label=label, may_sign=status == "ISSUE", code=code)
 
 
 def _json(body: bytes) -> Any:
@@ -644,8 +764,18 @@ def _json(body: bytes) -> Any:
         return None
 
 
+def _int_code(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw.strip())
+    return None
+
+
 def _file_from(response: HttpResponse) -> bytes | None:
-    """The single base64 file of a sign or status response (``file`` as a list or a string)."""
+    """The single base64 file of a sign response (``file`` as a list [O] or a string)."""
     payload = _json(response.body)
     if not isinstance(payload, dict):
         return None
@@ -660,47 +790,37 @@ def _file_from(response: HttpResponse) -> bytes | None:
         return None
 
 
-def _rejection(response: HttpResponse, request_id: str) -> SigningRejectedError:
+def _rejection(response: HttpResponse, what: str) -> SigningRejectedError:
     payload = _json(response.body)
     code: int | None = None
     text = ""
     if isinstance(payload, dict):
-        raw_code = payload.get("status_code")
-        if isinstance(raw_code, int) or (isinstance(raw_code, str) and raw_code.isdigit()):
-            code = int(raw_code)
+        code = _int_code(payload.get("status_code"))
         for key in ("error", "message"):
             if isinstance(payload.get(key), str):
                 text = payload[key]
                 break
-    reason = CLIENT_UNAUTHORIZED if response.status == 401 else _CODE_REASONS.get(code or 0, REJECTED)
+    unauthorised = response.status in (401, 403)
+    reason = CLIENT_UNAUTHORIZED if unauthorised else _CODE_REASONS.get(code or 0, REJECTED)
     text = _printable(text)[:_MAX_ERROR_TEXT]
-    detail = f"HTTP {response.status}" + (f", code {code}" if code is not None else "")
-    message = f"BSrE refused sign request {request_id} ({reason}; {detail})" + (f": {text}" if text else "")
-    logger.warning("BSrE sign request %s: refused (%s; %s)", request_id, reason, detail)
-    return SigningRejectedError(
-        message, reason=reason, http_status=response.status, code=code, request_id=request_id
-    )
+    detail = f"HTTP {response.status}" + (f", kode {code}" if code is not None else "")
+    label = _REJECTION_LABELS[reason]
+    message = f"{label} (BSrE, {what}: {detail}" + (f": {text})" if text else ")")
+    logger.warning("BSrE %s: refused (%s; %s)", what, reason, detail)
+    return SigningRejectedError(message, reason=reason, http_status=response.status, code=code)
 
 
 def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else " " for ch in text).strip()
 
 
-def _is_incremental_update(signed: bytes, original_sha256: str) -> bool:
-    """Does ``signed`` start with a complete earlier revision whose SHA-256 is ``original_sha256``?
+def _page_count(pdf: bytes) -> int:
+    from pyhanko.pdf_utils.reader import PdfFileReader
 
-    Candidate revision ends are the positions after each ``%%EOF`` marker and any PDF whitespace
-    following it; the whole of ``signed`` is not a candidate (a signature must have been added).
-    """
-    candidates: set[int] = set()
-    for match in re.finditer(rb"%%EOF", signed):
-        end = match.end()
-        candidates.add(end)
-        while end < len(signed) and signed[end] in _PDF_WHITESPACE:
-            end += 1
-            candidates.add(end)
-    candidates.discard(len(signed))
-    return any(hashlib.sha256(signed[:end]).hexdigest() == original_sha256 for end in sorted(candidates))
+    try:
+        return int(PdfFileReader(io.BytesIO(pdf), strict=False).root["/Pages"]["/Count"])
+    except Exception:
+        raise ValueError("cannot read the page count of the PDF") from None
 
 
 def _signature_count(pdf: bytes) -> int:

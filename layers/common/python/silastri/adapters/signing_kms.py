@@ -24,7 +24,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from silastri.adapters.signing import SignerIdentity, SigningError, pades_sign
+from silastri.adapters.signing import SignatureAppearance, SignerIdentity, SigningError, pades_sign
 
 if TYPE_CHECKING:
     from cryptography import x509 as cx509
@@ -40,7 +40,7 @@ _MIN_RSA_BITS = 2048
 
 
 class KmsSigner:
-    """Signs PDFs (PAdES-B-B, invisible field) with a private key held in AWS KMS.
+    """Signs PDFs (PAdES-B-B; invisible unless an appearance is given) with a private key held in AWS KMS.
 
     Args:
         key_id: KMS key id, key ARN, alias name (``alias/...``) or alias ARN of an asymmetric
@@ -113,18 +113,35 @@ class KmsSigner:
             unique.setdefault(certificate.fingerprint(_sha256()), certificate.public_bytes(Encoding.PEM))
         return list(unique.values())
 
-    def sign_pdf(self, pdf: bytes, *, signer: SignerIdentity, reason: str, location: str) -> bytes:
+    def sign_pdf(
+        self,
+        pdf: bytes,
+        *,
+        signer: SignerIdentity,
+        reason: str,
+        location: str,
+        appearance: SignatureAppearance | None = None,
+    ) -> bytes:
         """Return ``pdf`` with a PAdES signature made by the KMS key, as an incremental update.
 
         ``signer`` provides the informational ``/Name`` entry; the legal identity is the one in
-        the configured certificate.
+        the configured certificate. ``appearance`` is honoured as by
+        :func:`~silastri.adapters.signing.pades_sign` (the specimen is drawn locally; KMS only
+        signs the digest); ``None`` or ``visible=False`` signs invisibly.
 
         Raises:
             SigningError: ``pdf`` cannot be parsed, KMS refused or failed (the KMS error code is
                 in the message), or KMS returned a signature that does not match the
                 certificate. No document is produced in any of these cases.
         """
-        return pades_sign(pdf, self._pyhanko_signer(), name=signer.name, reason=reason, location=location)
+        return pades_sign(
+            pdf,
+            self._pyhanko_signer(),
+            name=signer.name,
+            reason=reason,
+            location=location,
+            appearance=appearance,
+        )
 
     # -- KMS ---------------------------------------------------------------------------------
 
