@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import multiprocessing
 import stat
+import sys
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pypdf
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from PIL import Image
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.signers import PdfTimeStamper
 from pypdf.annotations import FreeText
 from silastri.adapters.documents import Letterhead, SignatureBlock, render_permit
 from silastri.adapters.signing import (
@@ -22,13 +29,30 @@ from silastri.adapters.signing import (
     MALFORMED,
     NO_SIGNATURE,
     NOT_WHOLE_FILE,
+    TIMESTAMP_INVALID,
     UNTRUSTED_SIGNER,
     DevPkiSigner,
+    SignatureAppearance,
     Signer,
     SignerIdentity,
     SigningError,
+    pades_sign,
     verify_signed_pdf,
 )
+
+
+def _load_fake_bsre() -> ModuleType:
+    """tests/fixtures/fake_bsre.py (a test fixture): its three-level test PKI and local TSA."""
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "fake_bsre.py"
+    spec = importlib.util.spec_from_file_location("silastri_tests_fake_bsre", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+fake_bsre = _load_fake_bsre()
 
 HEAD = SignerIdentity(
     name="Drs. H. Ahmad Yani, M.Si",
@@ -298,3 +322,143 @@ class TestVerify:
         assert report.valid, report.reasons
         assert report.signer_name == VERIFIER.name
         assert report.signer_title == VERIFIER.title
+
+
+def specimen_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (90, 45), (10, 90, 40)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def signature_widgets(pdf: bytes) -> list[tuple[int, list[float], bool]]:
+    """(1-based page, /Rect, has an image in its appearance) of every signature widget."""
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    found = []
+    for number in range(int(reader.root["/Pages"]["/Count"])):
+        for annot in reader.root["/Pages"]["/Kids"][number].get("/Annots", []):
+            annot = annot.get_object()
+            if annot.get("/FT") != "/Sig":
+                continue
+            stream = annot["/AP"]["/N"] if "/AP" in annot else None
+            data = stream.data if stream is not None else b""
+            found.append((number + 1, [float(v) for v in annot["/Rect"]], b" Do" in data))
+    return found
+
+
+class TestVisibleAppearance:
+    def test_specimen_image_on_the_given_page_and_rect(self, pki: DevPkiSigner, permit_pdf: bytes) -> None:
+        appearance = SignatureAppearance(
+            visible=True, image_png=specimen_png(), page=1, x=60, y=50, width=150, height=75
+        )
+        signed = pki.sign_pdf(permit_pdf, signer=HEAD, reason="r", location="l", appearance=appearance)
+        assert signature_widgets(signed) == [(1, [60.0, 50.0, 210.0, 125.0], True)]
+        assert verify_signed_pdf(signed, pki.trust_roots_pem()).valid
+
+    def test_last_page_by_default_and_invisible_without_appearance(
+        self, pki: DevPkiSigner, permit_pdf: bytes, signed_pdf: bytes
+    ) -> None:
+        pages = len(pypdf.PdfReader(io.BytesIO(permit_pdf)).pages)
+        appearance = SignatureAppearance(
+            visible=True, image_png=specimen_png(), x=300, y=60, width=120, height=60
+        )
+        signed = pki.sign_pdf(permit_pdf, signer=HEAD, reason="r", location="l", appearance=appearance)
+        assert [page for page, _, _ in signature_widgets(signed)] == [pages]
+        # the invisible default: a widget without area
+        ((_, rect, _),) = signature_widgets(signed_pdf)
+        assert rect[0] == rect[2] and rect[1] == rect[3]
+
+    @pytest.mark.parametrize(
+        "appearance",
+        [
+            SignatureAppearance(visible=True, image_png=b"png", page=99, width=10, height=10),
+            SignatureAppearance(visible=True, page=1, width=0, height=10),
+            SignatureAppearance(visible=True, image_png=b"not an image", page=1, width=10, height=10),
+        ],
+    )
+    def test_an_appearance_that_does_not_fit_is_a_signing_error(
+        self, pki: DevPkiSigner, permit_pdf: bytes, appearance: SignatureAppearance
+    ) -> None:
+        with pytest.raises(SigningError):
+            pki.sign_pdf(permit_pdf, signer=HEAD, reason="r", location="l", appearance=appearance)
+
+
+@pytest.fixture(scope="module")
+def bsre_pki() -> Any:
+    return fake_bsre.TestBsrePki()
+
+
+class TestTimestampedThreeLevelSignatures:
+    """PAdES-BASELINE-T files shaped like BSrE's: root → intermediate → signer, signature timestamp
+    from a TSA under the same root (made with the fake BSrE's test PKI)."""
+
+    def test_valid_with_timestamp_facts(self, bsre_pki: Any, permit_pdf: bytes) -> None:
+        signed = pades_sign(
+            permit_pdf,
+            bsre_pki.pades_signer(HEAD),
+            name=HEAD.name,
+            reason="r",
+            location="l",
+            timestamper=bsre_pki.timestamper(),
+        )
+        report = verify_signed_pdf(signed, bsre_pki.trust_roots_pem())
+        assert report.valid, report.reasons
+        assert report.timestamp_valid is True
+        assert report.timestamp_authority == "Fake BSSN Timestamp Authority (TEST)"
+        assert report.timestamp_at is not None and report.signed_at is not None
+        assert abs(report.timestamp_at - report.signed_at) < timedelta(minutes=1)
+        assert report.signer_title == HEAD.display_title
+
+    def test_tsa_outside_the_trust_roots_is_a_timestamp_failure(
+        self, bsre_pki: Any, permit_pdf: bytes
+    ) -> None:
+        foreign_tsa = fake_bsre.TestBsrePki().timestamper()
+        signed = pades_sign(
+            permit_pdf,
+            bsre_pki.pades_signer(HEAD),
+            name=HEAD.name,
+            reason="r",
+            location="l",
+            timestamper=foreign_tsa,
+        )
+        report = verify_signed_pdf(signed, bsre_pki.trust_roots_pem())
+        assert report.reasons == [TIMESTAMP_INVALID]
+        assert not report.valid and report.timestamp_valid is False
+
+    def test_untrusted_chain_is_reported(self, bsre_pki: Any, permit_pdf: bytes, pki: DevPkiSigner) -> None:
+        signed = pades_sign(
+            permit_pdf,
+            bsre_pki.pades_signer(HEAD),
+            name=HEAD.name,
+            reason="r",
+            location="l",
+            timestamper=bsre_pki.timestamper(),
+        )
+        report = verify_signed_pdf(signed, pki.trust_roots_pem())
+        assert UNTRUSTED_SIGNER in report.reasons and TIMESTAMP_INVALID in report.reasons
+
+    def test_document_timestamp_is_validated(
+        self, bsre_pki: Any, permit_pdf: bytes, pki: DevPkiSigner
+    ) -> None:
+        signed = pades_sign(permit_pdf, bsre_pki.pades_signer(HEAD), name=HEAD.name, reason="r", location="l")
+        assert verify_signed_pdf(signed, bsre_pki.trust_roots_pem()).timestamp_valid is None
+        out = PdfTimeStamper(bsre_pki.timestamper()).timestamp_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(signed)), "sha256"
+        )
+        stamped = out.getvalue()
+        report = verify_signed_pdf(stamped, bsre_pki.trust_roots_pem())
+        assert report.valid, report.reasons
+        assert report.timestamp_valid is True and report.timestamp_at is not None
+        assert report.signer_name == HEAD.name  # signer fields still describe the signature
+        assert verify_signed_pdf(stamped, bsre_pki.trust_roots_pem() + pki.trust_roots_pem()).valid
+        foreign = fake_bsre.TestBsrePki()
+        restamped = (
+            PdfTimeStamper(foreign.timestamper())
+            .timestamp_pdf(IncrementalPdfFileWriter(io.BytesIO(signed)), "sha256")
+            .getvalue()
+        )
+        assert verify_signed_pdf(restamped, bsre_pki.trust_roots_pem()).reasons == [TIMESTAMP_INVALID]
+
+    def test_development_signatures_have_no_timestamp(self, pki: DevPkiSigner, signed_pdf: bytes) -> None:
+        report = verify_signed_pdf(signed_pdf, pki.trust_roots_pem())
+        assert report.valid
+        assert (report.timestamp_at, report.timestamp_valid, report.timestamp_authority) == (None, None, None)
