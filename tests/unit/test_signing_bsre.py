@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import importlib.util
 import io
 import json
@@ -16,9 +17,11 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType, SimpleNamespace, TracebackType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -30,6 +33,7 @@ from silastri.adapters.signing import (
     Signer,
     SignerIdentity,
     SigningError,
+    pades_sign,
     verify_signed_pdf,
 )
 from silastri.adapters.signing_bsre import (
@@ -43,6 +47,7 @@ from silastri.adapters.signing_bsre import (
     SigningRejectedError,
     SigningUnavailableError,
 )
+from silastri.domain.clock import format_date_id
 
 
 def _load_fake() -> ModuleType:
@@ -594,3 +599,85 @@ def test_secrets_and_nik_never_reach_the_logs(
     text = caplog.text + " ".join(str(r.args) for r in caplog.records)
     for secret in (PASSPHRASE, code, "Salah#Ketik-0000", CLIENT_PASSWORD, NIK):
         assert secret not in text
+
+
+# -- what verify-permit and the public verification page show for a BSrE-shaped file ---------------
+
+
+class _Registry:
+    """Stands in for the API client of `silastri verify-permit` (only the registry call)."""
+
+    def __init__(self, pdf: bytes) -> None:
+        self.entry = {"sha256": hashlib.sha256(pdf).hexdigest(), "revoked": False}
+
+    def get(self, path: str) -> dict[str, Any]:
+        assert path.startswith("/api/registry?number=")
+        return self.entry
+
+
+def _run_verify_permit(tmp_path: Path, signed: bytes, roots: list[bytes]) -> tuple[int, list[str]]:
+    from silastri_local.cmd_verify_permit import run
+
+    path = tmp_path / "izin.pdf"
+    path.write_bytes(signed)
+    out = io.StringIO()
+    code = run(str(path), roots, _Registry(signed), out=out)  # type: ignore[arg-type]
+    return code, out.getvalue().splitlines()
+
+
+def test_verify_permit_prints_the_timestamp_in_wib(fake: Any, pki: Any, pdf: bytes, tmp_path: Path) -> None:
+    signed = sign(client(fake, pki), pdf)
+    code, lines = _run_verify_permit(tmp_path, signed, pki.trust_roots_pem())
+    assert code == 0 and lines[0] == "VALID", lines
+    at = verify_signed_pdf(signed, pki.trust_roots_pem()).timestamp_at
+    assert at is not None
+    wib = at.astimezone(ZoneInfo("Asia/Jakarta"))
+    assert (
+        lines[1]
+        == f"Stempel waktu: {format_date_id(wib.date())} {wib:%H:%M:%S} WIB — Fake BSSN Timestamp Authority (TEST) — sah"
+    )
+
+
+def test_verify_permit_fails_on_a_timestamp_that_does_not_validate(
+    pki: Any, pdf: bytes, tmp_path: Path
+) -> None:
+    foreign_tsa = fake_bsre.TestBsrePki().timestamper()
+    signed = pades_sign(
+        pdf, pki.pades_signer(HEAD), name=HEAD.name, reason=REASON, location=LOCATION, timestamper=foreign_tsa
+    )
+    code, lines = _run_verify_permit(tmp_path, signed, pki.trust_roots_pem())
+    assert code == 1 and lines[0] == "INVALID signature:timestamp-invalid", lines
+    assert lines[1].endswith("— TIDAK SAH")
+
+
+def test_public_verification_returns_the_timestamp_facts(
+    fake: Any, pki: Any, pdf: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from silastri.services import permits
+
+    signed = sign(client(fake, pki), pdf)
+    record = SimpleNamespace(
+        document_key="permits/p-1.pdf",
+        sha256=hashlib.sha256(signed).hexdigest(),
+        revoked=False,
+        permit_number="503/DPMPTSP-IOS/0007/XI/2026",
+        holder_name="Yayasan Peduli",
+        permit_type="ios",
+        issued_at=date(2026, 11, 28),
+        valid_until=None,
+        signer_name=HEAD.name,
+        signer_title=HEAD.title,
+    )
+    monkeypatch.setattr(permits.dynamo, "get_permit", lambda _id: record)
+    monkeypatch.setattr(permits.storage, "get_document", lambda _key: signed)
+    monkeypatch.setattr(permits, "signer_trust_roots", pki.trust_roots_pem)
+    monkeypatch.setattr(
+        permits,
+        "default_catalog",
+        lambda: SimpleNamespace(permit_types={"ios": SimpleNamespace(name="Izin Operasional")}),
+    )
+    result = permits.verify("p-1")
+    assert result["valid"] and result["signature_valid"]
+    assert result["timestamp_valid"] is True
+    assert result["timestamp_authority"] == "Fake BSSN Timestamp Authority (TEST)"
+    assert datetime.fromisoformat(result["timestamp_at"]).tzinfo is not None

@@ -263,7 +263,11 @@ def new_permit_id() -> str:
 
 
 def verify(permit_id: str) -> dict[str, Any]:
-    """Public verification: registry entry + the stored PDF's signature, hash and revocation."""
+    """Public verification: registry entry + the stored PDF's signature, hash and revocation.
+
+    ``timestamp_at`` (ISO UTC), ``timestamp_valid`` and ``timestamp_authority`` describe the
+    signature's RFC 3161 timestamp (BSrE signs PAdES-BASELINE-T); all None for an untimestamped
+    (development) signature. A timestamp that does not validate makes ``signature_valid`` false."""
     from ..adapters.signing import verify_signed_pdf
 
     record = dynamo.get_permit(permit_id)
@@ -283,6 +287,8 @@ def verify(permit_id: str) -> dict[str, Any]:
         "valid_until": record.valid_until.isoformat() if record.valid_until else None,
         "signer_name": record.signer_name, "signer_title": record.signer_title,
         "signature_valid": report.valid, "revoked": record.revoked,
+        "timestamp_at": report.timestamp_at.isoformat() if report.timestamp_at else None,
+        "timestamp_valid": report.timestamp_valid, "timestamp_authority": report.timestamp_authority,
         "valid": report.valid and not reasons, "reasons": reasons,
         "checked_at": datetime.now(UTC).isoformat(),
     }
