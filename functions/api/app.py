@@ -441,6 +441,21 @@ def verify(permit_id: str) -> Any:
     return permits.verify(identifier(permit_id, "permit_id"))
 
 
+def _timestamp_text(result: dict[str, Any]) -> str:
+    """The signature's timestamp (PAdES-BASELINE-T, as BSrE signs) for the public page: time in WIB, authority,
+    and whether it validates; a dash for a signature without one (development and KMS signers)."""
+    if not result.get("timestamp_at"):
+        return "—"
+    from datetime import datetime
+
+    from silastri.domain.clock import format_datetime_wib
+
+    at = format_datetime_wib(datetime.fromisoformat(result["timestamp_at"]))
+    verdict = "sah" if result.get("timestamp_valid") else "TIDAK SAH"
+    authority = result.get("timestamp_authority") or "otoritas tidak dikenal"
+    return f"{at} — {authority} — {verdict}"
+
+
 @app.route("/verifikasi/{permit_id}", methods=["GET"])
 def verify_page(permit_id: str) -> Response:
     try:
@@ -452,7 +467,8 @@ def verify_page(permit_id: str) -> Response:
         ("Nomor izin", result["permit_number"]), ("Pemegang izin", result["holder_name"]),
         ("Jenis izin", result["permit_type"]), ("Berlaku sampai", result["valid_until"]),
         ("Ditandatangani oleh", f"{result['signer_name']} — {result['signer_title']}"),
-        ("Dicabut", "Ya" if result["revoked"] else "Tidak")])
+        ("Dicabut", "Ya" if result["revoked"] else "Tidak"),
+        ("Stempel waktu", _timestamp_text(result))])
     return _page("Verifikasi izin", f"<p class='verdict'><strong>{verdict}</strong></p><table>{rows}</table>")
 
 
