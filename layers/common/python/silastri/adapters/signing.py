@@ -68,6 +68,18 @@ class SignerIdentity(BaseModel):
         return self.title
 
 
+class SignatureAppearance(BaseModel):
+    """Where the visible TTE specimen goes (an office setting); visible=False (default) = invisible signature."""
+
+    visible: bool = False
+    image_png: bytes | None = None      # specimen / QR image
+    page: int = -1                       # 1-based; -1 = last page
+    x: float = 0
+    y: float = 0
+    width: float = 0
+    height: float = 0   # PDF points from the page's lower-left
+
+
 class SignatureReport(BaseModel):
     """Outcome of :func:`verify_signed_pdf`; ``reasons`` holds machine codes when not valid."""
 
