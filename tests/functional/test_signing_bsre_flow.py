@@ -24,7 +24,7 @@ from silastri.adapters import dynamo, workflow
 from silastri.adapters.identity import Principal
 from silastri.adapters.signing import DevPkiSigner, SignerIdentity
 from silastri.adapters.signing_bsre import SigningOutcomeUnknownError, SigningRejectedError
-from silastri.domain.errors import NotFoundError, ValidationError
+from silastri.domain.errors import NotFoundError, TooManyRequestsError, ValidationError
 from silastri.domain.models import Application, ApplicationStatus, TaskStatus
 from silastri.services import signing, tasks
 from silastri.settings import get_settings
@@ -257,6 +257,16 @@ def test_certificate_status_and_totp_are_for_the_head_and_acting_head_of_the_off
         _refused(lambda b=bad: clients["head"].post("/api/signing/certificate-status", {"nik": b}), 400, "nik")
     assert len(bsre.calls) == 3  # refused calls never reach BSrE
     assert _stored_anywhere(local_stack, NIK) == []
+
+
+def test_totp_requests_are_throttled_per_account(local_stack, bsre):
+    head = Principal(user_id=f"head-{uuid.uuid4().hex[:8]}", roles={"head"}, office_id="rokan-hilir")
+    for _ in range(5):
+        signing.request_totp(head, NIK, client_address=f"127.0.0.{uuid.uuid4().int % 200 + 2}")
+    with pytest.raises(TooManyRequestsError) as throttled:
+        signing.request_totp(head, NIK, client_address="127.0.0.250")
+    assert throttled.value.retry_after > 0 and throttled.value.field == "nik"
+    assert bsre.calls.count(("request_totp", NIK)) == 5
 
 
 def test_an_unknown_outcome_answers_409_with_a_stable_code_over_the_api(local_stack, bsre, resumed, clients):

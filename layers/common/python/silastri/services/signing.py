@@ -27,11 +27,11 @@ from ..domain.errors import ConflictError, DomainError, ForbiddenError, Validati
 from ..domain.models import Application
 from ..observability import logger
 from ..settings import get_settings
-from . import ratelimit, timeline
-from .ratelimit import Policy
+from . import timeline
 
 if TYPE_CHECKING:
     from ..adapters.signing import Signer
+    from .ratelimit import Policy
 
 T = TypeVar("T")
 
@@ -40,13 +40,30 @@ _NIK = re.compile(r"\d{16}")
 
 # Throttles (services/ratelimit.py): every call counts, also the ones BSrE answers, because each one reaches the
 # office's Esign Client (and a TOTP request sends an e-mail). Per account and per client address; never per NIK.
+# (name, limit, window seconds, message, field); ratelimit is imported where used: only the API throttles, and
+# the workflow functions that import this module (through tasks) derive no keys.
 _WAIT = "coba lagi dalam {minutes} menit"
-STATUS_ACCOUNT = Policy("tte-status-akun", 20, 900, "terlalu banyak pemeriksaan sertifikat; " + _WAIT, "nik")
-STATUS_ADDRESS = Policy("tte-status-alamat", 60, 900, "terlalu banyak pemeriksaan sertifikat dari alamat Anda; "
-                        + _WAIT, "nik")
-TOTP_ACCOUNT = Policy("tte-totp-akun", 5, 3600, "terlalu banyak permintaan kode TOTP; " + _WAIT, "nik")
-TOTP_ADDRESS = Policy("tte-totp-alamat", 20, 3600, "terlalu banyak permintaan kode TOTP dari alamat Anda; " + _WAIT,
-                      "nik")
+_LIMITS: dict[str, tuple[str, int, int, str, str]] = {
+    "status-account": ("tte-status-akun", 20, 900, "terlalu banyak pemeriksaan sertifikat; " + _WAIT, "nik"),
+    "status-address": ("tte-status-alamat", 60, 900,
+                       "terlalu banyak pemeriksaan sertifikat dari alamat Anda; " + _WAIT, "nik"),
+    "totp-account": ("tte-totp-akun", 5, 3600, "terlalu banyak permintaan kode TOTP; " + _WAIT, "nik"),
+    "totp-address": ("tte-totp-alamat", 20, 3600, "terlalu banyak permintaan kode TOTP dari alamat Anda; " + _WAIT,
+                     "nik"),
+}
+
+
+def policy(name: str) -> Policy:
+    """One of this flow's throttles (`status-account`, `status-address`, `totp-account`, `totp-address`)."""
+    from .ratelimit import Policy
+
+    return Policy(*_LIMITS[name])
+
+
+def _throttle(kind: str, principal: Principal, client_address: str) -> None:
+    from . import ratelimit
+
+    ratelimit.attempt((policy(f"{kind}-account"), principal.user_id), (policy(f"{kind}-address"), client_address))
 
 UNKNOWN_MESSAGE = (
     "hasil penandatanganan di BSrE tidak diketahui: koneksi terputus atau layanan tidak menjawab setelah dokumen "
@@ -247,7 +264,7 @@ def certificate_status(principal: Principal, nik: Any, *, client_address: str) -
     require_head(principal)
     _require_bsre()
     value = checked_nik(nik)
-    ratelimit.attempt((STATUS_ACCOUNT, principal.user_id), (STATUS_ADDRESS, client_address))
+    _throttle("status", principal, client_address)
     from ..adapters.signing import SigningError
 
     try:
@@ -266,7 +283,7 @@ def request_totp(principal: Principal, nik: Any, *, client_address: str) -> None
     require_head(principal)
     _require_bsre()
     value = checked_nik(nik)
-    ratelimit.attempt((TOTP_ACCOUNT, principal.user_id), (TOTP_ADDRESS, client_address))
+    _throttle("totp", principal, client_address)
     from ..adapters.signing import SigningError
     from ..adapters.signing_bsre import SigningRejectedError
 
