@@ -211,13 +211,14 @@ def test_a_wrong_passphrase_is_an_attempt_recorded_as_rejected_without_the_secre
 
 
 def test_credentials_are_required_and_only_one_kind_at_a_time(local_stack, bsre, resumed):
-    _, task_id = _signing_task()
+    app, task_id = _signing_task()
     with pytest.raises(ValidationError) as missing:
         tasks.decide(HEAD, task_id, "signed", None, {"signer_nik": NIK})
     assert missing.value.field == "passphrase"
     with pytest.raises(ValidationError) as both:
         tasks.decide(HEAD, task_id, "signed", None, {"signer_nik": NIK, "passphrase": "a", "totp": "123456"})
-    assert both.value.field == "passphrase" and not [c for c in bsre.calls if c[0] == "sign"]
+    assert both.value.field == "passphrase" and bsre.calls == []  # refused before BSrE is asked anything
+    assert _events(app.application_id) == []
     with pytest.raises(ValidationError) as flag:
         tasks.decide(HEAD, task_id, "signed", None, {"signer_nik": NIK, "passphrase": "a", "confirm_resign": "ya"})
     assert flag.value.field == "confirm_resign"

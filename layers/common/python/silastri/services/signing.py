@@ -15,7 +15,6 @@ import ipaddress
 import re
 import urllib.parse
 from collections.abc import Callable
-from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
@@ -380,13 +379,14 @@ def attempt(app: Application, task_id: str, step: str, principal: Principal, *, 
             target.signing_unknown_at = at
 
         dynamo.update_application(app.application_id, mark)
+        # no note: the applicant's page shows officers' notes, and this one is for the office
         timeline.record(app.application_id, step, "signing_outcome_unknown", steps.Role.HEAD.value, principal.user_id,
-                        note="Hasil penandatanganan di BSrE tidak diketahui; tidak ada yang diterbitkan.", **common)
+                        **common)
         logger.warning("BSrE signing outcome unknown", application_id=app.application_id, step=step, attempt=number)
         raise SigningOutcomeUnknown(UNKNOWN_MESSAGE, field="confirm_resign") from None
     except SigningRejectedError as exc:
         reason = str(getattr(exc, "reason", "rejected"))
-        wrong = bool(getattr(exc, "wrong_credentials", False))
+        wrong = bool(getattr(exc, "wrong_credentials", False)) or reason == "wrong-credentials"
         timeline.record(app.application_id, step, "signing_rejected", steps.Role.HEAD.value, principal.user_id,
                         reason=reason, **common)
         if wrong:
@@ -415,7 +415,3 @@ def clear_unknown(application_id: str) -> None:
         target.signing_unknown_at = None
 
     dynamo.update_application(application_id, change)
-
-
-def unknown_since(app: Application) -> datetime | None:
-    return app.signing_unknown_at

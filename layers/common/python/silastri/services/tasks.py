@@ -185,6 +185,8 @@ def _signed(task: Task, app: Application, principal: Principal, checked: dict[st
         return sign()
     if credentials is None or not (credentials.passphrase or credentials.totp):
         raise ValidationError("passphrase atau kode TOTP BSrE wajib diisi untuk menandatangani", field="passphrase")
+    if credentials.passphrase and credentials.totp:
+        raise ValidationError("isi passphrase ATAU kode TOTP, tidak keduanya", field="passphrase")
     signing.check_certificate(credentials.nik)
     return signing.attempt(app, task.task_id, task.step, principal, confirm_resign=checked.get("confirm_resign", False),
                            sign=sign)
