@@ -392,7 +392,8 @@ def attempt(app: Application, task_id: str, step: str, principal: Principal, *, 
         if wrong:
             raise WrongSigningCredentials("passphrase atau kode TOTP salah; tidak ada yang ditandatangani. Masukkan "
                                           "lagi (kode TOTP hanya berlaku sekali)", field="passphrase") from None
-        raise SigningRefused(f"BSrE menolak menandatangani ({reason}); tidak ada yang ditandatangani",
+        label = getattr(exc, "label", None)  # the adapter's Bahasa sentence for the head, when it gives one
+        raise SigningRefused(f"{label or f'BSrE menolak menandatangani ({reason})'}; tidak ada yang ditandatangani",
                              field="signer_nik") from None
     except SigningUnavailableError as exc:
         timeline.record(app.application_id, step, "signing_unavailable", steps.Role.HEAD.value, principal.user_id,
