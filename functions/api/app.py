@@ -38,12 +38,14 @@ from silastri.services import (
     notifier,
     permits,
     sessions,
+    signing,
     tasks,
     tracking,
 )
 from silastri.settings import get_settings
 
 notifier.check_plans()  # at start: every office's notification plan names templates that exist and fit
+signing.warn_if_unencrypted()  # at start: BSRE_URL over plain http:// to a non-private address is logged (once)
 app = Chalice(app_name="silastri")
 app.api.binary_types = []
 app.register_blueprint(applicant_pages)
@@ -62,9 +64,14 @@ def flush_metrics(event: Any, get_response: Callable[[Any], Response]) -> Respon
         flush_request_metrics()
 
 
-def _error(status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, headers={"Content-Type": JSON, **(headers or {})},
-                    body={"error": {"message": message, "field": field}})
+def _error(status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None,
+           code: str | None = None) -> Response:
+    """The error body: {"error": {"message", "field"}} plus a stable machine `code` where the error has one
+    (e.g. `signing_outcome_unknown`, `confirm_resign_required`, `certificate_not_usable`)."""
+    error: dict[str, Any] = {"message": message, "field": field}
+    if code:
+        error["code"] = code
+    return Response(status_code=status, headers={"Content-Type": JSON, **(headers or {})}, body={"error": error})
 
 
 def api(route: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,7 +84,7 @@ def api(route: Callable[..., Any]) -> Callable[..., Any]:
         except TooManyRequestsError as exc:
             return _error(429, exc.message, exc.field, {"Retry-After": str(exc.retry_after)})
         except DomainError as exc:
-            return _error(exc.status, exc.message, exc.field)
+            return _error(exc.status, exc.message, exc.field, code=getattr(exc, "code", None))
         except pydantic.ValidationError as exc:
             first = exc.errors()[0]
             return _error(400, first["msg"], ".".join(str(p) for p in first["loc"]) or None)
@@ -370,6 +377,24 @@ def sign_batch() -> Any:
     for task_id in task_ids:
         identifier(task_id, "task_ids")
     return {"results": tasks.sign_batch(who, task_ids)}
+
+
+@app.route("/api/signing/certificate-status", methods=["POST"])
+@api
+def signing_certificate_status() -> Any:
+    """BSrE: the head's certificate status ({"nik"} → {"status", "label", "may_sign"}); heads/acting heads of the
+    office only (403), NIK 16 digits (400), BSrE mode only (409), throttled (429). The NIK is not kept."""
+    who = officer()
+    return signing.certificate_status(who, body().get("nik"), client_address=client_address())
+
+
+@app.route("/api/signing/totp", methods=["POST"])
+@api
+def signing_totp() -> Any:
+    """BSrE e-mails a one-time TOTP code to the head ({"nik"}); same rules as the certificate status."""
+    who = officer()
+    signing.request_totp(who, body().get("nik"), client_address=client_address())
+    return Response(status_code=202, body={"sent": True, "message": signing.TOTP_SENT})
 
 
 @app.route("/api/applications/{application_id}/messages", methods=["GET"])

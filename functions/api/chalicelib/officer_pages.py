@@ -32,7 +32,7 @@ from silastri.domain.errors import (
     ValidationError,
 )
 from silastri.domain.validation import clean_text, copies, identifier
-from silastri.services import applications, links, messages_view, permits, sessions, tasks
+from silastri.services import applications, links, messages_view, permits, sessions, signing, tasks
 from silastri.settings import get_settings
 
 from chalicelib.pages import (
@@ -49,6 +49,7 @@ from chalicelib.pages import (
     _request,
     _role_name,
     _see_other,
+    client_address,
 )
 
 officer_pages = Blueprint(__name__)
@@ -74,6 +75,9 @@ ACTIONS = {
     "survey_filled": "SKM diisi oleh pemohon", "withdrawn": "Permohonan ditarik", "failed": "Gagal diproses",
     "completed": "Permohonan selesai", "rejected": "Permohonan ditolak", "lapsed": "Permohonan gugur",
     "run_ended": "Alur kerja berhenti — tugas terbuka ditutup", "run_continued": "Alur kerja dilanjutkan oleh operator",
+    "signing_attempt": "Percobaan tanda tangan BSrE", "signing_outcome_unknown": "Hasil tanda tangan BSrE TIDAK DIKETAHUI",
+    "signing_rejected": "Tanda tangan ditolak BSrE", "signing_unavailable": "Layanan BSrE tidak dapat dihubungi",
+    "signing_failed": "Tanda tangan BSrE gagal",
 }
 
 APPLICATION_STATES = {
@@ -264,6 +268,9 @@ def _what(entry: dict[str, Any]) -> str:
         text += f" ({STEP_TITLES.get(details['return_to'], details['return_to'])})"
     elif action == "done" and details.get("forwarded_to"):
         text = f"Diteruskan ke {_role_name(details['forwarded_to'])}"
+    elif action.startswith("signing_") and isinstance(details.get("attempt"), int):
+        text += f" (percobaan ke-{details['attempt']}"
+        text += ", tanda tangan ulang dikonfirmasi)" if details.get("confirm_resign") else ")"
     if action == "decided" and details.get("copies") and step == steps.StepId.PRINTING.value:
         text += f" — {details['copies']} salinan"
     return f"{STEP_TITLES.get(step, step)}: {text}"
@@ -313,19 +320,30 @@ def _task_context(who: Principal, task_id: str) -> dict[str, Any]:
         "outcomes": view["outcomes"], "proposed_number": view.get("proposed_number"), "files": files,
         "decided_label": OUTCOME_LABELS.get((step_id, task.get("outcome") or ""), task.get("outcome") or ""),
         "preview_draft": step_id == steps.StepId.SIGNING.value and is_open,
-        "bsre": get_settings().signer_mode == "bsre",
+        "bsre": signing.is_bsre(),
+        "signing_step": step_id in signing.SIGNING_STEPS,
+        "signer_label": signing.mode_label(),
+        "bsre_warning": signing.connection_warning() if "head" in who.roles else None,
+        "signing_unknown_at": app.get("signing_unknown_at") if step_id in signing.SIGNING_STEPS else None,
+        "signing_attempts": signing.attempts_of(app["application_id"], step_id)
+        if step_id in signing.SIGNING_STEPS and signing.is_bsre() else [],
         "task_path": f"/petugas/tugas/{quote(task_id)}",
         "messages": messages_view.application_messages(who, app["application_id"]),
     }
 
 
 def _task_page(ctx: Ctx, task_id: str, status: int = 200, chosen: str = "", values: Mapping[str, str] | None = None,
-               conflict: bool = False) -> Response:
+               conflict: bool = False, certificate: Mapping[str, Any] | None = None, signer_nik: str = "",
+               totp_sent: bool = False, signing_ready: bool = False) -> Response:
+    """The task page. BSrE signing: `certificate` is the status just checked (the passphrase/TOTP fields show only
+    when it may sign, after a TOTP was sent, or with `signing_ready` after a failed signing decision), `signer_nik`
+    the NIK typed for it (shown back to the head in this response only; never stored)."""
     who = _officer(ctx)
     context = _task_context(who, task_id)
     return _page_render("petugas_tugas.html", ctx, status, csp=TASK_PAGE_CSP,
                         title=f"{context['view']['title']} — {context['app']['registration_number']}",
-                        chosen=chosen, values=values or {}, conflict=conflict, **context)
+                        chosen=chosen, values=values or {}, conflict=conflict, certificate=certificate,
+                        signer_nik=signer_nik, totp_sent=totp_sent, signing_ready=signing_ready, **context)
 
 
 # ----------------------------------------------------------------------------- dashboard
@@ -390,6 +408,8 @@ def _details(form: Mapping[str, str]) -> dict[str, Any]:
     for secret in ("signer_nik", "passphrase", "totp"):  # BSrE one-time secrets: passed through, never kept
         if form.get(secret, "").strip():
             details[secret] = form[secret].strip()
+    if form.get("confirm_resign") == "1":  # "Saya mengerti; tandatangani ulang dengan passphrase/TOTP baru"
+        details["confirm_resign"] = True
     return details
 
 
@@ -397,7 +417,8 @@ def _error_field(exc: DomainError) -> str:
     field = exc.field or "_form"
     if field.startswith("document_notes."):
         return "doc-" + field.split(".", 1)[1]
-    return field if field in ("note", "visited_on", "findings", "number", "copies", "passphrase") else "_form"
+    return field if field in ("note", "visited_on", "findings", "number", "copies", "passphrase", "signer_nik",
+                              "confirm_resign") else "_form"
 
 
 @officer_pages.route("/petugas/tugas/{task_id}", methods=["POST"], content_types=_FORM)
@@ -418,13 +439,53 @@ def decide_task(ctx: Ctx, task_id: str) -> Response:
         if tasks.task_view(who, task_id)["task"]["status"] != "open":
             return _task_page(ctx, task_id, 409, conflict=True)
         ctx.errors = {_error_field(exc): _sentence(exc.message)}
-        return _task_page(ctx, task_id, 409, chosen=outcome, values=form)
+        return _task_page(ctx, task_id, 409, chosen=outcome, values=form, signer_nik=form.get("signer_nik", ""),
+                          signing_ready=bool(form.get("signer_nik")))
+    except (NotFoundError, ForbiddenError):
+        raise
+    except DomainError as exc:  # signing: 400 wrong passphrase, 422 refused, 502/503 BSrE (see services.signing)
+        ctx.errors = {_error_field(exc): _sentence(exc.message)}
+        return _task_page(ctx, task_id, exc.status if exc.status >= 400 else 400, chosen=outcome, values=form,
+                          signer_nik=form.get("signer_nik", ""), signing_ready=bool(form.get("signer_nik")))
+    return _see_other(f"/petugas/tugas/{quote(task_id)}?info=diputuskan")
+
+
+def _signing_form(ctx: Ctx, task_id: str) -> tuple[Principal, str]:
+    """The head's BSrE form (CSRF checked): who and the typed NIK (not validated here; the service does)."""
+    form = _form()
+    _officer(ctx, "head")
+    who = _check_csrf(ctx, form)
+    return who, form.get("signer_nik", "").strip()
+
+
+@officer_pages.route("/petugas/tugas/{task_id}/sertifikat", methods=["POST"], content_types=_FORM)
+@officer_page
+def certificate_check(ctx: Ctx, task_id: str) -> Response:
+    """"Periksa sertifikat": the head's certificate status at BSrE, shown on the task page (works without JS)."""
+    who, nik = _signing_form(ctx, task_id)
+    try:
+        result = signing.certificate_status(who, nik, client_address=client_address())
     except (NotFoundError, ForbiddenError):
         raise
     except DomainError as exc:
-        ctx.errors = {_error_field(exc): _sentence(exc.message)}
-        return _task_page(ctx, task_id, 400, chosen=outcome, values=form)
-    return _see_other(f"/petugas/tugas/{quote(task_id)}?info=diputuskan")
+        ctx.errors = {"signer_nik": _sentence(exc.message)}
+        return _task_page(ctx, task_id, exc.status, chosen="signed", signer_nik=nik)
+    return _task_page(ctx, task_id, certificate=result, signer_nik=nik)
+
+
+@officer_pages.route("/petugas/tugas/{task_id}/totp", methods=["POST"], content_types=_FORM)
+@officer_page
+def totp_request(ctx: Ctx, task_id: str) -> Response:
+    """"Kirim kode TOTP": BSrE e-mails the head a one-time code; the page then asks for it."""
+    who, nik = _signing_form(ctx, task_id)
+    try:
+        signing.request_totp(who, nik, client_address=client_address())
+    except (NotFoundError, ForbiddenError):
+        raise
+    except DomainError as exc:
+        ctx.errors = {"signer_nik": _sentence(exc.message)}
+        return _task_page(ctx, task_id, exc.status, chosen="signed", signer_nik=nik)
+    return _task_page(ctx, task_id, signer_nik=nik, totp_sent=True)
 
 
 # ----------------------------------------------------------------------------- documents of an application

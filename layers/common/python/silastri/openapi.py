@@ -21,6 +21,7 @@ _PHONE = {"type": "string", "pattern": "^(\\+62|62|0)8[0-9]{7,11}$", "maxLength"
           "description": "nomor WhatsApp Indonesia, contoh 081234567890"}
 _REGISTRATION = {"type": "string", "pattern": "^[A-Za-z]{2,8}-[0-9]{4}-[0-9]{6}$", "example": "REG-2026-000123"}
 # a line of text as it may appear on a decree: no control, bidi or other invisible format characters
+_NIK = {"type": "string", "pattern": "^[0-9]{16}$", "description": "NIK penanda tangan (tidak disimpan)"}
 _LINE = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff]*$"
 _TEXT = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e" \
         "\\u2060-\\u206f\\ufeff]*$"
@@ -86,12 +87,18 @@ def _bodies(upload_max_bytes: int) -> dict[tuple[str, str], dict[str, Any]]:
                 "copies": {"type": "integer", "minimum": 1, "maximum": 10},
                 "signer_nik": {"type": "string", "pattern": "^[0-9]{16}$"},
                 "passphrase": {"type": "string", "maxLength": 256},
-                "totp": {"type": "string", "pattern": "^[0-9]{6,8}$"}},
+                "totp": {"type": "string", "pattern": "^[0-9]{6,8}$"},
+                "confirm_resign": {"type": "boolean", "description": (
+                    "wajib true untuk menandatangani lagi setelah hasil penandatanganan sebelumnya tidak diketahui "
+                    "(409 confirm_resign_required bila tidak)")}},
                 description="document_notes (kelengkapan), visited_on/findings (tim teknis), number (penomoran), "
-                            "copies (pencetakan), signer_nik/passphrase/totp (BSrE, tidak pernah disimpan)")},
+                            "copies (pencetakan), signer_nik/passphrase/totp (BSrE, tidak pernah disimpan), "
+                            "confirm_resign (tanda tangan ulang)")},
             ["outcome"]),
         ("/api/signing/batch", "POST"): _object({"task_ids": {"type": "array", "minItems": 1, "maxItems": 50,
                                                               "items": _ID}}, ["task_ids"]),
+        ("/api/signing/certificate-status", "POST"): _object({"nik": _NIK}, ["nik"]),
+        ("/api/signing/totp", "POST"): _object({"nik": _NIK}, ["nik"]),
         ("/api/permits/{permit_id}/revoke", "POST"): _object({"reason": _text(1000, 1)}, ["reason"]),
     }
 
@@ -111,7 +118,9 @@ _PUBLIC = {"/", "/api/openapi.json", "/api/catalog", "/api/auth/register", "/api
            "/api/auth/password-reset/confirm", "/api/track", "/api/registry", "/api/verify/{permit_id}", "/verifikasi/{permit_id}"}
 _THROTTLED = {"/api/auth/login", "/api/auth/activate", "/api/auth/resend", "/api/auth/password-reset",
               "/api/auth/password-reset/confirm", "/api/track", "/api/account/email/code",
-              "/api/account/email/verify"}
+              "/api/account/email/verify", "/api/signing/certificate-status", "/api/signing/totp"}
+# answers from the office's BSrE Esign Client: unreachable (503) or a signed file that does not verify (502)
+_SIGNING = {"/api/signing/certificate-status", "/api/signing/totp", "/api/tasks/{task_id}/decision"}
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
@@ -130,6 +139,9 @@ def document(routes: dict[str, dict[str, Any]], upload_max_bytes: int = 10 * 102
                 responses["429"] = {"description": "terlalu banyak percobaan; coba lagi setelah Retry-After detik",
                                     "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
                                     **_ERROR}
+            if path in _SIGNING:
+                responses["5XX"] = {"description": "layanan BSrE tidak dapat dihubungi (503) atau berkas bertanda "
+                                                   "tangan tidak sah (502); tidak ada yang diterbitkan", **_ERROR}
             operation: dict[str, Any] = {
                 "operationId": entry.view_name,
                 "summary": doc,
@@ -156,6 +168,7 @@ def document(routes: dict[str, dict[str, Any]], upload_max_bytes: int = 10 * 102
         "components": {
             "securitySchemes": {"cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (Cognito ID token)"}},
             "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {
-                "type": "object", "properties": {"message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}},
+                "type": "object", "properties": {"message": {"type": "string"}, "field": {"type": ["string", "null"]},
+                               "code": {"type": "string", "description": "kode tetap, mis. signing_outcome_unknown"}}}}}},
         },
     }

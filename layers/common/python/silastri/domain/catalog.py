@@ -6,7 +6,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from .calendar import OfficeHours, WorkingCalendar
 from .errors import NotFoundError
@@ -51,6 +51,34 @@ class PermitType(BaseModel):
         raise NotFoundError(f"unknown requirement '{requirement_id}' for {self.permit_type}", field="requirement_id")
 
 
+class SignatureAppearanceSetting(BaseModel):
+    """An office's visible TTE specimen on its decrees and letters (invisible unless `visible`).
+
+    `image`: a PNG file name under silastri/domain/data/ or a `data:image/png;base64,…` URI; `page` is 1-based,
+    -1 the last page; x, y, width, height in PDF points from the page's lower-left corner (the BSrE v2 sign
+    call's `tampilan: VISIBLE` places an image by page and position)."""
+
+    visible: bool = False
+    image: str | None = None
+    page: int = -1
+    x: float = Field(default=0, ge=0)
+    y: float = Field(default=0, ge=0)
+    width: float = Field(default=0, ge=0)
+    height: float = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _complete_when_visible(self) -> SignatureAppearanceSetting:
+        if self.page == 0 or self.page < -1:
+            raise ValueError("page is 1-based, or -1 for the last page")
+        if self.visible and (not self.image or self.width <= 0 or self.height <= 0):
+            raise ValueError("a visible signature needs an image and a positive width and height")
+        if self.image and not self.image.startswith("data:image/png;base64,") and (
+                "/" in self.image or "\\" in self.image or self.image.startswith(".")
+                or not self.image.endswith(".png")):
+            raise ValueError("image is a .png file name under silastri/domain/data/ or a data:image/png URI")
+        return self
+
+
 class Office(BaseModel):
     office_id: str
     name: str
@@ -75,6 +103,8 @@ class Office(BaseModel):
     notification_plan: str = "standar"
     # what the applicant brings to collect the permit (the "permit ready" message)
     pickup_bring: str = ("KTP asli pemohon (atau surat kuasa dan KTP penerima kuasa) serta tanda terima")
+    # the TTE specimen on signed documents; invisible by default
+    signature_appearance: SignatureAppearanceSetting = Field(default_factory=SignatureAppearanceSetting)
 
     def calendar(self, provisional: bool = False) -> WorkingCalendar:
         """The office's working-day calendar (national holidays, cuti bersama, its hours and closures);
@@ -112,6 +142,16 @@ class Catalog(BaseModel):
 
 def _load(name: str) -> dict:
     return json.loads(resources.files("silastri.domain").joinpath("data", name).read_text("utf-8"))
+
+
+def data_file(name: str) -> bytes:
+    """The bytes of a file shipped under silastri/domain/data/ (e.g. an office's signature specimen).
+
+    Raises NotFoundError when there is no such file (names were checked by the catalog: no paths)."""
+    target = resources.files("silastri.domain").joinpath("data", name)
+    if not target.is_file():
+        raise NotFoundError(f"data file '{name}' not found", field="image")
+    return target.read_bytes()
 
 
 @lru_cache(maxsize=1)

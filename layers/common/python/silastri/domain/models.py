@@ -88,6 +88,8 @@ class Application(BaseModel):
     run_ended: str | None = None          # FAILED / TIMED_OUT / ABORTED: how the last run ended (reconciled)
     run_ended_at: datetime | None = None
     halted_status: ApplicationStatus | None = None  # the open status the application had when its run ended
+    # a BSrE signature attempt whose outcome is unknown (issue 13): signing again needs an explicit confirmation
+    signing_unknown_at: datetime | None = None
 
     def current_documents(self) -> dict[str, DocumentVersion]:
         """The latest accepted version per requirement."""

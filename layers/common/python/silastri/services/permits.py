@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..adapters import dynamo, storage
 from ..adapters.identity import Principal
@@ -22,7 +23,7 @@ from ..settings import get_settings
 
 if TYPE_CHECKING:
     from ..adapters.documents import Letterhead, SignatureBlock
-    from ..adapters.signing import Signer
+    from ..adapters.signing import SignatureAppearance, Signer
 
 
 @cache
@@ -42,18 +43,24 @@ def signer() -> Signer:
 
 def signer_for(credentials: SigningCredentials | None) -> Signer:
     """BSrE needs the head's NIK and a one-time passphrase/TOTP per signature: a one-shot signer that
-    forgets them after use. Other modes sign without per-call secrets."""
+    forgets them after use. Other modes sign without per-call secrets.
+
+    Raises ValidationError (field `passphrase`) when BSrE credentials are missing or both a passphrase and a
+    TOTP code are given."""
     settings = get_settings()
     if settings.signer_mode != "bsre":
         return signer()
-    from ..adapters.signing_bsre import BsreSigner
     from ..domain.errors import ValidationError
+    from . import signing
 
     if credentials is None or not (credentials.passphrase or credentials.totp) or not credentials.nik:
         raise ValidationError("passphrase atau kode TOTP BSrE wajib diisi untuk menandatangani", field="passphrase")
-    bsre = BsreSigner(settings.bsre_url, settings.bsre_username, settings.bsre_password,
-                      trust_roots_pem=signer_trust_roots())
-    return bsre.with_credentials(credentials.nik, passphrase=credentials.passphrase, totp=credentials.totp)
+    if credentials.passphrase and credentials.totp:
+        raise ValidationError("isi passphrase ATAU kode TOTP, tidak keduanya", field="passphrase")
+    nik = signing.checked_nik(credentials.nik)
+    if credentials.passphrase:
+        return signing.bsre_service().with_credentials(nik, passphrase=credentials.passphrase)
+    return signing.bsre_service().with_credentials(nik, totp=credentials.totp)
 
 
 def signer_trust_roots() -> list[bytes]:
@@ -142,13 +149,42 @@ def render_rejection(app: Application, signer_name: str, acting: bool = False) -
     )
 
 
+def signature_appearance(office: Office) -> SignatureAppearance:
+    """The office's TTE specimen setting as the signer takes it (catalog `signature_appearance`; invisible by
+    default). The image is read from silastri/domain/data/ or decoded from its data URI.
+
+    Raises ValueError when a visible setting's image is not a PNG."""
+    import base64
+
+    from ..adapters.signing import SignatureAppearance
+    from ..domain.catalog import data_file
+
+    setting = office.signature_appearance
+    if not setting.visible:
+        return SignatureAppearance()
+    assert setting.image  # the catalog requires an image for a visible signature
+    prefix = "data:image/png;base64,"
+    image = (base64.b64decode(setting.image[len(prefix):], validate=True) if setting.image.startswith(prefix)
+             else data_file(setting.image))
+    if not image.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError(f"signature image of office {office.office_id} is not a PNG")
+    return SignatureAppearance(visible=True, image_png=image, page=setting.page, x=setting.x, y=setting.y,
+                               width=setting.width, height=setting.height)
+
+
 def _sign(pdf: bytes, principal: Principal, office: Office, reason: str, acting: bool = False,
           credentials: SigningCredentials | None = None) -> bytes:
     from ..adapters.signing import SignerIdentity
 
     identity = SignerIdentity(name=principal.name or principal.email or "Kepala Dinas", title=office.head_title,
                               acting=acting)
-    return signer_for(credentials).sign_pdf(pdf, signer=identity, reason=reason, location=office.city)
+    chosen = signer_for(credentials)
+    appearance = signature_appearance(office)
+    if not appearance.visible:  # invisible: every signer's default
+        return chosen.sign_pdf(pdf, signer=identity, reason=reason, location=office.city)
+    # the issue-13 port: sign_pdf(..., appearance=) (typed loosely until every signer in this branch takes it)
+    sign_visible = cast(Callable[..., bytes], chosen.sign_pdf)
+    return sign_visible(pdf, signer=identity, reason=reason, location=office.city, appearance=appearance)
 
 
 def sign_permit(application_id: str, principal: Principal, claim_id: str,

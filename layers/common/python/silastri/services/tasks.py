@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ..adapters import dynamo, identity, storage, workflow
 from ..adapters.identity import Principal
@@ -14,7 +15,9 @@ from ..domain.clock import format_datetime_wib, now_utc
 from ..domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError
 from ..domain.models import Application, ApplicationStatus, Task, TaskStatus
 from ..observability import DECISIONS_REFUSED, count, logger
-from . import numbering, permits, sla, timeline
+from . import numbering, permits, signing, sla, timeline
+
+T = TypeVar("T")
 
 
 def open_human_task(application_id: str, office_id: str, step_id: str, state: str, token: str,
@@ -125,6 +128,10 @@ def _validate(task: Task, app: Application, principal: Principal, outcome: str, 
         checked["copies"] = validation.copies(details.get("copies", 1))
     elif step_id == steps.StepId.PICKUP and not app.survey_done:
         raise ConflictError("pemohon belum mengisi Survei Kepuasan Masyarakat (SKM)", field="survey")
+    elif step_id in (steps.StepId.SIGNING, steps.StepId.REJECTION_SIGNING):
+        # an earlier attempt whose outcome is unknown: only an explicit re-sign (before anything is sent)
+        signing.require_resign_confirmation(app, task.step, outcome, details)
+        checked["confirm_resign"] = details.get("confirm_resign") is True
     return checked
 
 
@@ -155,15 +162,34 @@ def _effects(task: Task, app: Application, principal: Principal, outcome: str, n
     elif step_id == steps.StepId.NUMBERING:
         numbering.assign(app.application_id, checked["number"])
     elif step_id == steps.StepId.SIGNING and outcome == "signed":
-        effects["permit"] = permits.sign_permit(app.application_id, principal, claim_id, credentials).model_dump(
-            mode="json")
+        effects["permit"] = _signed(task, app, principal, checked, credentials, lambda: permits.sign_permit(
+            app.application_id, principal, claim_id, credentials)).model_dump(mode="json")
+        effects["signed"] = True
     elif step_id == steps.StepId.REJECTION_SIGNING:
-        changes["rejection_key"] = permits.sign_rejection(app.application_id, principal, claim_id, credentials)
+        changes["rejection_key"] = _signed(task, app, principal, checked, credentials, lambda: permits.sign_rejection(
+            app.application_id, principal, claim_id, credentials))
+        effects["signed"] = True
     elif step_id == steps.StepId.PRINTING:
         changes["print_count"] = app.print_count + checked["copies"]
     effects["changes"] = changes
     effects["previous"] = {name: _jsonable(getattr(app, name)) for name in changes}
     return effects
+
+
+def _signed(task: Task, app: Application, principal: Principal, checked: dict[str, Any],
+            credentials: permits.SigningCredentials | None, sign: Callable[[], T]) -> T:
+    """Sign with the configured signer. BSrE: the passphrase/TOTP is required, the certificate status is checked
+    first (refused early unless ISSUE, before the secret is sent), and the call is one numbered attempt in the
+    audit trail (`signing.attempt`: unknown outcomes, refusals). Other signers sign directly."""
+    if not signing.is_bsre():
+        return sign()
+    if credentials is None or not (credentials.passphrase or credentials.totp):
+        raise ValidationError("passphrase atau kode TOTP BSrE wajib diisi untuk menandatangani", field="passphrase")
+    if credentials.passphrase and credentials.totp:
+        raise ValidationError("isi passphrase ATAU kode TOTP, tidak keduanya", field="passphrase")
+    signing.check_certificate(credentials.nik)
+    return signing.attempt(app, task.task_id, task.step, principal, confirm_resign=checked.get("confirm_resign", False),
+                           sign=sign)
 
 
 def _jsonable(value: Any) -> Any:
@@ -192,6 +218,8 @@ def _publish(task: Task, effects: dict[str, Any]) -> None:
     # them again here could overwrite what the run's next steps have written since.
     if effects.get("permit"):
         permits.publish_permit(PermitRecord.model_validate(effects["permit"]))
+    if effects.get("signed"):
+        signing.clear_unknown(task.application_id)  # a signature is published: an earlier unknown one is settled
     assert task.claim_id
     if dynamo.finish_claim(task.task_id, task.claim_id, TaskStatus.DECIDED):
         logger.info("decision published", application_id=task.application_id, step=task.step, outcome=task.outcome)
@@ -443,6 +471,7 @@ def task_view(principal: Principal, task_id: str) -> dict[str, Any]:
             "permit_type": app.permit_type, "status": app.status.value, "form": app.form,
             "permit_number": app.permit_number, "revision_notes": app.revision_notes,
             "survey_done": app.survey_done,
+            "signing_unknown_at": app.signing_unknown_at.isoformat() if app.signing_unknown_at else None,
         },
         "documents": documents,
         "timeline": [e.model_dump(mode="json") for e in dynamo.timeline(app.application_id)],
