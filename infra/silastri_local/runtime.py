@@ -246,6 +246,9 @@ class LocalStack:
                                         "password": "Rohil-" + secrets.token_urlsafe(9) + "9a", "name": name}
             try:
                 idp.admin_get_user(UserPoolId=pool_id, Username=entry["email"])
+                if key not in saved:  # an account from another stack in this process: this login sheet is the truth
+                    idp.admin_set_user_password(UserPoolId=pool_id, Username=entry["email"],
+                                                Password=entry["password"], Permanent=True)
             except idp.exceptions.UserNotFoundException:
                 idp.admin_create_user(
                     UserPoolId=pool_id, Username=entry["email"], MessageAction="SUPPRESS",

@@ -49,7 +49,7 @@ def _head() -> Principal:
     return Principal(user_id="head-1", roles={"head"}, office_id="rokan-hilir", name="H. Kepala")
 
 
-def test_rokan_hilir_signs_invisibly_by_default_and_no_appearance_is_passed(unit_env, monkeypatch):
+def test_rokan_hilir_signs_invisibly_by_default(unit_env, monkeypatch):
     unit_env()
     office = default_catalog().office("rokan-hilir")
     assert office.signature_appearance.visible is False
@@ -58,7 +58,7 @@ def test_rokan_hilir_signs_invisibly_by_default_and_no_appearance_is_passed(unit
     monkeypatch.setattr(permits, "signer_for", lambda credentials: stub)
     permits._sign(b"%PDF-1.7 test", _head(), office, "Penetapan")
     assert stub.calls == [{"signer": SignerIdentity(name="H. Kepala", title=office.head_title, acting=False),
-                           "reason": "Penetapan", "location": office.city}]
+                           "reason": "Penetapan", "location": office.city, "appearance": SignatureAppearance()}]
 
 
 def test_a_visible_office_setting_reaches_the_signer_call_with_image_page_and_position(unit_env, monkeypatch):

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
-from silastri.adapters import limits
+from silastri.adapters import dynamo
 from silastri.domain.errors import TooManyRequestsError
 from silastri.services import ratelimit
 from silastri.settings import get_settings
@@ -49,7 +49,7 @@ def dynamodb(monkeypatch):
             TableName=ENV["CODES_TABLE"], BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "code_id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "code_id", "KeyType": "HASH"}])
-        limits.LimitItem.Meta.table_name = ""
+        dynamo._BOUND_TO = None  # bind the tables (codes, limits) to this moto afresh
         yield
     get_settings.cache_clear()
 

@@ -215,6 +215,7 @@ def bind_tables() -> None:
     if endpoint == _BOUND_TO:
         return
     settings = get_settings()
+    from .limits import LimitItem
     from .message_log import MessageItem
 
     for model, name in [
@@ -226,6 +227,7 @@ def bind_tables() -> None:
         (SurveyItem, settings.surveys_table),
         (CodeItem, settings.codes_table),
         (MessageItem, settings.messages_table),
+        (LimitItem, settings.codes_table),
     ]:
         model.Meta.table_name = name
         model.Meta.region = _region()

@@ -13,8 +13,6 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.models import Model
 
-from ..settings import get_settings
-
 
 class LimitItem(Model):
     """Hits counted in one window of one throttle (same table and key attribute as the one-time codes)."""
@@ -29,8 +27,10 @@ class LimitItem(Model):
 
 
 def _bind() -> None:
-    if not LimitItem.Meta.table_name:
-        LimitItem.Meta.table_name = get_settings().codes_table
+    """Bound with the other models (`dynamo.bind_tables`): again when the AWS endpoint changed since."""
+    from .dynamo import bind_tables
+
+    bind_tables()
 
 
 def _conditional(exc: Exception) -> bool:

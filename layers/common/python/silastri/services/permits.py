@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ..adapters import dynamo, storage
 from ..adapters.identity import Principal
@@ -178,13 +177,8 @@ def _sign(pdf: bytes, principal: Principal, office: Office, reason: str, acting:
 
     identity = SignerIdentity(name=principal.name or principal.email or "Kepala Dinas", title=office.head_title,
                               acting=acting)
-    chosen = signer_for(credentials)
-    appearance = signature_appearance(office)
-    if not appearance.visible:  # invisible: every signer's default
-        return chosen.sign_pdf(pdf, signer=identity, reason=reason, location=office.city)
-    # the issue-13 port: sign_pdf(..., appearance=) (typed loosely until every signer in this branch takes it)
-    sign_visible = cast(Callable[..., bytes], chosen.sign_pdf)
-    return sign_visible(pdf, signer=identity, reason=reason, location=office.city, appearance=appearance)
+    return signer_for(credentials).sign_pdf(pdf, signer=identity, reason=reason, location=office.city,
+                                            appearance=signature_appearance(office))
 
 
 def sign_permit(application_id: str, principal: Principal, claim_id: str,
