@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
-from silastri.adapters import dynamo, message_log, messaging
+from silastri.adapters import aws, dynamo, message_log, messaging
 from silastri.domain import notifications, steps
 from silastri.domain.models import Application, ApplicationStatus, Task, TimelineEvent
 from silastri.services import automated, sla, tasks, timeline
@@ -279,6 +279,7 @@ def test_a_message_whose_sender_died_mid_attempt_is_not_left_queued_in_the_dead_
         for key, value in {**info["environment"], "AWS_ENDPOINT_URL": stack.aws_url}.items():
             monkeypatch.setenv(key, value)
         get_settings.cache_clear()
+        aws.client.cache_clear()  # clients made for another stack's endpoint earlier in this process
         dynamo._BOUND_TO = None
         applicant = stack.aws("cognito-idp").list_users(
             UserPoolId=info["environment"]["USER_POOL_ID"], Filter=f'email = "{journey.credentials["email"]}"',
@@ -316,5 +317,6 @@ def test_a_message_whose_sender_died_mid_attempt_is_not_left_queued_in_the_dead_
         assert journey.registration_number in listed.stdout, listed.stdout[-500:]
     finally:
         get_settings.cache_clear()
+        aws.client.cache_clear()
         dynamo._BOUND_TO = None
         stack.stop()
