@@ -15,7 +15,7 @@ import pytest
 from silastri.adapters import dynamo, workflow
 from silastri.adapters.signing import SignatureAppearance, SignerIdentity
 from silastri.adapters.signing_bsre import BsreSigner
-from silastri.domain.errors import DomainError, TooManyRequestsError, ValidationError
+from silastri.domain.errors import TooManyRequestsError, ValidationError
 from silastri.domain.models import TaskStatus
 from silastri.services import permits, signing, tasks
 from silastri.settings import Settings, get_settings
@@ -103,23 +103,37 @@ def _with_appearance(monkeypatch, **setting: Any) -> None:
                         lambda office: real(office.model_copy(update={"signature_appearance": value})))
 
 
-def test_a_visible_setting_whose_image_is_not_a_png_is_a_clear_refusal_not_a_crash(local_stack, bsre, resumed,
-                                                                                   monkeypatch):
-    """The catalog accepts `data:image/png;base64,<anything>` at load; signature_appearance() then raises a bare
-    ValueError inside the signing attempt: the API answers 500, and the audit trail keeps a `signing_attempt`
-    with no result."""
-    _with_appearance(monkeypatch, image="data:image/png;base64," + base64.b64encode(b"GIF89a not a png").decode(),
-                     page=1, x=50, y=50, width=100, height=50)
+def test_a_visible_setting_whose_image_is_not_a_png_is_refused_when_the_catalog_loads():
+    """Found: the catalog accepted `data:image/png;base64,<anything>`, and signing then crashed (HTTP 500) with a
+    `signing_attempt` left without a result. Now the office setting itself is refused when it is loaded."""
+    from silastri.domain.catalog import SignatureAppearanceSetting
+
+    with pytest.raises(ValueError, match="PNG"):
+        SignatureAppearanceSetting(visible=True, page=1, x=50, y=50, width=100, height=50,
+                                   image="data:image/png;base64," + base64.b64encode(b"GIF89a not a png").decode())
+
+
+def test_a_specimen_file_that_cannot_be_used_is_a_clear_refusal_not_a_crash(local_stack, bsre, resumed,
+                                                                            monkeypatch):
+    """A specimen named by file that is missing is only found out at signing time: a clear 422 before any
+    attempt or BSrE call, the task stays open, no attempt is left without a result."""
+    _with_appearance(monkeypatch, image="tidak_ada_spesimen.png", page=1, x=50, y=50, width=100, height=50)
     app, task_id = _signing_task()
-    try:
+    with pytest.raises(signing.SignatureSettingUnusable):
         tasks.decide(HEAD, task_id, "signed", None, {"signer_nik": NIK, "passphrase": PASSPHRASE})
-    except DomainError:
-        pass
-    except Exception as exc:  # noqa: BLE001 - what the defect is
-        pytest.fail(f"{type(exc).__name__} escaped (HTTP 500): {exc}")
     assert dynamo.get_task(task_id).status == TaskStatus.OPEN
     attempts = signing.attempts_of(app.application_id, "signing")
     assert all(a["result"] is not None for a in attempts), f"attempt left without a result: {attempts}"
+
+
+@pytest.fixture(autouse=True)
+def fresh_head(monkeypatch):
+    """A head account of its own per test: failed signing attempts are throttled per account (10 per 15 min)."""
+    import uuid
+
+    head = HEAD.model_copy(update={"user_id": f"head-{uuid.uuid4().hex[:8]}"})
+    monkeypatch.setitem(globals(), "HEAD", head)
+    yield head
 
 
 @pytest.fixture(scope="module")
@@ -166,12 +180,16 @@ def test_a_visible_signature_page_beyond_the_document_is_refused_before_sending_
 @pytest.fixture
 def deployed_bsre(local_stack, monkeypatch):
     """BSrE mode configured as README/template document it (SignerMode, BsreUrl, BsreUsername, the password
-    secret) — the production `signing.bsre_service()` is NOT replaced. There is no documented setting for BSrE's
-    root certificate (SignerCertificatePem is described as `SignerMode=kms` only)."""
-    def configure(url: str) -> None:
+    secret, and — since the red-team found none — BSrE's trust roots: BsreTrustRootsSecret, here given directly as
+    BSRE_TRUST_ROOTS_PEM); the production `signing.bsre_service()` is NOT replaced."""
+    def configure(url: str, roots: list[bytes] | None = None) -> None:
         monkeypatch.setenv("SIGNER_MODE", "bsre")
         monkeypatch.setenv("BSRE_URL", url)
         monkeypatch.setenv("BSRE_USERNAME", "esign")
+        if roots is None:
+            monkeypatch.delenv("BSRE_TRUST_ROOTS_PEM", raising=False)
+        else:
+            monkeypatch.setenv("BSRE_TRUST_ROOTS_PEM", b"".join(roots).decode())
         monkeypatch.delenv("SIGNER_CERTIFICATE_PEM", raising=False)
         monkeypatch.setattr(Settings, "bsre_password", property(lambda self: "client-secret"))
         get_settings.cache_clear()
@@ -180,7 +198,7 @@ def deployed_bsre(local_stack, monkeypatch):
     get_settings.cache_clear()
 
 
-def test_a_decree_signed_by_an_untrusted_chain_is_not_published_in_the_documented_bsre_setup(local_stack,
+def test_a_decree_signed_by_an_untrusted_chain_is_not_published_in_the_documented_bsre_setup(local_stack, pki,
                                                                                             deployed_bsre,
                                                                                             monkeypatch):
     """An Esign Client that answers with a file signed under some other PKI (a rogue or misconfigured server, or
@@ -191,7 +209,7 @@ def test_a_decree_signed_by_an_untrusted_chain_is_not_published_in_the_documente
     users = {NIK: fake_bsre.User(identity=identity, passphrase=PASSPHRASE)}
     monkeypatch.setattr(workflow, "resume", lambda token, output: None)
     with fake_bsre.FakeBsre(rogue_pki, users, username="esign", password="client-secret") as server:
-        deployed_bsre(server.url)
+        deployed_bsre(server.url, pki.trust_roots_pem())  # BSrE's (the test PKI's) roots, not the rogue's
         app, task_id = _signing_task()
         with pytest.raises(signing.SignedDocumentRejected):
             tasks.decide(HEAD, task_id, "signed", None, {"signer_nik": NIK, "passphrase": PASSPHRASE})
@@ -206,13 +224,27 @@ def test_the_public_verification_page_accepts_a_genuine_bsre_decree_in_the_docum
     which in BSrE mode is SIGNER_CERTIFICATE_PEM or nothing; a BSrE-signed, timestamped decree then shows as
     invalid (untrusted signer, timestamp invalid) to every citizen who checks it — unless an operator finds out
     that the KMS-only parameter must carry BSrE's root."""
-    deployed_bsre(fake.url)
+    deployed_bsre(fake.url, pki.trust_roots_pem())
     app, task_id = _signing_task()
     tasks.decide(HEAD, task_id, "signed", None, {"signer_nik": NIK, "passphrase": PASSPHRASE})
     stored = dynamo.get_application(app.application_id)
     assert stored.permit_key
     result = permits.verify(app.permit_id or "")
     assert result["valid"] and result["timestamp_valid"], result["reasons"]
+
+
+def test_without_bsre_trust_roots_signing_refuses_to_start_and_nothing_is_sent(local_stack, fake, deployed_bsre,
+                                                                                monkeypatch):
+    """No roots configured: a returned file could not be checked, so nothing is sent to BSrE at all."""
+    from silastri.settings import SecretUnavailable
+
+    deployed_bsre(fake.url, None)
+    app, task_id = _signing_task()
+    with pytest.raises(SecretUnavailable):
+        tasks.decide(HEAD, task_id, "signed", None, {"signer_nik": NIK, "passphrase": PASSPHRASE})
+    assert fake.requests_to(fake_bsre.SIGN_PATH) == []
+    assert dynamo.get_application(app.application_id).permit_key is None
+    assert dynamo.get_task(task_id).status == TaskStatus.OPEN
 
 
 # ----------------------------------------------------------------------------- 6. unknown outcome on the page

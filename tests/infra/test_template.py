@@ -165,6 +165,7 @@ def test_each_function_may_read_exactly_the_secrets_it_is_given(template):
     # (signed task links in messages); only the API signs (BSrE)
     # only the API makes links to documents (the CDN's signing key)
     assert readers == {"AppSecret": {"ApiFunction", "NotifierFunction"}, "BsrePasswordSecret": {"ApiFunction"},
+                       "BsreTrustRootsSecret": {"ApiFunction"},
                        "DocumentsCdnPrivateKeySecret": {"ApiFunction"}}
 
 

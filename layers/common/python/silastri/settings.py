@@ -12,6 +12,7 @@ is the secret named by `DOCUMENTS_CDN_PRIVATE_KEY_SECRET_NAME`."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -70,6 +71,11 @@ class Settings(BaseSettings):
     bsre_url: str = ""                 # signer_mode=bsre: BSrE eSign base URL
     bsre_username: str = ""
     bsre_password_secret_name: str = ""  # signer_mode=bsre: Secrets Manager secret {"password": "..."}
+    bsre_trust_roots_pem: str = Field(default="", description=(
+        "signer_mode=bsre: the PEM certificates BSrE signatures and timestamps chain to (BSrE/BSSN root and TSA "
+        "roots), given directly (local stacks, tests); a deployed function reads bsre_trust_roots_secret_name"))
+    bsre_trust_roots_secret_name: str = Field(default="", description=(
+        'signer_mode=bsre: Secrets Manager secret {"pem": "<PEM certificates>"} holding those roots'))
     messaging_mode: Literal["aws", "local-outbox"] = "aws"
     whatsapp_phone_number_id: str = ""
     sender_email: str = ""
@@ -153,6 +159,21 @@ class Settings(BaseSettings):
             raise SecretUnavailable(f"secret {self.bsre_password_secret_name} has no password yet "
                                     "(put-secret-value {\"password\": \"...\"} after deploying)")
         return password
+
+    def bsre_trust_roots(self) -> list[bytes]:
+        """The certificates (PEM, one or more) a BSrE signature and its timestamp must chain to (signer_mode=bsre).
+
+        Raises SecretUnavailable when none is configured: without them a returned file cannot be checked before
+        it is published, nor verified on the public page, so signing refuses to start (fail loudly)."""
+        text = self.bsre_trust_roots_pem
+        if not text and self.bsre_trust_roots_secret_name:
+            value = self.secret(self.bsre_trust_roots_secret_name, transform="json")
+            text = value.get("pem", "") if isinstance(value, dict) else ""
+        blocks = re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text or "", re.S)
+        if not blocks:
+            raise SecretUnavailable("BSrE trust roots are not configured: put the BSrE/BSSN root (and TSA) certificates "
+                                    "as PEM in the BsreTrustRootsSecret {\"pem\": \"...\"} (or BSRE_TRUST_ROOTS_PEM)")
+        return [block.encode() + b"\n" for block in blocks]
 
     def documents_cdn(self) -> DocumentsCdn | None:
         """The documents CDN that signed links point at, or None when there is none (links are presigned S3 GETs).

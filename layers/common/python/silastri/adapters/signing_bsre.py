@@ -177,7 +177,7 @@ CERTIFICATE_LABELS = {
     "UNKNOWN": "Status sertifikat tidak dapat dibaca dari BSrE",
 }
 
-_NIK = re.compile(r"\d{16}")
+_NIK = re.compile(r"[0-9]{16}")  # ASCII digits only (\d would take any Unicode digit)
 _STATUS_WORD = re.compile(r"[A-Z_]{2,40}")
 _MAX_ERROR_TEXT = 200
 
@@ -722,10 +722,13 @@ def _signature_properties(
     if appearance.width <= 0 or appearance.height <= 0:
         raise ValueError("a visible signature needs a positive width and height")
     page = appearance.page
+    pages = _page_count(pdf)
     if page == -1:
-        page = _page_count(pdf)  # BSrE takes a page number [G §6.2 item 6]
+        page = pages  # BSrE takes a page number [G §6.2 item 6]
     if page < 1:
         raise ValueError("page must be 1-based or -1 (last page)")
+    if page > pages:  # BSrE would answer 500 (an unknown outcome): refused here, before anything is sent
+        raise ValueError(f"the visible signature's page {page} is beyond the document's {pages} pages")
     return {
         "tampilan": "VISIBLE",
         "imageBase64": base64.b64encode(appearance.image_png).decode("ascii"),

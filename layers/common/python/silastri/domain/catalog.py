@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from functools import lru_cache
 from importlib import resources
@@ -76,6 +78,13 @@ class SignatureAppearanceSetting(BaseModel):
                 "/" in self.image or "\\" in self.image or self.image.startswith(".")
                 or not self.image.endswith(".png")):
             raise ValueError("image is a .png file name under silastri/domain/data/ or a data:image/png URI")
+        if self.image and self.image.startswith("data:image/png;base64,"):
+            try:
+                data = base64.b64decode(self.image.removeprefix("data:image/png;base64,"), validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("image data URI is not valid base64") from None
+            if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+                raise ValueError("image data URI is not a PNG")
         return self
 
 

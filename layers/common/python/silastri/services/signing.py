@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 SIGNING_STEPS = frozenset({steps.StepId.SIGNING.value, steps.StepId.REJECTION_SIGNING.value})
-_NIK = re.compile(r"\d{16}")
+_NIK = re.compile(r"[0-9]{16}")  # ASCII digits only (\d would take any Unicode digit)
 
 # Throttles (services/ratelimit.py): every call counts, also the ones BSrE answers, because each one reaches the
 # office's Esign Client (and a TOTP request sends an e-mail). Per account and per client address; never per NIK.
@@ -49,6 +49,9 @@ _LIMITS: dict[str, tuple[str, int, int, str, str]] = {
     "totp-account": ("tte-totp-akun", 5, 3600, "terlalu banyak permintaan kode TOTP; " + _WAIT, "nik"),
     "totp-address": ("tte-totp-alamat", 20, 3600, "terlalu banyak permintaan kode TOTP dari alamat Anda; " + _WAIT,
                      "nik"),
+    # failed signing attempts (wrong passphrase/TOTP, refusals) per account: online guessing, BSrE lockouts
+    "sign-account": ("tte-tanda-tangan-akun", 10, 900, "terlalu banyak percobaan tanda tangan yang gagal; " + _WAIT,
+                     "passphrase"),
 }
 
 
@@ -57,6 +60,14 @@ def policy(name: str) -> Policy:
     from .ratelimit import Policy
 
     return Policy(*_LIMITS[name])
+
+
+def throttle_signing(principal: Principal) -> Any:
+    """Reserve one signing attempt for the head's account (10 failed ones per 15 minutes); returns the
+    reservation, to be given back (`succeeded()`) when the signature went through. TooManyRequestsError (429)."""
+    from . import ratelimit
+
+    return ratelimit.attempt((policy("sign-account"), principal.user_id))
 
 
 def _throttle(kind: str, principal: Principal, client_address: str) -> None:
@@ -122,6 +133,13 @@ class SigningServiceUnavailable(DomainError):
 
     status = 503
     code = "bsre_unavailable"
+
+
+class SignatureSettingUnusable(DomainError):
+    """422: the office's visible-signature setting cannot be used for this document (image, page); nothing sent."""
+
+    status = 422
+    code = "signature_appearance_invalid"
 
 
 class SignedDocumentRejected(DomainError):
@@ -408,6 +426,13 @@ def attempt(app: Application, task_id: str, step: str, principal: Principal, *, 
         timeline.record(app.application_id, step, "signing_failed", steps.Role.HEAD.value, principal.user_id,
                         reason="signing-error", **common)
         raise
+    except ValueError as exc:  # the office's visible-signature setting cannot be used: refused before sending
+        timeline.record(app.application_id, step, "signing_failed", steps.Role.HEAD.value, principal.user_id,
+                        reason="appearance-invalid", **common)
+        logger.warning("signature appearance unusable", application_id=app.application_id, reason=str(exc)[:200])
+        raise SignatureSettingUnusable("pengaturan tanda tangan tampak (spesimen) kantor tidak dapat dipakai: "
+                                       f"{exc}; tidak ada yang dikirim ke BSrE. Hubungi administrator",
+                                       field="signature_appearance") from None
 
 
 def clear_unknown(application_id: str) -> None:

@@ -181,15 +181,24 @@ def _signed(task: Task, app: Application, principal: Principal, checked: dict[st
     """Sign with the configured signer. BSrE: the passphrase/TOTP is required, the certificate status is checked
     first (refused early unless ISSUE, before the secret is sent), and the call is one numbered attempt in the
     audit trail (`signing.attempt`: unknown outcomes, refusals). Other signers sign directly."""
+    try:  # the office's visible-signature setting must be usable before anything is signed or sent
+        permits.signature_appearance(default_catalog().office(app.office_id))
+    except (ValueError, OSError, NotFoundError) as exc:
+        raise signing.SignatureSettingUnusable(
+            f"pengaturan tanda tangan tampak (spesimen) kantor tidak dapat dipakai: {exc}; tidak ada yang "
+            "ditandatangani. Hubungi administrator", field="signature_appearance") from None
     if not signing.is_bsre():
         return sign()
     if credentials is None or not (credentials.passphrase or credentials.totp):
         raise ValidationError("passphrase atau kode TOTP BSrE wajib diisi untuk menandatangani", field="passphrase")
     if credentials.passphrase and credentials.totp:
         raise ValidationError("isi passphrase ATAU kode TOTP, tidak keduanya", field="passphrase")
+    reservation = signing.throttle_signing(principal)  # guessing passphrases online is throttled like passwords
     signing.check_certificate(credentials.nik)
-    return signing.attempt(app, task.task_id, task.step, principal, confirm_resign=checked.get("confirm_resign", False),
-                           sign=sign)
+    result = signing.attempt(app, task.task_id, task.step, principal,
+                             confirm_resign=checked.get("confirm_resign", False), sign=sign)
+    reservation.succeeded()  # a signature that went through does not count against the head
+    return result
 
 
 def _jsonable(value: Any) -> Any:
@@ -268,9 +277,9 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     # signing secrets (BSrE passphrase/TOTP) are taken out first: never stored with the decision or logged
     details = dict(details)
     credentials = None
-    if "passphrase" in details or "totp" in details:
-        credentials = permits.SigningCredentials(details.pop("signer_nik", None), details.pop("passphrase", None),
-                                                 details.pop("totp", None))
+    given = {name: details.pop(name, None) for name in ("signer_nik", "passphrase", "totp")}  # never kept, even alone
+    if given["passphrase"] is not None or given["totp"] is not None:
+        credentials = permits.SigningCredentials(given["signer_nik"], given["passphrase"], given["totp"])
     task = dynamo.get_task(task_id)
     app = dynamo.get_application(task.application_id)
     _authorise(principal, task, app)
