@@ -1,5 +1,6 @@
 """Red-team tests of the BSrE signing work (issue 13). Each test reproduces a defect found by attacking the flow as
-a head of office, an operator and an attacker; they fail until the product is fixed.
+a head of office, an operator and an attacker (each failed on the code the red-team attacked, and passes since
+its fix; one is a control that held up).
 
 Fixtures: the stub BSrE of test_signing_bsre_flow (`bsre`, `resumed`) and the fake BSrE server
 (tests/fixtures/fake_bsre.py, a TEST FIXTURE, not BSrE)."""
