@@ -142,6 +142,21 @@ def _network_error(exc: Exception) -> ChannelError | None:
     return None
 
 
+def _channel_error(exc: Exception, permanent_codes: set[str], refused: str, not_now: str) -> Exception:
+    """The channel error a provider's exception means: network (transient or uncertain), an AWS error code in
+    `permanent_codes` (permanent), any other AWS error (transient); an exception of no AWS call is returned as is."""
+    network = _network_error(exc)
+    if network:
+        return network
+    error = _client_error(exc)
+    if error is None:
+        return exc
+    code, status = error
+    if code in permanent_codes:
+        return PermanentChannelError(f"{refused} ({code})")
+    return TransientChannelError(f"{not_now} ({code or status})")
+
+
 class WhatsAppChannel:
     """AWS End User Messaging Social: a WhatsApp *template* message in the Meta Cloud API format.
 
@@ -186,16 +201,10 @@ class WhatsAppChannel:
         except ChannelError:
             raise
         except Exception as exc:
-            network = _network_error(exc)
-            if network:
-                raise network from exc
-            error = _client_error(exc)
-            if error is None:
+            mapped = _channel_error(exc, self._PERMANENT, "WhatsApp menolak pesan", "WhatsApp belum dapat mengirim")
+            if mapped is exc:
                 raise
-            code, status = error
-            if code in self._PERMANENT:
-                raise PermanentChannelError(f"WhatsApp menolak pesan ({code})") from exc
-            raise TransientChannelError(f"WhatsApp belum dapat mengirim ({code or status})") from exc
+            raise mapped from exc
         return str(response["messageId"])
 
 
@@ -229,16 +238,10 @@ class EmailChannel:
                 **extra,
             )
         except Exception as exc:
-            network = _network_error(exc)
-            if network:
-                raise network from exc
-            error = _client_error(exc)
-            if error is None:
+            mapped = _channel_error(exc, self._PERMANENT, "SES menolak e-mail", "SES belum dapat mengirim")
+            if mapped is exc:
                 raise
-            code, status = error
-            if code in self._PERMANENT:
-                raise PermanentChannelError(f"SES menolak e-mail ({code})") from exc
-            raise TransientChannelError(f"SES belum dapat mengirim ({code or status})") from exc
+            raise mapped from exc
         return str(response["MessageId"])
 
 
