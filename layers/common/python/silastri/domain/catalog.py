@@ -89,8 +89,7 @@ class SignatureAppearanceSetting(BaseModel):
 
 
 class Office(BaseModel):
-    # short enough that `<office>-<registration>-c<uuid>` stays within Step Functions' 80-character run names
-    office_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,19}$")
+    office_id: str
     name: str
     short_name: str
     government: str
@@ -98,7 +97,7 @@ class Office(BaseModel):
     city: str
     regency: str
     head_title: str
-    registration_prefix: str = Field(default="REG", pattern=r"^[A-Z0-9]{1,6}$")
+    registration_prefix: str = "REG"
     numbering_format: str
     revision_deadline_working_days: int = Field(ge=1)
     max_revision_rounds: int = Field(ge=1)
