@@ -51,10 +51,7 @@ def environment(stack: StackProcess) -> dict[str, str]:
 
 def outbox(stack: StackProcess) -> list[dict[str, Any]]:
     """Every line of the stack's local outbox, in the order written."""
-    path = Path(stack.data_dir) / "outbox.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.loads(line) for line in messaging.outbox_lines(Path(stack.data_dir) / "outbox.jsonl")]
 
 
 def log_item(stack: StackProcess, message_id: str) -> dict[str, Any] | None:

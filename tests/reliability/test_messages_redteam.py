@@ -311,7 +311,7 @@ def test_a_message_whose_sender_died_mid_attempt_is_not_left_queued_in_the_dead_
                     ["Attributes"]["ApproximateNumberOfMessages"])
         listed = subprocess.run([sys.executable, "-m", "silastri_local.cli", "--data-dir", str(stack.data_dir),
                                  "notifications", "list"], capture_output=True, text=True, timeout=120)
-        sent = [line for line in (Path(stack.data_dir) / "outbox.jsonl").read_text().splitlines() if mid in line]
+        sent = [line for line in messaging.outbox_lines(Path(stack.data_dir) / "outbox.jsonl") if mid in line]
         assert depth == 0
         assert sent == []
         assert journey.registration_number in listed.stdout, listed.stdout[-500:]

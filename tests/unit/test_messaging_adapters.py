@@ -259,3 +259,17 @@ def test_ses_errors_say_whether_a_retry_can_help(code, error):
                                                            subject="S", text="B"))
         stub.assert_no_pending_responses()
     assert type(raised.value) is error and "a@contoh.id" not in raised.value.reason
+
+
+def test_the_outbox_reader_leaves_out_a_line_another_process_is_still_writing(tmp_path):
+    """The local outbox is read by the dashboard and the tests while the notifier (another process) appends to it:
+    a last line without its newline is one still being written, not a message (CI saw it parsed half-way)."""
+    from silastri.adapters.messaging import outbox_lines
+
+    path = tmp_path / "outbox.jsonl"
+    assert outbox_lines(path) == []
+    whole = json.dumps({"message_id": "a", "text": "Permohonan REG-2026-000001 diterima"})
+    path.write_text(whole + "\n" + '{"message_id": "b", "text": "Permoh', encoding="utf-8")
+    assert [json.loads(line)["message_id"] for line in outbox_lines(path)] == ["a"]
+    path.write_text(whole + "\n" + whole.replace('"a"', '"b"') + "\n", encoding="utf-8")
+    assert [json.loads(line)["message_id"] for line in outbox_lines(path)] == ["a", "b"]

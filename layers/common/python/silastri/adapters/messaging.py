@@ -295,20 +295,35 @@ class LocalOutbox:
         provider_id = f"local-{message.channel}-{hashlib.sha256((message.message_id or message.at.isoformat()).encode()).hexdigest()[:16]}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         record = message.model_dump(mode="json") | {"provider_id": provider_id}
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._lock:
+            # One write(2) on an O_APPEND descriptor: a reader in another process sees whole lines, or a last line
+            # without its newline (see `outbox_lines`), never two lines interleaved.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         if message.message_id:
             _play_status_events(message, provider_id)
         return provider_id
 
     def messages(self) -> list[OutgoingMessage]:
-        if not self.path.exists():
-            return []
         with self._lock:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        return [OutgoingMessage.model_validate_json(line) for line in lines if line.strip()]
+            lines = outbox_lines(self.path)
+        return [OutgoingMessage.model_validate_json(line) for line in lines]
+
+
+def outbox_lines(path: Path) -> list[str]:
+    """The complete lines of a local outbox file, in the order written; a last line still being written by another
+    process (no newline yet) is left out. [] when the file does not exist."""
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    complete, _, _partial = text.rpartition("\n")
+    return [line for line in complete.split("\n") if line.strip()]
 
 
 def _play_status_events(message: OutgoingMessage, provider_id: str) -> None:
