@@ -468,7 +468,7 @@ class LocalStack:
             if app.execution_name in running:
                 continue
             payload = run_payload(app)
-            name = new_run_name(app.registration_number)
+            name = new_run_name(app.office_id, app.registration_number)
 
             def change(target: Application, run_name: str = name) -> None:
                 target.execution_name = run_name

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+from silastri.domain.numbering import first_run_name
 from silastri_local.client import wait_for
 from silastri_local.journey import SKM_ELEMENTS, Journey, journey_at
 from silastri_local.template import ROOT
@@ -66,8 +67,9 @@ def test_a_stopped_run_is_reconciled_listed_and_continued_to_the_end(stack, api,
     journey = journey_at(api, staff, "verification", permit_type="sip")
     task = journey.task("verifier", "verification")
     # WHEN an operator (or AWS) stops its run
-    stack.aws("stepfunctions").stop_execution(executionArn=_execution_arn(stack, journey.registration_number),
-                                              error="Operator.Stopped", cause="test")
+    run = first_run_name("rokan-hilir", journey.registration_number)
+    stack.aws("stepfunctions").stop_execution(executionArn=_execution_arn(stack, run), error="Operator.Stopped",
+                                              cause="test")
     # THEN its task closes and the application says, in Bahasa Indonesia, that it waits for an operator
     view = _reconciled(journey, "verifier", task["task_id"], "stopped")
     assert "operator akan melanjutkan" in view["run_halted"]
@@ -92,7 +94,7 @@ def test_a_failed_run_is_reconciled_and_continued(stack, api, staff):
     task = journey.task("verifier", "verification")
     row = _open_task(stack, journey, "verification")
     stack.aws("stepfunctions").send_task_failure(taskToken=row["task_token"]["S"], error="Test.Failure")
-    arn = _execution_arn(stack, journey.registration_number)
+    arn = _execution_arn(stack, first_run_name("rokan-hilir", journey.registration_number))
     wait_for(lambda: stack.aws("stepfunctions").describe_execution(executionArn=arn)["status"] == "FAILED",
              what="run failed")
     # THEN the task closes and the application shows it failed, with the explanation

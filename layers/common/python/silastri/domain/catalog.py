@@ -89,7 +89,8 @@ class SignatureAppearanceSetting(BaseModel):
 
 
 class Office(BaseModel):
-    office_id: str
+    # short enough that `<office>-<registration>-c<uuid>` stays within Step Functions' 80-character run names
+    office_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,19}$")
     name: str
     short_name: str
     government: str
@@ -97,7 +98,7 @@ class Office(BaseModel):
     city: str
     regency: str
     head_title: str
-    registration_prefix: str = "REG"
+    registration_prefix: str = Field(default="REG", pattern=r"^[A-Z0-9]{1,6}$")
     numbering_format: str
     revision_deadline_working_days: int = Field(ge=1)
     max_revision_rounds: int = Field(ge=1)

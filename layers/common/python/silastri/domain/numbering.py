@@ -32,3 +32,10 @@ def format_permit_number(office: Office, permit_type: PermitType, seq: int, when
 def format_registration_number(office: Office, seq: int, when: datetime) -> str:
     """e.g. `REG-2026-000123`."""
     return f"{office.registration_prefix}-{to_wib(when).year}-{seq:06d}"
+
+
+def first_run_name(office_id: str, registration_number: str) -> str:
+    """An application's first workflow execution name: `<office>-<registration>`. Registration numbers are per
+    office (two offices on the default prefix both have REG-2026-000001) while execution names are per state
+    machine: without the office, a second office's start would find the first office's run and attach to it."""
+    return f"{office_id}-{registration_number}"

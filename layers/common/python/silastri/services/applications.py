@@ -21,7 +21,7 @@ from ..domain.models import (
     DocumentVersion,
     validate_form,
 )
-from ..domain.numbering import format_registration_number, registration_counter_id
+from ..domain.numbering import first_run_name, format_registration_number, registration_counter_id
 from ..observability import APPLICATIONS_SUBMITTED, count
 from ..settings import get_settings
 from . import sla, timeline
@@ -193,7 +193,7 @@ def submit(principal: Principal, application_id: str, idempotency_key: str | Non
                 return  # a concurrent submit won; checked below
             target.status = ApplicationStatus.IN_PROGRESS
             target.registration_number = registration
-            target.execution_name = registration
+            target.execution_name = first_run_name(target.office_id, registration)
             target.submitted_at = when
             target.submit_key = idempotency_key
             target.current_step = steps.StepId.SUBMISSION.value
@@ -204,8 +204,8 @@ def submit(principal: Principal, application_id: str, idempotency_key: str | Non
     if app.submit_key != idempotency_key:
         raise ConflictError("permohonan ini sudah dikirim")
     if app.status == ApplicationStatus.IN_PROGRESS and app.current_step == steps.StepId.SUBMISSION.value:
-        assert app.registration_number
-        workflow.start_run(app.registration_number, workflow_input(app))
+        assert app.registration_number and app.execution_name
+        workflow.start_run(app.execution_name, workflow_input(app))
     return app
 
 

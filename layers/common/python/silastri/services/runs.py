@@ -8,6 +8,7 @@ enters the workflow at the step the application had reached (the ASL's resume en
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime
 from typing import Any
@@ -16,9 +17,11 @@ from pydantic import BaseModel
 
 from ..adapters import dynamo, workflow
 from ..adapters.aws import client
+from ..domain.catalog import default_catalog
 from ..domain.clock import now_utc
 from ..domain.errors import ConflictError
 from ..domain.models import OPEN_STATUSES, Application, ApplicationStatus
+from ..domain.numbering import first_run_name
 from ..observability import logger
 from . import timeline
 from .automated import MAX_RETURNS
@@ -45,8 +48,8 @@ class RunEnded(BaseModel):
 
 
 def _application_of(run: RunEnded) -> Application | None:
-    """The application a run belongs to: from its input (ids only), else from its name (the registration
-    number, optionally with a continuation suffix)."""
+    """The application a run belongs to: from its input (ids only), else from its name (`<office>-<registration>`,
+    optionally with a continuation suffix)."""
     try:
         application_id = json.loads(run.input or "{}").get("application_id")
     except ValueError:
@@ -54,7 +57,12 @@ def _application_of(run: RunEnded) -> Application | None:
     try:
         if application_id:
             return dynamo.get_application(str(application_id))
-        return dynamo.application_by_registration(run.name.split("-r")[0])
+        registration = re.sub(r"-(r\d+|c[0-9a-f-]{36})$", "", run.name)
+        for office_id in default_catalog().offices:
+            if registration.startswith(office_id + "-"):
+                app = dynamo.application_by_registration(registration.removeprefix(office_id + "-"))
+                return app if app.office_id == office_id else None
+        return None
     except Exception:  # noqa: BLE001 - a run of no known application: nothing to reconcile
         return None
 
@@ -112,9 +120,10 @@ def stuck() -> list[Application]:
                   key=lambda a: a.registration_number or "")
 
 
-def new_run_name(registration_number: str) -> str:
-    """A fresh execution name (names are unique for 90 days after a run closes): `REG-r<n>`."""
-    return f"{registration_number}-r{int(time.time() * 1000) % 10**10}"
+def new_run_name(office_id: str, registration_number: str) -> str:
+    """A fresh execution name for an operator's continuation (names stay taken for 90 days after a run closes):
+    `<office>-<registration>-r<n>`."""
+    return f"{first_run_name(office_id, registration_number)}-r{int(time.time() * 1000) % 10**10}"
 
 
 def run_payload(app: Application) -> dict[str, Any]:
@@ -139,7 +148,7 @@ def continue_run(registration_number: str, operator: str) -> dict[str, Any]:
         raise ConflictError(f"permohonan {app.registration_number} tidak sedang terhenti "
                             f"(status: {app.status.value})")
     assert app.registration_number
-    name = new_run_name(app.registration_number)
+    name = new_run_name(app.office_id, app.registration_number)
 
     def change(target: Application) -> None:
         if target.status not in STUCK:
