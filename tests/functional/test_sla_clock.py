@@ -147,3 +147,16 @@ def test_expected_completion_is_recomputed_as_steps_finish(at):
     _open(orsos_technical, "technical_review")  # 7 working days for the technical team (permit type override)
     later = sla.expected_completion(dynamo.get_application(orsos_technical.application_id))
     assert later is not None and later > wib(2026, 2, 24, 0, 0)
+
+
+def test_an_opener_that_finishes_after_the_run_closed_the_application_leaves_it_closed(local_stack):
+    """A wait whose deadline has (almost) passed when a run re-enters it can time out and close the application
+    (lapsed) before the Lambda opening its task has finished: that opener must not put the application back to
+    `awaiting_revision` nor leave an open task behind (seen on CI as a 400 instead of a 409 on a late resubmit)."""
+    app = _application("revision")
+    automated.close_application(automated.CloseEvent(application_id=app.application_id, outcome="lapsed"))
+    task = _open(app, "revision")
+    closed = dynamo.get_application(app.application_id)
+    assert closed.status == ApplicationStatus.LAPSED
+    assert task.status == TaskStatus.CANCELLED
+    assert dynamo.open_task_of(app.application_id) is None

@@ -19,6 +19,10 @@ from . import numbering, permits, signing, sla, timeline
 
 T = TypeVar("T")
 
+# set only by the run's closing step; a failed or stopped application can be continued by an operator
+CLOSED_STATUSES = frozenset({ApplicationStatus.COMPLETED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN,
+                             ApplicationStatus.LAPSED})
+
 
 def open_human_task(application_id: str, office_id: str, step_id: str, state: str, token: str,
                     execution_name: str) -> Task:
@@ -48,6 +52,8 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
     resumed = stored.task_id != candidate.task_id
 
     def change(app: Application) -> None:
+        if app.status in CLOSED_STATUSES:
+            return  # the run closed it meanwhile (e.g. a wait that timed out before this opener finished)
         app.current_step = step_id
         app.resume_at = state
         app.execution_name = execution_name  # the run that waits here is the application's current run
@@ -57,6 +63,10 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
             app.status = ApplicationStatus.IN_PROGRESS
 
     app, _ = dynamo.update_application(application_id, change)
+    if app.status in CLOSED_STATUSES:  # closed while this opener ran: the task it stored must not stay open
+        dynamo.cancel_open_tasks(application_id)
+        logger.info("task not opened: application closed", application_id=application_id, step=step_id)
+        return dynamo.get_task(stored.task_id)
     if not resumed:
         timeline.record(application_id, step_id, "task_opened", "system", task_id=stored.task_id,
                         **({"sla_standard": stored.sla["standard"], "sla_due_at": stored.due_at.isoformat(),
