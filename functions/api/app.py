@@ -445,9 +445,15 @@ def ikm_report() -> Any:
 @app.route("/api/registry", methods=["GET"])
 @api
 def registry() -> Any:
-    """What the permit registry says about a permit number (used by `silastri verify-permit`)."""
+    """What the permit registry says about an issued permit (used by `silastri verify-permit`): `permit_id` (the
+    QR code's id), or `number` with `office` (numbers are per office)."""
+    permit_id = query("permit_id", "")
+    if permit_id:
+        return permits.registry_entry(permit_id=identifier(permit_id, "permit_id"))
     number = clean_text(query("number", ""), "number", 100, label="nomor izin")
-    return permits.registry_entry(number)
+    office = query("office", "")
+    return permits.registry_entry(permit_number=number,
+                                  office_id=identifier(office, "office") if office else None)
 
 
 @app.route("/api/track", methods=["POST"])

@@ -162,7 +162,8 @@ def _runs_continue(args: argparse.Namespace) -> int:
 
     with _attached(Path(args.data_dir)):
         try:
-            result = runs.continue_run(args.registration_number, f"{getpass.getuser()} (silastri runs continue)")
+            result = runs.continue_run(args.registration_number, f"{getpass.getuser()} (silastri runs continue)",
+                                       office_id=args.office)
         except DomainError as exc:
             print(f"tidak dapat dilanjutkan: {exc.message}", file=sys.stderr)
             return 1
@@ -391,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     runs_list.set_defaults(func=_runs_list)
     runs_continue = runs_sub.add_parser("continue", help="continue a stopped or failed application")
     runs_continue.add_argument("registration_number")
+    runs_continue.add_argument("--office", default=None,
+                               help="office id, when two offices hold the registration number")
     runs_continue.set_defaults(func=_runs_continue)
     notes = sub.add_parser("notifications", help="messages: redrive, channel faults (local), list, check")
     notes_sub = notes.add_subparsers(dest="notifications_command", required=True)

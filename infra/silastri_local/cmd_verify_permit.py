@@ -2,10 +2,12 @@
 
 Checks the PAdES signature (integrity, whole file covered, signer certificate chaining to a trusted
 root through any intermediate, and the RFC 3161 timestamp when there is one: a BSrE signature is
-PAdES-BASELINE-T), that the permit number printed in it is known to the registry, that the file is
-byte-for-byte the issued one (SHA-256), and that the permit is not revoked. When the signature carries
-a timestamp, a second line gives its time in WIB and the timestamp authority; a timestamp that does not
-validate makes the file INVALID (`signature:timestamp-invalid`)."""
+PAdES-BASELINE-T), that the permit is in the registry, that the file is byte-for-byte the issued one (SHA-256),
+and that the permit is not revoked. The registry entry is found by the permit's public id, the one in its QR code
+(read from the QR's verification link in the file, never by parsing the permit number: every office numbers its
+permits in its own format). When the signature carries a timestamp, a line gives its time in WIB and the
+timestamp authority; a timestamp that does not validate makes the file INVALID (`signature:timestamp-invalid`).
+A last line names the permit found and the office that issued it."""
 
 from __future__ import annotations
 
@@ -23,19 +25,27 @@ from .client import ApiClient, ApiError
 if TYPE_CHECKING:
     from silastri.adapters.signing import SignatureReport
 
-NUMBER = re.compile(r"\b\d{1,4}/[A-Z0-9.-]+/\d{4}/[IVXLC]+/\d{4}\b")
+VERIFY_LINK = re.compile(r"/verifikasi/([0-9a-f]{32})\b")
 
 
-def permit_number_in(pdf: bytes) -> str | None:
-    """The permit number printed on the decree, if one can be read."""
+def permit_id_in(pdf: bytes) -> str | None:
+    """The permit's public id (the QR code's `/verifikasi/<id>` link), from the decree's link annotations, else
+    from its text; None when the file has none (not a SILASTRI decree, or unreadable)."""
     from pypdf import PdfReader
 
     try:
-        text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages[:3])
-    except Exception:  # an unreadable file simply has no readable number
+        pages = PdfReader(io.BytesIO(pdf)).pages
+        for page in pages:
+            for annotation in page.get("/Annots") or []:
+                uri = (annotation.get_object().get("/A") or {}).get("/URI")
+                found = VERIFY_LINK.search(str(uri)) if uri else None
+                if found:
+                    return found.group(1)
+        text = " ".join(page.extract_text() or "" for page in pages)
+    except Exception:  # an unreadable file simply has no readable id
         return None
-    found = NUMBER.search(re.sub(r"\s+", " ", text))
-    return found.group(0) if found else None
+    found = VERIFY_LINK.search(re.sub(r"\s+", "", text))
+    return found.group(1) if found else None
 
 
 def reasons_for(pdf: bytes, trust_roots: list[bytes], registry: Callable[[str], dict[str, Any] | None]) -> list[str]:
@@ -63,10 +73,10 @@ def check(
 
     report = verify_signed_pdf(pdf, trust_roots)
     reasons = [f"signature:{r}" for r in report.reasons]
-    number = permit_number_in(pdf)
-    entry = registry(number) if number else None
+    permit_id = permit_id_in(pdf)
+    entry = registry(permit_id) if permit_id else None
     if entry is None:
-        reasons.append("number-unknown")
+        reasons.append("permit-unknown")
     else:
         if entry.get("sha256") != hashlib.sha256(pdf).hexdigest():
             reasons.append("hash-mismatch")
@@ -83,17 +93,22 @@ def run(path: str, trust_roots: list[bytes], api: ApiClient, out: TextIO | None 
         print("INVALID file-not-found", file=out)
         return 2
 
-    def registry(number: str) -> dict[str, Any] | None:
+    found: dict[str, Any] = {}
+
+    def registry(permit_id: str) -> dict[str, Any] | None:
         try:
-            return dict(api.get("/api/registry?number=" + urllib.parse.quote(number, safe="")))
+            found.update(api.get("/api/registry?permit_id=" + urllib.parse.quote(permit_id, safe="")))
         except ApiError as exc:
-            if exc.status == 404:
+            if exc.status in (400, 404):
                 return None
             raise
+        return found
 
     reasons, report = check(pdf, trust_roots, registry)
     print("VALID" if not reasons else "INVALID " + " ".join(reasons), file=out)
     line = timestamp_line(report)
     if line is not None:
         print(line, file=out)
+    if found:
+        print(f"Izin: {found.get('permit_number')} — diterbitkan oleh {found.get('office_name')}", file=out)
     return 0 if not reasons else 1

@@ -243,5 +243,10 @@ def journey_at(api: ApiClient, staff: dict[str, ApiClient], step: str,
 SKM_ELEMENTS = ["persyaratan", "prosedur", "waktu", "biaya", "produk", "kompetensi", "perilaku", "pengaduan", "sarana"]
 
 
-def officer_clients(api: ApiClient, officers: dict[str, dict[str, str]]) -> dict[str, ApiClient]:
-    return {role: api.login(entry["email"], entry["password"]) for role, entry in officers.items()}
+def officer_clients(api: ApiClient, officers: dict[str, dict[str, str]],
+                    office_id: str | None = None) -> dict[str, ApiClient]:
+    """Logged-in clients by role for one office's seeded officers (the login sheet `officers.json`): the default
+    office's (keys without an office prefix) unless `office_id` names another (keys `<office_id>:<role>`)."""
+    prefix = f"{office_id}:" if office_id else ""
+    return {key.removeprefix(prefix): api.login(entry["email"], entry["password"]) for key, entry in officers.items()
+            if (key.startswith(prefix) if prefix else ":" not in key)}

@@ -244,8 +244,9 @@ class LocalResources:
 
         - the secrets' values: a generated secret takes a random value kept in the data directory (stable
           across restarts), a literal `SecretString` is put as written;
-        - the officers' groups: each seeded officer (`officers`: login key → {"email": ...}) joins the
-          default office's `office:<id>` group, and the keys in `acting_keys` join `acting-head`.
+        - the officers' groups: each seeded officer (`officers`: login key → {"email": ..., "office_id": ...})
+          joins its office's `office:<id>` group (the default office's when none is named), and the keys in
+          `acting_keys` join `acting-head`.
         """
         sm = self.client("secretsmanager")
         for logical, res in tpl.resources_of_type(self.template, "AWS::SecretsManager::Secret").items():
@@ -257,12 +258,13 @@ class LocalResources:
             sm.put_secret_value(SecretId=self.refs[logical], SecretString=value)
         idp = self.client("cognito-idp")
         pool_ids = [self.refs[logical] for logical in tpl.resources_of_type(self.template, "AWS::Cognito::UserPool")]
-        office_group = OFFICE_GROUP_PREFIX + os.environ.get("DEFAULT_OFFICE_ID", "rokan-hilir")
+        default_office = os.environ.get("DEFAULT_OFFICE_ID", "rokan-hilir")
         acting = set(acting_keys)
         for pool_id in pool_ids:
-            with contextlib.suppress(idp.exceptions.GroupExistsException):
-                idp.create_group(UserPoolId=pool_id, GroupName=office_group)
             for key, officer in officers.items():
+                office_group = OFFICE_GROUP_PREFIX + officer.get("office_id", default_office)
+                with contextlib.suppress(idp.exceptions.GroupExistsException):
+                    idp.create_group(UserPoolId=pool_id, GroupName=office_group)
                 idp.admin_add_user_to_group(UserPoolId=pool_id, Username=officer["email"], GroupName=office_group)
                 if key in acting:
                     idp.admin_add_user_to_group(UserPoolId=pool_id, Username=officer["email"],

@@ -43,6 +43,7 @@ OFFICERS = [  # (login key, Cognito group, e-mail handle, name, acting head)
     ("head_acting", "head", "pltkadis", "Drs. Zulkifli Hasan", True),
 ]
 
+ACTING_KEYS = {o[0] for o in OFFICERS if o[4]}
 
 _LOAD_LOCK = threading.Lock()
 
@@ -143,7 +144,8 @@ class LocalStack:
         self.resources.create_all()
         self._configure_environment()
         self._seed_officers()
-        self.resources.finish_local_setup(self.data_dir, self.officers, {o[0] for o in OFFICERS if o[4]})
+        self.resources.finish_local_setup(self.data_dir, self.officers,
+                                          {k for k, o in self.officers.items() if k.split(":")[-1] in ACTING_KEYS})
         if self.persist:
             self.save()  # fold what was replayed into a snapshot before serving
         if self.run_event_sources:
@@ -234,16 +236,27 @@ class LocalStack:
         return path.read_text().strip()
 
     def _seed_officers(self) -> None:
-        """One officer account per role in the default office; logins kept in the data directory."""
+        """One officer account per role in every office of the catalog; logins kept in the data directory.
+
+        The default office's logins are keyed by role (`back_office`, …), another office's by
+        `<office_id>:<role>`; each entry names its `office_id`."""
         assert self.resources
+        from silastri.domain.catalog import default_catalog
+
         path = self.data_dir / OFFICERS_FILE
         saved: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
         idp = self.resources.client("cognito-idp")
         pool_id = os.environ["USER_POOL_ID"]
+        default_office = os.environ.get("DEFAULT_OFFICE_ID", "rokan-hilir")
+        offices = [default_office, *sorted(o for o in default_catalog().offices if o != default_office)]
+        accounts = [(office_id, key if office_id == default_office else f"{office_id}:{key}", group,
+                     f"{handle}@{office_id.replace('-', '')}.local", name, acting)
+                    for office_id in offices for key, group, handle, name, acting in OFFICERS]
         # office and acting head come from groups (resources.finish_local_setup), never from attributes
-        for number, (key, group, handle, name, _acting) in enumerate(OFFICERS):
-            entry = saved.get(key) or {"email": f"{handle}@rokanhilir.local",
+        for number, (office_id, key, group, email, name, _acting) in enumerate(accounts):
+            entry = saved.get(key) or {"email": email, "office_id": office_id,
                                         "password": "Rohil-" + secrets.token_urlsafe(9) + "9a", "name": name}
+            entry.setdefault("office_id", office_id)
             try:
                 idp.admin_get_user(UserPoolId=pool_id, Username=entry["email"])
                 if key not in saved:  # an account from another stack in this process: this login sheet is the truth
@@ -253,7 +266,7 @@ class LocalStack:
                 idp.admin_create_user(
                     UserPoolId=pool_id, Username=entry["email"], MessageAction="SUPPRESS",
                     UserAttributes=[{"Name": "email", "Value": entry["email"]}, {"Name": "name", "Value": name},
-                                    {"Name": "phone_number", "Value": f"+6281100000{number}"}],
+                                    {"Name": "phone_number", "Value": f"+62811000{number:04d}"}],
                 )
                 idp.admin_set_user_password(UserPoolId=pool_id, Username=entry["email"], Password=entry["password"],
                                             Permanent=True)

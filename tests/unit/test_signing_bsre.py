@@ -86,6 +86,10 @@ def pki() -> Any:
     return fake_bsre.TestBsrePki()
 
 
+PERMIT_ID = "0123456789abcdef0123456789abcdef"
+VERIFY_URL = f"http://127.0.0.1:8000/verifikasi/{PERMIT_ID}"
+
+
 def make_pdf(number: str, pages: int = 1) -> bytes:
     buffer = io.BytesIO()
     page = canvas.Canvas(buffer)
@@ -93,6 +97,9 @@ def make_pdf(number: str, pages: int = 1) -> bytes:
         page.drawString(
             72, 720, f"SURAT IZIN OPERASIONAL - 503/DPMPTSP-IOS/{number}/XI/2026 hal. {index + 1}"
         )
+        # the QR code's verification link, as on a rendered decree (verify-permit finds the permit by its id)
+        page.linkURL(VERIFY_URL, (72, 690, 400, 705))
+        page.drawString(72, 694, VERIFY_URL)
         page.showPage()
     page.save()
     return buffer.getvalue()
@@ -608,10 +615,11 @@ class _Registry:
     """Stands in for the API client of `silastri verify-permit` (only the registry call)."""
 
     def __init__(self, pdf: bytes) -> None:
-        self.entry = {"sha256": hashlib.sha256(pdf).hexdigest(), "revoked": False}
+        self.entry = {"sha256": hashlib.sha256(pdf).hexdigest(), "revoked": False,
+                      "permit_number": "503/DPMPTSP-IOS/0007/XI/2026", "office_name": "DPMPTSP Kabupaten Rokan Hilir"}
 
     def get(self, path: str) -> dict[str, Any]:
-        assert path.startswith("/api/registry?number=")
+        assert path == f"/api/registry?permit_id={PERMIT_ID}", path  # found by the QR code's id
         return self.entry
 
 

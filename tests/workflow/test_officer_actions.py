@@ -79,7 +79,10 @@ def test_verify_permit_cli_and_revocation(stack, api, staff, tmp_path):
     good = tmp_path / "izin.pdf"
     good.write_bytes(pdf)
     ok = verify_cli(stack, good)
-    assert ok.returncode == 0 and ok.stdout.strip() == "VALID", ok.stdout + ok.stderr
+    assert ok.returncode == 0 and ok.stdout.splitlines()[0] == "VALID", ok.stdout + ok.stderr
+    # found by the id in its QR code, whatever the office's numbering format; the issuing office is named
+    assert ok.stdout.splitlines()[-1] == (f"Izin: {status['permit_number']} — diterbitkan oleh "
+                                          "DPMPTSP Kabupaten Rokan Hilir"), ok.stdout
 
     flipped = bytearray(pdf)
     flipped[len(pdf) // 3] ^= 0x01

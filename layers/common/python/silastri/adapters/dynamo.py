@@ -21,7 +21,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProject
 from pynamodb.models import Model
 
 from ..domain import audit
-from ..domain.errors import ConflictError, NotFoundError
+from ..domain.errors import ConflictError, NotFoundError, ValidationError
 from ..domain.ikm import SurveyAnswers
 from ..domain.models import Application, PermitRecord, Task, TaskStatus, TimelineEvent
 from ..settings import get_settings
@@ -313,14 +313,29 @@ def applications_of(applicant_id: str) -> list[Application]:
             for i in ApplicationItem.by_applicant.query(applicant_id, scan_index_forward=False)]
 
 
-def application_by_registration(registration_number: str) -> Application:
-    """The application with this registration number. Raises NotFoundError (also for an empty number)."""
+def applications_by_registration(registration_number: str) -> list[Application]:
+    """Every application with this registration number: numbers are per office (two offices on the same
+    prefix both have REG-2026-000001). [] for an empty or unknown number."""
     if not registration_number or not registration_number.strip():
-        raise NotFoundError("nomor registrasi tidak ditemukan", field="registration_number")
+        return []
     bind_tables()
-    for item in ApplicationItem.by_registration.query(registration_number):
-        return Application.model_validate(item.body)
-    raise NotFoundError("nomor registrasi tidak ditemukan", field="registration_number")
+    return [Application.model_validate(item.body)
+            for item in ApplicationItem.by_registration.query(registration_number)]
+
+
+def application_by_registration(registration_number: str, office_id: str | None = None) -> Application:
+    """The application of `office_id` with this registration number; without an office, the only one.
+
+    Raises NotFoundError (also for an empty number, or another office's), ValidationError (field `office`)
+    when no office is given and two offices hold the number."""
+    found = [app for app in applications_by_registration(registration_number)
+             if office_id is None or app.office_id == office_id]
+    if not found:
+        raise NotFoundError("nomor registrasi tidak ditemukan", field="registration_number")
+    if len(found) > 1:
+        raise ValidationError("nomor registrasi ini ada di lebih dari satu kantor; sebutkan kantornya",
+                              field="office")
+    return found[0]
 
 
 def all_applications() -> Iterator[Application]:
@@ -672,10 +687,16 @@ def get_permit(permit_id: str) -> PermitRecord:
 
 
 def permit_by_number(permit_number: str) -> PermitRecord | None:
+    """The first permit with this number (any office); prefer `permits_by_number` where offices may collide."""
+    return next(iter(permits_by_number(permit_number)), None)
+
+
+def permits_by_number(permit_number: str) -> list[PermitRecord]:
+    """Every permit with this number: numbers are per office, so two offices may hold the same one."""
+    if not permit_number:
+        return []
     bind_tables()
-    for item in PermitItem.by_number.query(permit_number):
-        return PermitRecord.model_validate(item.body)
-    return None
+    return [PermitRecord.model_validate(item.body) for item in PermitItem.by_number.query(permit_number)]
 
 
 # ----------------------------------------------------------------------------- SKM surveys

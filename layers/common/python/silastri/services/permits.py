@@ -282,14 +282,26 @@ def revoke(permit_id: str, principal: Principal, reason: str) -> PermitRecord:
     return record
 
 
-def registry_entry(permit_number: str) -> dict[str, Any]:
-    """What the public registry says about a number (for `silastri verify-permit`)."""
-    record = dynamo.permit_by_number(permit_number)
+def registry_entry(*, permit_id: str | None = None, permit_number: str | None = None,
+                   office_id: str | None = None) -> dict[str, Any]:
+    """What the public registry says about an issued permit (for `silastri verify-permit`): by its public id
+    (the QR code's), or by its number within one office (numbers are each office's own: two offices may print
+    the same one). Raises NotFoundError (404) when there is no such issued permit."""
+    record: PermitRecord | None
+    if permit_id:
+        try:
+            record = dynamo.get_permit(permit_id)
+        except NotFoundError:
+            record = None
+    else:
+        record = next((r for r in dynamo.permits_by_number(permit_number or "")
+                       if office_id is None or r.office_id == office_id), None)
     if record is None or not record.document_key:
-        raise NotFoundError("nomor tidak terdaftar", field="number")
-    return {"permit_number": record.permit_number, "sha256": record.sha256, "revoked": record.revoked,
-            "revoked_reason": record.revoked_reason, "holder_name": record.holder_name,
-            "permit_type": record.permit_type}
+        raise NotFoundError("izin tidak terdaftar", field="permit_id" if permit_id else "number")
+    office = default_catalog().office(record.office_id)
+    return {"permit_id": record.permit_id, "permit_number": record.permit_number, "sha256": record.sha256,
+            "revoked": record.revoked, "revoked_reason": record.revoked_reason, "holder_name": record.holder_name,
+            "permit_type": record.permit_type, "office_id": record.office_id, "office_name": office.short_name}
 
 
 def new_permit_id() -> str:

@@ -60,8 +60,7 @@ def _application_of(run: RunEnded) -> Application | None:
         registration = re.sub(r"-(r\d+|c[0-9a-f-]{36})$", "", run.name)
         for office_id in default_catalog().offices:
             if registration.startswith(office_id + "-"):
-                app = dynamo.application_by_registration(registration.removeprefix(office_id + "-"))
-                return app if app.office_id == office_id else None
+                return dynamo.application_by_registration(registration.removeprefix(office_id + "-"), office_id)
         return None
     except Exception:  # noqa: BLE001 - a run of no known application: nothing to reconcile
         return None
@@ -139,11 +138,13 @@ def run_payload(app: Application) -> dict[str, Any]:
     return payload
 
 
-def continue_run(registration_number: str, operator: str) -> dict[str, Any]:
+def continue_run(registration_number: str, operator: str, office_id: str | None = None) -> dict[str, Any]:
     """Continue a stuck application in a new execution at its `resume_at`; the step's task opens again.
+    `office_id` is needed only when two offices hold the registration number.
 
-    Raises ConflictError when the application is not waiting for an operator."""
-    app = dynamo.application_by_registration(registration_number.strip().upper())
+    Raises ConflictError when the application is not waiting for an operator, NotFoundError/ValidationError
+    as `dynamo.application_by_registration`."""
+    app = dynamo.application_by_registration(registration_number.strip().upper(), office_id)
     if app.status not in STUCK:
         raise ConflictError(f"permohonan {app.registration_number} tidak sedang terhenti "
                             f"(status: {app.status.value})")

@@ -399,9 +399,8 @@ def counter_view(principal: Principal, registration_number: str) -> dict[str, An
     """At the counter (SOP 10): who is collecting (masked), whether the SKM is filled, the open pickup task."""
     if "back_office" not in principal.roles:
         raise ForbiddenError("khusus Back Office", field="role")
-    app = dynamo.application_by_registration(registration_number.strip().upper())
-    if app.office_id != principal.office_id:
-        raise ForbiddenError("permohonan ini milik kantor lain", field="office_id")
+    # registration numbers are per office: the counter looks only among its own office's applications
+    app = dynamo.application_by_registration(registration_number.strip().upper(), principal.office_id or "-")
     contact = identity.contact_of(app.applicant_id)
     phone = contact.get("phone_number", "")
     open_task = dynamo.open_task_of(app.application_id)
