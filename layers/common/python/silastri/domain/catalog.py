@@ -165,6 +165,13 @@ class TechnicalRecommendation(_Strict):
         return self.mode == "always" or (self.mode == "when" and self.when is not None and self.when.holds(form))
 
 
+PaymentMethod = Literal["transfer", "qris"]
+
+
+def _all_methods() -> list[PaymentMethod]:
+    return ["transfer", "qris"]
+
+
 class PaymentStage(_Strict):
     """A retribution or fee paid before signing: none, a fixed amount (IDR), or assessed by the technical team.
 
@@ -174,7 +181,7 @@ class PaymentStage(_Strict):
     amount: PositiveInt | None = None
     name: str = ""
     legal_basis: str | None = None
-    methods: list[Literal["transfer", "qris"]] = Field(default_factory=lambda: ["transfer", "qris"])
+    methods: list[PaymentMethod] = Field(default_factory=_all_methods)
     due_working_days: int = Field(default=7, ge=1, le=60)
 
     @model_validator(mode="after")
@@ -283,7 +290,7 @@ class PermitType(_Strict):
     form_fields: list[FormField] = Field(min_length=1)
     stages: Stages = Field(default_factory=Stages)
     # per-step standard times replacing the SOP's for this type: step id → {"minutes": n} or {"working_days": n}
-    standard_times: dict[str, dict[Literal["minutes", "working_days"], PositiveInt]] = Field(default_factory=dict)
+    standard_times: dict[str, dict[str, PositiveInt]] = Field(default_factory=dict)
     validity: Validity
     decree: Decree
     signer: Signer = Field(default_factory=Signer)
@@ -338,6 +345,9 @@ class PermitType(_Strict):
         for key, value in self.standard_times.items():
             if key not in known_steps:
                 found.append((("standard_times", key), f"'{key}' bukan id tahap SOP ({', '.join(sorted(known_steps))})"))
+            for unit in value:
+                if unit not in ("minutes", "working_days"):
+                    found.append((("standard_times", key, unit), f"satuan '{unit}' tidak dikenal (minutes atau working_days)"))
             if len(value) != 1:
                 found.append((("standard_times", key), "waktu standar adalah tepat satu dari minutes atau working_days"))
         if self.numbering_format is not None:
@@ -349,8 +359,8 @@ class PermitType(_Strict):
             except ValueError as exc:
                 found.append((("decree", *path), f"teks tidak valid: {exc}"))
                 continue
-            for name, spec in names:
-                if name not in allowed or spec:
+            for name, format_spec in names:
+                if name not in allowed or format_spec:
                     found.append((("decree", *path), f"placeholder '{{{name}}}' tidak dikenal "
                                                      f"(gunakan kolom formulir atau {', '.join(sorted(DECREE_PLACEHOLDERS))})"))
         return found
