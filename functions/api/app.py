@@ -19,7 +19,7 @@ from chalicelib.pages import applicant_pages  # packaged with this function (Lam
 from silastri.adapters import dynamo, messaging
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
-from silastri.domain.catalog import default_catalog
+from silastri.domain.catalog import PermitType, default_catalog
 from silastri.domain.clock import format_date_id, to_wib
 from silastri.domain.errors import (
     DomainError,
@@ -241,11 +241,20 @@ def catalog() -> Any:
     office_id = query("office", get_settings().default_office_id)
     office = default_catalog().office(office_id)
     return {"office": office.model_dump(include={"office_id", "short_name", "regency"}),
-            "permit_types": [t.model_dump(exclude={"considerations", "decision_text"})
-                             for t in default_catalog().offered(office_id)],
+            "permit_types": [_permit_type_view(t) for t in default_catalog().offered(office_id)],
             "service_standard": [{"sop_number": s.sop_number, "title": s.title, "standard_time": s.standard_time_label}
                                  for s in steps.STEPS.values() if s.step_id not in (steps.StepId.REVISION,
                                                                                    steps.StepId.REJECTION_SIGNING)]}
+
+
+def _permit_type_view(definition: PermitType) -> dict[str, Any]:
+    """A permit type as the catalog API shows it: the catalog entry (without the decree's text) plus what a
+    client needs at a glance (recommending agency, fixed fee, validity label, the holder field)."""
+    data = definition.model_dump(mode="json", by_alias=True, exclude={"decree"})
+    data |= {"technical_agency": definition.technical_agency, "fee": definition.fee,
+             "validity_label": definition.validity.label, "holder_field": definition.holder_field.field,
+             "decree_title": definition.decree_title}
+    return data
 
 
 # ----------------------------------------------------------------------------- applications (applicant)

@@ -7,6 +7,8 @@
   silastri calendar is-working-day YYYY-MM-DD [--office ID]
   silastri calendar add-working-days YYYY-MM-DD N [--office ID]
   silastri calendar working-days-between YYYY-MM-DD YYYY-MM-DD [--office ID]
+  silastri catalog check [FILE...]  catalog files (YAML, one office each): FILE:LINE: message per mistake;
+                                   without FILE the shipped catalog (silastri/domain/data/catalog/*.yaml)
   silastri runs list [--stuck]     runs per application; --stuck: those waiting for an operator
   silastri runs continue REG-...   continue a stopped or failed application from the step it reached
   silastri metrics [--json]        the functions' metrics (EMF) summed per metric and dimension
@@ -283,6 +285,27 @@ def _notifications_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _catalog_check(args: argparse.Namespace) -> int:
+    """Check catalog files together as the stack loads them: each mistake as `FILE:LINE: message` and exit 1,
+    or an OK summary (offices and their permit types) and exit 0."""
+    from silastri.domain.catalog_files import CatalogError, load_paths, packaged_files
+
+    paths: list = [Path(f) for f in args.files] if args.files else packaged_files()
+    try:
+        catalog = load_paths(paths)
+    except CatalogError as exc:
+        for mistake in exc.mistakes:
+            print(mistake)
+        print(f"{len(exc.mistakes)} kesalahan di katalog", file=sys.stderr)
+        return 1
+    for office_id, office in catalog.offices.items():
+        types = catalog.offered(office_id)
+        print(f"{office_id}: {office.short_name}, {len(types)} jenis izin ({', '.join(t.permit_type for t in types)})")
+    total = sum(len(t) for t in catalog.types.values())
+    print(f"OK: {len(catalog.offices)} kantor, {total} jenis izin")
+    return 0
+
+
 def _verify_permit(args: argparse.Namespace) -> int:
     from silastri.adapters.signing import DevPkiSigner
 
@@ -438,6 +461,11 @@ def main(argv: list[str] | None = None) -> int:
     between.add_argument("start", help="YYYY-MM-DD")
     between.add_argument("end", help="YYYY-MM-DD")
     calendar.set_defaults(func=_calendar)
+    catalog_cmd = sub.add_parser("catalog", help="the offices' catalog files (YAML)")
+    catalog_sub = catalog_cmd.add_subparsers(dest="catalog_command", required=True)
+    catalog_check = catalog_sub.add_parser("check", help="check catalog files: FILE:LINE: message per mistake")
+    catalog_check.add_argument("files", nargs="*", metavar="FILE", help="catalog files (default: the shipped ones)")
+    catalog_check.set_defaults(func=_catalog_check)
     metrics = sub.add_parser("metrics", help="the functions' metrics (EMF documents kept by the local stack)")
     metrics.add_argument("--data-dir", default=argparse.SUPPRESS, help="where local data is kept (also after it)")
     metrics.add_argument("--metric", help="only this metric (e.g. ApplicationsSubmitted)")

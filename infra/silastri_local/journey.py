@@ -29,6 +29,41 @@ FORMS = {
     },
 }
 TYPES = {"orsos": "izin-operasional-orsos", "sip": "sip"}
+#: sample answers for text fields of other permit types, by field name (else a value made from the label)
+SAMPLE_TEXT = {
+    "pharmacy_name": "Apotek Sehat Bersama", "pharmacist_name": "apt. Rina Wulandari, S.Farm.",
+    "sipa_number": "SIPA-1407-2026-0012", "pharmacy_address": "Jl. Perdamaian No. 7, Bagansiapiapi",
+    "midwife_name": "Bd. Siti Aminah, S.Keb.", "facility_name": "Puskesmas Bagansiapiapi",
+    "institution_name": "TK Tunas Harapan", "organiser_name": "Yayasan Tunas Harapan Rokan Hilir",
+    "head_name": "Dra. Hj. Maimunah", "address": "Jl. Pendidikan No. 3, Bagansiapiapi",
+    "user_name": "CV Maju Bersama", "asset_location": "Gedung Serbaguna, Jl. Merdeka No. 9, Bagansiapiapi",
+    "purpose": "Pameran produk UMKM", "practice_address": "Jl. Sudirman No. 5, Bagansiapiapi",
+    "str_number": "STR-1234567890", "chair_name": "Hj. Nurhayati", "legal_entity_number": "AHU-0012345.AH.01.04.2026",
+    "organisation_name": "Yayasan Peduli Anak", "organisation_address": "Jl. Perniagaan No. 12",
+    "field_of_activity": "Lembaga kesejahteraan sosial anak", "practitioner_name": "dr. Andi Pratama",
+}
+
+
+def form_for(spec: dict[str, Any], known: dict[str, str] | None = None) -> dict[str, str]:
+    """A valid form for a permit type as `/api/catalog` describes it: `known` answers where they fit (the
+    seeded FORMS), enums their first option, dates today (WIB), numbers their minimum (1), texts sample values."""
+    known = known or {}
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()
+    form: dict[str, str] = {}
+    for field_spec in spec["form_fields"]:
+        name, kind = field_spec["field"], field_spec.get("type", "text")
+        value = known.get(name)
+        if kind == "enum":
+            options = [str(option) for option in field_spec["options"]]
+            form[name] = value if value is not None and value in options else options[0]
+        elif kind == "date":
+            form[name] = today
+        elif kind == "number":
+            form[name] = str(max(1, field_spec.get("minimum") or 1))
+        else:
+            text = str(value or SAMPLE_TEXT.get(name) or f"Contoh {field_spec['label'].lower()}")
+            form[name] = text[: field_spec.get("max_length", 200)]
+    return form
 
 
 def sample_pdf(title: str) -> bytes:
@@ -62,6 +97,8 @@ class Journey:
     officers: dict[str, ApiClient]
     permit_type: str
     on_step: Callable[[StepLine], None] = lambda line: None
+    office_id: str | None = None          # None: the deployment's default office
+    form: dict[str, str] | None = None    # None: FORMS' answers where they fit, sample values otherwise
     applicant: ApiClient | None = None
     application_id: str = ""
     registration_number: str = ""
@@ -104,14 +141,30 @@ class Journey:
 
         return str(wait_for(code, what="code in the outbox"))
 
+    def catalog_entry(self, client: ApiClient | None = None) -> dict[str, Any]:
+        """This journey's permit type as `/api/catalog` describes it (for its office)."""
+        reader = client or self.applicant or self.api
+        catalog = reader.get("/api/catalog" + (f"?office={self.office_id}" if self.office_id else ""))
+        return next(t for t in catalog["permit_types"] if t["permit_type"] == self.permit_type)
+
     def apply(self) -> str:
+        """Register (if needed), create the draft with a valid form, and upload every requirement the form makes
+        needed (optional ones left out)."""
         applicant = self.applicant or self.register()
-        created = applicant.post("/api/applications", {"permit_type": self.permit_type,
-                                                       "form": FORMS[self.permit_type]})
+        spec = self.catalog_entry(applicant)
+        form = self.form if self.form is not None else form_for(spec, FORMS.get(self.permit_type))
+        body: dict[str, Any] = {"permit_type": self.permit_type, "form": form}
+        if self.office_id:
+            body["office_id"] = self.office_id
+        created = applicant.post("/api/applications", body)
         self.application_id = created["application_id"]
-        catalog = applicant.get("/api/catalog")
-        spec = next(t for t in catalog["permit_types"] if t["permit_type"] == self.permit_type)
         for requirement in spec["requirements"]:
+            if requirement.get("optional"):
+                continue
+            condition = requirement.get("required_when")
+            if condition and form.get(condition["field"]) not in (
+                    [condition["equals"]] if condition.get("equals") is not None else condition.get("in") or []):
+                continue
             self.upload(requirement["requirement_id"], sample_pdf(requirement["name"]))
         return self.application_id
 

@@ -114,10 +114,14 @@ def login_with_keyboard(page: Page, screens, person: Person) -> None:
 
 def apply_for(page: Page, permit_type: str, button: str) -> str:
     page.goto("/ajukan")
-    page.get_by_role("link", name=button).click()
+    page.get_by_role("link", name=button, exact=True).click()
     page.wait_for_url(f"**/ajukan/{permit_type}")
     for field, value in FORMS[permit_type].items():
-        page.locator(f"#f-{field}").fill(value)
+        control = page.locator(f"#f-{field}")
+        if control.evaluate("element => element.tagName") == "SELECT":  # enum fields (kecamatan, profession)
+            control.select_option(value)
+        else:
+            control.fill(value)
     page.get_by_role("button", name="Simpan dan lanjut unggah dokumen").click()
     flash(page, "Draf permohonan dibuat")
     assert "pesan=" not in page.url  # the one-off message is not shown again on reload

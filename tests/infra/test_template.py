@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from silastri_local import template as tpl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -349,8 +350,8 @@ def test_the_public_client_may_write_no_attribute_the_app_trusts(template):
 
 def test_every_office_and_the_acting_head_have_a_group(template):
     groups = {r["Properties"]["GroupName"] for r in tpl.resources_of_type(template, "AWS::Cognito::UserPoolGroup").values()}
-    offices = json.loads((ROOT / "layers/common/python/silastri/domain/data/offices.json").read_text())
-    office_ids = {o["office_id"] for o in (offices["offices"] if isinstance(offices, dict) else offices)}
+    catalog = ROOT / "layers/common/python/silastri/domain/data/catalog"
+    office_ids = {yaml.safe_load(f.read_text())["office"]["office_id"] for f in catalog.glob("*.yaml")}
     assert office_ids and {f"office:{o}" for o in office_ids} <= groups
     assert "acting-head" in groups
 

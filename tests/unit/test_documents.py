@@ -262,7 +262,7 @@ class TestPermit:
         )
         text = text_of(render_permit(letterhead, **kwargs))  # type: ignore[arg-type]
         assert "bahwa pemohon telah memenuhi seluruh persyaratan Surat Izin Praktik;" in text
-        assert "Masa Berlaku : Sejak 28 November 2026, tanpa batas waktu" in text
+        assert "Masa Berlaku : Sejak 28 November 2026, selama pemegang izin menjalankan kegiatan" in text
         assert "sampai dengan" not in text
         assert "KESATU : Menetapkan pemberian izin" in text  # never a decree without an article
 

@@ -17,8 +17,10 @@ def test_catalog_seeds_rokan_hilir_with_both_permit_types():
     assert office.regency == "Kabupaten Rokan Hilir"
     orsos = catalog.permit_type("rokan-hilir", "izin-operasional-orsos")
     sip = catalog.permit_type("rokan-hilir", "sip")
-    assert orsos.needs_technical_recommendation and orsos.technical_agency == "Dinas Sosial Kabupaten Rokan Hilir"
-    assert not sip.needs_technical_recommendation
+    assert orsos.stage_plan({}) == {"technical_review": True, "field_visit": False, "payment": "none"}
+    assert orsos.technical_agency == "Dinas Sosial Kabupaten Rokan Hilir"
+    assert sip.stage_plan({}) == {"technical_review": False, "field_visit": False, "payment": "none"}
+    assert sip.technical_agency is None
     assert len(orsos.requirements) == 11
     assert all(t.fee == 0 for t in catalog.offered("rokan-hilir"))
 
@@ -34,11 +36,12 @@ def test_unknown_permit_type_and_office_are_refused_with_the_field():
 
 def test_a_second_office_is_configuration_only():
     catalog = default_catalog()
-    second = catalog.office("rokan-hilir").model_copy(update={"office_id": "bengkalis", "permit_types": ["sip"]})
-    extended = catalog.model_copy(update={"offices": {**catalog.offices, "bengkalis": second}})
-    assert extended.permit_type("bengkalis", "sip").permit_type == "sip"
+    assert catalog.offered("bengkalis") and catalog.office("bengkalis").regency == "Kabupaten Bengkalis"
+    assert catalog.permit_type("bengkalis", "sip").permit_type == "sip"
+    # its own variant: Rokan Hilir's SIP never asks a recommendation, Bengkalis' does for independent practice
+    assert catalog.permit_type("bengkalis", "sip") != catalog.permit_type("rokan-hilir", "sip")
     with pytest.raises(NotFoundError):
-        extended.permit_type("bengkalis", "izin-operasional-orsos")
+        catalog.permit_type("bengkalis", "izin-operasional-apotek")
 
 
 def test_permit_number_format_of_the_office():

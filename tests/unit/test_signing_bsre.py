@@ -670,6 +670,7 @@ def test_public_verification_returns_the_timestamp_facts(
         revoked=False,
         permit_number="503/DPMPTSP-IOS/0007/XI/2026",
         holder_name="Yayasan Peduli",
+        office_id="rokan-hilir",
         permit_type="ios",
         issued_at=date(2026, 11, 28),
         valid_until=None,
@@ -682,7 +683,7 @@ def test_public_verification_returns_the_timestamp_facts(
     monkeypatch.setattr(
         permits,
         "default_catalog",
-        lambda: SimpleNamespace(permit_types={"ios": SimpleNamespace(name="Izin Operasional")}),
+        lambda: SimpleNamespace(permit_type_name=lambda office_id, permit_type: "Izin Operasional"),
     )
     result = permits.verify("p-1")
     assert result["valid"] and result["signature_valid"]

@@ -315,7 +315,7 @@ def _task_context(who: Principal, task_id: str) -> dict[str, Any]:
         "overdue": bool(is_open and task.get("due_at") and now_utc() >= datetime.fromisoformat(task["due_at"])),
         "due_at": task.get("due_at"),
         "standard_time": (task.get("sla") or {}).get("standard") or steps.step(step_id).standard_time_label,
-        "holder": app["form"].get("organisation_name") or app["form"].get("practitioner_name") or "—",
+        "holder": definition.holder(app["form"]),  # the catalog's holder field
         "status_label": APPLICATION_STATES.get(app["status"], app["status"]),
         "outcomes": view["outcomes"], "proposed_number": view.get("proposed_number"), "files": files,
         "decided_label": OUTCOME_LABELS.get((step_id, task.get("outcome") or ""), task.get("outcome") or ""),

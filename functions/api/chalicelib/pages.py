@@ -24,7 +24,7 @@ from markupsafe import Markup
 from silastri.adapters import dynamo, identity
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import ikm, steps
-from silastri.domain.catalog import PermitType, default_catalog
+from silastri.domain.catalog import Condition, PermitType, default_catalog
 from silastri.domain.clock import format_datetime_wib
 from silastri.domain.errors import (
     ConflictError,
@@ -36,7 +36,7 @@ from silastri.domain.errors import (
 )
 from silastri.domain.models import Application, ApplicationStatus
 from silastri.domain.validation import identifier
-from silastri.services import accounts, applications, sessions, tracking
+from silastri.services import accounts, applications, sessions, sla, tracking
 from silastri.settings import get_settings
 
 applicant_pages = Blueprint(__name__)
@@ -548,12 +548,37 @@ def _office_id() -> str:
 
 
 def service_standard(permit_type: PermitType) -> list[dict[str, Any]]:
-    """The SOP steps this permit type goes through, with the role and the standard time of each."""
-    return [{"sop_number": s.sop_number, "title": s.title, "role": s.role.value if s.role else "system",
-             "standard_time": s.standard_time_label,
-             "skipped": s.step_id == steps.StepId.TECHNICAL_REVIEW and not permit_type.needs_technical_recommendation}
-            for s in steps.STEPS.values()
-            if s.step_id not in (steps.StepId.REVISION, steps.StepId.REJECTION_SIGNING)]
+    """The SOP steps this permit type goes through, with the role and the standard time of each (the type's
+    own standard times first); the technical review is skipped, or taken only when a form answer says so."""
+    recommendation = permit_type.stages.technical_recommendation
+    rows = []
+    for s in steps.STEPS.values():
+        if s.step_id in (steps.StepId.REVISION, steps.StepId.REJECTION_SIGNING):
+            continue
+        technical = s.step_id == steps.StepId.TECHNICAL_REVIEW
+        condition = recommendation.when if technical and recommendation.mode == "when" else None
+        rows.append({"sop_number": s.sop_number, "title": s.title, "role": s.role.value if s.role else "system",
+                     "standard_time": sla.standard_label(permit_type, s.step_id.value),
+                     "skipped": technical and recommendation.mode == "never",
+                     "only_when": _condition_text(permit_type, condition) if condition else None})
+    return rows
+
+
+def _condition_text(permit_type: PermitType, condition: Condition) -> str:
+    """`Tempat praktik: Praktik mandiri` — a catalog condition in the form's own words."""
+    label = next((f.label for f in permit_type.form_fields if f.field == condition.field), condition.field)
+    return f"{label}: {' atau '.join(condition.values())}"
+
+
+def requirement_rules(permit_type: PermitType) -> dict[str, str]:
+    """Per requirement that is not always needed: `opsional` or `wajib bila <field>: <answer>`."""
+    rules = {}
+    for requirement in permit_type.requirements:
+        if requirement.optional:
+            rules[requirement.requirement_id] = "opsional"
+        elif requirement.required_when:
+            rules[requirement.requirement_id] = f"wajib bila {_condition_text(permit_type, requirement.required_when)}"
+    return rules
 
 
 @applicant_pages.route("/ajukan", methods=["GET"])
@@ -562,7 +587,7 @@ def catalog_page(ctx: Ctx) -> Response:
     catalog = default_catalog()
     offered = catalog.offered(_office_id())
     return _render("ajukan.html", ctx, title="Ajukan izin", office=catalog.office(_office_id()),
-                   permit_types=[(t, service_standard(t)) for t in offered])
+                   permit_types=[(t, service_standard(t), requirement_rules(t)) for t in offered])
 
 
 @applicant_pages.route("/ajukan/{permit_type}", methods=["GET"])
@@ -598,7 +623,8 @@ def apply_submit(ctx: Ctx, permit_type: str) -> Response:
 def my_applications(ctx: Ctx) -> Response:
     who = ctx.require()
     catalog = default_catalog()
-    rows = [{"app": app, "view": applications.status_view(app), "name": catalog.permit_types[app.permit_type].name}
+    rows = [{"app": app, "view": applications.status_view(app),
+             "name": catalog.permit_type_name(app.office_id, app.permit_type)}
             for app in dynamo.applications_of(who.user_id)]
     return _render("permohonan_daftar.html", ctx, title="Permohonan saya", rows=rows,
                    status_labels=tracking.STATUS_LABELS)
@@ -631,7 +657,7 @@ def _detail(ctx: Ctx, application_id: str, status: int = 200) -> Response:
     return _render(
         "permohonan_detail.html", ctx, status, title=definition.name, app=app, view=view, definition=definition,
         status_label=tracking.STATUS_LABELS.get(view["status"], view["status"]),
-        requirements=_requirement_rows(app, view, definition),
+        requirements=_requirement_rows(app, view, definition), requirement_rules=requirement_rules(definition),
         missing=_names(definition, app.missing_requirements(definition)),
         uploadable=app.status in (ApplicationStatus.DRAFT, ApplicationStatus.AWAITING_REVISION),
         withdrawable=(app.status in (ApplicationStatus.DRAFT, ApplicationStatus.IN_PROGRESS,

@@ -192,13 +192,17 @@ def render_permit(
     signature: SignatureBlock,
     verify_url: str,
     recitals: list[str] | None = None,
+    noting: list[str] | None = None,
+    open_ended: str = "selama pemegang izin menjalankan kegiatan",
 ) -> bytes:
     """Render the permit as a decree of the head of office, with a QR code to ``verify_url``.
 
-    ``considerations`` are the legal basis (*Mengingat*), ``decision_text`` the articles
-    (*KESATU*, *KEDUA*, ...), which refer to the holder listed above them together with the
-    validity period. ``recitals`` (*Menimbang*) default to a standard text naming the holder
-    and the permit.
+    ``considerations`` are the legal basis (*Mengingat*), ``noting`` what the decree also took into
+    account (*Memperhatikan*: a technical recommendation, the STR; left out when empty),
+    ``decision_text`` the articles (*KESATU*, *KEDUA*, ...), which refer to the holder listed above
+    them together with the validity period (``valid_until`` None: valid from ``issued_at``
+    ``open_ended``, e.g. while the holder runs the activity). ``recitals`` (*Menimbang*) default to a
+    standard text naming the holder and the permit.
     """
     from reportlab.platypus import KeepTogether
 
@@ -216,7 +220,7 @@ def render_permit(
     validity = (
         f"{format_date_id(issued_at)} sampai dengan {format_date_id(valid_until)}"
         if valid_until
-        else f"Sejak {format_date_id(issued_at)}, tanpa batas waktu"
+        else f"Sejak {format_date_id(issued_at)}, {open_ended}"
     )
     details = [("Nama", holder_name), *holder_details, ("Masa Berlaku", validity)]
     diktum = decision_text or ["Menetapkan pemberian izin kepada pemegang izin tersebut di atas."]
@@ -232,6 +236,7 @@ def render_permit(
         _clause_table("Menimbang", recitals, "a"),
         _spacer(2),
         _clause_table("Mengingat", considerations, "1"),
+        *([_spacer(2), _clause_table("Memperhatikan", noting, "1" if len(noting) > 1 else None)] if noting else []),
         _spacer(3),
         _p("MEMUTUSKAN:", s["subtitle"]),
         _clause_table("Menetapkan", [f"KEPUTUSAN {head} TENTANG {title.upper()}."], None),

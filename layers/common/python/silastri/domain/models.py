@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .catalog import PermitType
+from .catalog import FormField, PermitType
 from .errors import ValidationError
 from .validation import clean_text
 
@@ -90,6 +90,9 @@ class Application(BaseModel):
     halted_status: ApplicationStatus | None = None  # the open status the application had when its run ended
     # a BSrE signature attempt whose outcome is unknown (issue 13): signing again needs an explicit confirmation
     signing_unknown_at: datetime | None = None
+    # the run's routing facts (PermitType.stage_plan), computed once at submission from the type and the form:
+    # {"technical_review": bool, "field_visit": bool, "payment": "none" | "fixed" | "assessed"}
+    stage_plan: dict[str, Any] | None = None
 
     def current_documents(self) -> dict[str, DocumentVersion]:
         """The latest accepted version per requirement."""
@@ -102,11 +105,28 @@ class Application(BaseModel):
         return latest
 
     def missing_requirements(self, permit_type: PermitType) -> list[str]:
+        """Requirements this application must still upload: optional ones and those whose `required_when`
+        the form does not meet are left out."""
         have = self.current_documents()
-        return [r.requirement_id for r in permit_type.requirements if r.requirement_id not in have]
+        return [r.requirement_id for r in permit_type.needed_requirements(self.form) if r.requirement_id not in have]
 
-    def holder_name(self) -> str:
-        return self.form.get("organisation_name") or self.form.get("practitioner_name") or "-"
+    def plan(self, permit_type: PermitType) -> dict[str, Any]:
+        """The stored stage plan, or (a draft, or an application submitted before plans were stored) the one the
+        type gives for the form now."""
+        return self.stage_plan if self.stage_plan is not None else permit_type.stage_plan(self.form)
+
+    def holder_name(self, permit_type: PermitType | None = None) -> str:
+        """The permit holder's name: the answer to the type's holder field (catalog `holder_name: true`); the
+        type is looked up when not given. For a type the office no longer offers: the historical holder fields."""
+        if permit_type is None:
+            from .catalog import default_catalog
+            from .errors import NotFoundError
+
+            try:
+                permit_type = default_catalog().permit_type(self.office_id, self.permit_type)
+            except NotFoundError:  # a type the office no longer offers
+                return self.form.get("organisation_name") or self.form.get("practitioner_name") or "-"
+        return permit_type.holder(self.form)
 
 
 class TaskStatus(StrEnum):
@@ -183,10 +203,11 @@ _FIELD_OK = re.compile(r"^[^<>{}]*$")  # control and bidi characters: see valida
 
 
 def validate_form(permit_type: PermitType, form: dict[str, Any]) -> dict[str, str]:
-    """Check an application form against its permit type; return the cleaned form.
+    """Check an application form against its permit type; return the cleaned form (every value a string).
 
-    Raises ValidationError naming the first offending field.
-    """
+    Text and textarea: cleaned text up to `max_length` (textarea keeps line breaks); enum: one of `options`;
+    number: a whole number within `minimum`..`maximum`; date: `YYYY-MM-DD`. Raises ValidationError naming the
+    first offending field (`form.<field>`)."""
     if not isinstance(form, dict):
         raise ValidationError("formulir tidak valid", field="form")
     known = {f.field for f in permit_type.form_fields}
@@ -200,8 +221,36 @@ def validate_form(permit_type: PermitType, form: dict[str, Any]) -> dict[str, st
             if spec.required:
                 raise ValidationError(f"'{spec.label}' wajib diisi", field=f"form.{spec.field}")
             continue
-        value = clean_text(value, f"form.{spec.field}", spec.max_length, label=f"'{spec.label}'")
-        if not _FIELD_OK.match(value):
-            raise ValidationError(f"'{spec.label}' mengandung karakter yang tidak diizinkan", field=f"form.{spec.field}")
-        cleaned[spec.field] = value
+        cleaned[spec.field] = form_value(spec, value)
     return cleaned
+
+
+def form_value(spec: FormField, value: Any) -> str:
+    """One answer checked against its field's type (see `validate_form`). Raises ValidationError."""
+    field, label = f"form.{spec.field}", f"'{spec.label}'"
+    if spec.type == "number" and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    text = clean_text(value, field, spec.max_length, label=label, multiline=spec.type == "textarea")
+    if spec.type == "enum":
+        if text not in (spec.options or []):
+            raise ValidationError(f"{label} harus salah satu dari: {', '.join(spec.options or [])}", field=field)
+        return text
+    if spec.type == "number":
+        if not re.fullmatch(r"-?[0-9]{1,12}", text):
+            raise ValidationError(f"{label} harus bilangan bulat", field=field)
+        number = int(text)
+        if (spec.minimum is not None and number < spec.minimum) or (spec.maximum is not None and number > spec.maximum):
+            raise ValidationError(f"{label} harus antara {spec.minimum if spec.minimum is not None else '…'} dan "
+                                  f"{spec.maximum if spec.maximum is not None else '…'}", field=field)
+        return str(number)
+    if spec.type == "date":
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            raise ValidationError(f"{label}: gunakan format tanggal YYYY-MM-DD", field=field)
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(f"{label}: tanggal tidak ada di kalender", field=field) from None
+        return text
+    if not _FIELD_OK.match(text):
+        raise ValidationError(f"{label} mengandung karakter yang tidak diizinkan", field=field)
+    return text

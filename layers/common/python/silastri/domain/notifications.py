@@ -2,7 +2,7 @@
 templates, read from data files and checked before use. Pure: no I/O beyond reading the package's data.
 
 Files (in `silastri/domain/data/`):
-- `notification_plans.json`: named plans; an office picks one (`offices.json` → `notification_plan`).
+- `notification_plans.json`: named plans; an office picks one (`data/catalog/<office>.yaml` → `office.notification_plan`).
 - `whatsapp_templates.json`: the WhatsApp templates exactly as Meta's message-template API takes them
   (name, category, language, components with example values), so an office can submit the file for
   approval as it is. Business-initiated WhatsApp messages may only use approved templates (Meta, WhatsApp

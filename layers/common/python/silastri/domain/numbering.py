@@ -18,13 +18,15 @@ def registration_counter_id(office_id: str, year: int) -> str:
 
 
 def format_permit_number(office: Office, permit_type: PermitType, seq: int, when: datetime) -> str:
-    """e.g. `503/DPMPTSP-IOS/0007/XI/2026` (format per office)."""
+    """e.g. `503/DPMPTSP-IOS/0007/XI/2026`: the permit type's format, or the office's when the type has none
+    (placeholders: catalog.NUMBERING_PLACEHOLDERS, checked when the catalog loads)."""
     local = to_wib(when)
-    return office.numbering_format.format(
+    return (permit_type.numbering_format or office.numbering_format).format(
         classification=permit_type.classification_code,
         unit=permit_type.unit_code,
         seq=seq,
         month_roman=ROMAN_MONTHS[local.month - 1],
+        month=local.month,
         year=local.year,
     )
 

@@ -159,14 +159,18 @@ def document_link(principal: Principal, application_id: str, kind: str) -> dict[
 
 
 def workflow_input(app: Application) -> dict[str, Any]:
-    """What a run carries: ids and routing facts only — never personal data."""
-    definition = default_catalog().permit_type(app.office_id, app.permit_type)
+    """What a run carries: ids and routing facts only — never personal data.
+
+    `plan` is the application's stage plan (stored at submission; PermitType.stage_plan); runs started before
+    plans existed read `needs_technical_recommendation`, kept beside it with the same value."""
+    plan = app.plan(default_catalog().permit_type(app.office_id, app.permit_type))
     return {
         "application_id": app.application_id,
         "office_id": app.office_id,
         "permit_type": app.permit_type,
         "registration_number": app.registration_number,
-        "needs_technical_recommendation": definition.needs_technical_recommendation,
+        "plan": plan,
+        "needs_technical_recommendation": bool(plan["technical_review"]),
     }
 
 
@@ -197,6 +201,7 @@ def submit(principal: Principal, application_id: str, idempotency_key: str | Non
             target.submitted_at = when
             target.submit_key = idempotency_key
             target.current_step = steps.StepId.SUBMISSION.value
+            target.stage_plan = definition.stage_plan(target.form)  # once: the run and every view follow it
 
         app = dynamo.update_application(app.application_id, change)[0]
         if submitted_here[0]:
@@ -285,9 +290,10 @@ def status_view(app: Application) -> dict[str, Any]:
     """Status with a per-step timeline (SOP standard time beside the actual time)."""
     events = dynamo.timeline(app.application_id)
     definition = default_catalog().permit_type(app.office_id, app.permit_type)
+    plan = app.plan(definition)
     per_step: list[dict[str, Any]] = []
     for step_def in steps.STEPS.values():
-        if step_def.step_id == steps.StepId.TECHNICAL_REVIEW and not definition.needs_technical_recommendation:
+        if step_def.step_id == steps.StepId.TECHNICAL_REVIEW and not plan["technical_review"]:
             continue
         mine = [e for e in events if e.step == step_def.step_id.value]
         started = next((e.at for e in mine if e.action in ("task_opened", "started", "submitted")), None)
@@ -299,7 +305,7 @@ def status_view(app: Application) -> dict[str, Any]:
         per_step.append({
             "step": step_def.step_id.value, "sop_number": step_def.sop_number, "title": step_def.title,
             "title_en": step_def.title_en, "role": step_def.role.value if step_def.role else "system",
-            "standard_time": step_def.standard_time_label, "state": state,
+            "standard_time": sla.standard_label(definition, step_def.step_id.value), "state": state,
             "started_at": started.isoformat() if started else None,
             "finished_at": finished.isoformat() if finished else None,
             "actual_seconds": (finished - started).total_seconds() if started and finished else None,
@@ -309,6 +315,7 @@ def status_view(app: Application) -> dict[str, Any]:
         "application_id": app.application_id,
         "registration_number": app.registration_number,
         "permit_type": app.permit_type,
+        "stage_plan": plan,
         "status": app.status.value,
         "current_step": app.current_step,
         "permit_number": app.permit_number,

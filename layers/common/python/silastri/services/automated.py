@@ -103,9 +103,10 @@ def forward_application(event: StepEvent) -> dict[str, Any]:
     """SOP 3: the back office forwards to the technical team, or (SIP) straight to the verifier."""
     app = _mark(event.application_id, event.state)
     definition = default_catalog().permit_type(app.office_id, app.permit_type)
-    target = steps.Role.TECHNICAL_TEAM if definition.needs_technical_recommendation else steps.Role.VERIFIER
+    technical = bool(app.plan(definition)["technical_review"])  # the plan stored at submission
+    target = steps.Role.TECHNICAL_TEAM if technical else steps.Role.VERIFIER
     timeline.record(app.application_id, steps.StepId.FORWARDING.value, "done", "system", forwarded_to=target.value,
-                    agency=definition.technical_agency)
+                    agency=definition.technical_agency if technical else None)
     return {"forwarded_to": target.value}
 
 

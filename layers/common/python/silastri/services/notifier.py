@@ -87,7 +87,7 @@ def event_params(note: Notification) -> dict[str, Any]:
         office = catalog.office(app.office_id)
         path = f"permohonan/{app.application_id}"
         params |= {"registration_number": note.registration_number or app.registration_number or "-",
-                   "permit_type_name": catalog.permit_types[app.permit_type].name if app.permit_type in catalog.permit_types else app.permit_type,
+                   "permit_type_name": catalog.permit_type_name(app.office_id, app.permit_type),
                    "office_name": office.short_name, "application_path": path, "application_url": f"{base}/{path}"}
         if note.kind == "closed_rejected":
             reason = "; ".join(app.rejection_reasons).strip().rstrip(".") if app.rejection_reasons else ""

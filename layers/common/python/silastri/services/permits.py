@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..adapters import dynamo, storage
 from ..adapters.identity import Principal
-from ..domain.catalog import Office, default_catalog
-from ..domain.clock import add_years, now_utc, to_wib
+from ..domain.catalog import Office, PermitType, default_catalog
+from ..domain.clock import now_utc, to_wib
 from ..domain.errors import ConflictError, NotFoundError
 from ..domain.models import Application, ApplicationStatus, PermitRecord
 from ..observability import logger
@@ -104,19 +104,63 @@ def render_receipt(app: Application, checked_at: datetime) -> bytes:
     definition = catalog.permit_type(app.office_id, app.permit_type)
     names = {r.requirement_id: r.name for r in definition.requirements}
     assert app.registration_number and app.submitted_at
+    holder = app.holder_name(definition)
     return documents.render_receipt(
-        letterhead(office), registration_number=app.registration_number, applicant_name=app.holder_name(),
-        organisation_name=app.form.get("organisation_name"), permit_type_name=definition.name,
+        letterhead(office), registration_number=app.registration_number, applicant_name=holder,
+        organisation_name=holder if definition.subject == "organisation" else None, permit_type_name=definition.name,
         submitted_at=app.submitted_at, checked_at=checked_at,
         documents=[names.get(r, r) for r in app.current_documents()],
         pickup_code_url=f"{get_settings().public_base_url.rstrip('/')}/ambil/{app.registration_number}",
     )
 
 
-def _signature(office: Office, name: str, acting: bool = False) -> SignatureBlock:
+def _signature(office: Office, name: str, acting: bool = False, title: str | None = None) -> SignatureBlock:
     from ..adapters.documents import SignatureBlock
 
-    return SignatureBlock(signer_name=name, signer_title=office.head_title, acting=acting)
+    return SignatureBlock(signer_name=name, signer_title=title or office.head_title, acting=acting)
+
+
+def signer_title(office: Office, definition: PermitType) -> str:
+    """Who signs this type's decree: the catalog's title override, or the office's head."""
+    return definition.signer.title or office.head_title
+
+
+def legal_bases(definition: PermitType) -> list[str]:
+    """The decree's *Mengingat*: each legal basis as text, `;` between them and `.` after the last."""
+    texts = [basis.text() for basis in definition.legal_bases]
+    return [t + (";" if i < len(texts) - 1 else ".") for i, t in enumerate(texts)]
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "-"
+
+
+def decree_values(app: Application, office: Office, definition: PermitType) -> dict[str, str]:
+    """What the decree's `{placeholders}` read: the form's answers ("-" when unanswered) and the office's and
+    type's facts (catalog.DECREE_PLACEHOLDERS)."""
+    values = _Blank({f.field: app.form.get(f.field) or "-" for f in definition.form_fields})
+    validity = definition.validity
+    values.update(holder_name=app.holder_name(definition), regency=office.regency, government=office.government,
+                  office_name=office.short_name, permit_type_name=definition.name,
+                  validity=validity.label if not validity.until_revoked else validity.label.lower(),
+                  agency=definition.technical_agency or "-")
+    return values
+
+
+def decree_texts(app: Application, office: Office, definition: PermitType) -> dict[str, Any]:
+    """The decree's texts with their placeholders filled: considerations (Mengingat), noting (Memperhatikan,
+    with the technical recommendation when the application's plan had one), articles and recitals."""
+    values = decree_values(app, office, definition)
+    noting = [text.format_map(values) for text in definition.decree.noting]
+    if app.plan(definition)["technical_review"] and definition.technical_agency:
+        noting.append(f"Rekomendasi Teknis {definition.technical_agency}.")
+    return {
+        "considerations": legal_bases(definition),
+        "noting": noting,
+        "decision_text": [text.format_map(values) for text in definition.decree.articles],
+        "recitals": [text.format_map(values) for text in definition.decree.recitals] if definition.decree.recitals else None,
+    }
 
 
 def render_permit(app: Application, signer_name: str, acting: bool = False) -> bytes:
@@ -131,10 +175,11 @@ def render_permit(app: Application, signer_name: str, acting: bool = False) -> b
     labels = {f.field: f.label for f in definition.form_fields}
     return documents.render_permit(
         letterhead(office), permit_number=app.permit_number, title=definition.decree_title,
-        holder_name=app.holder_name(), holder_details=[(labels.get(k, k), v) for k, v in app.form.items()],
-        considerations=definition.considerations, decision_text=definition.decision_text, issued_at=issued,
-        valid_until=add_years(issued, definition.validity_years),
-        signature=_signature(office, signer_name, acting), verify_url=verify_url(app.permit_id),
+        holder_name=app.holder_name(definition), holder_details=[(labels.get(k, k), v) for k, v in app.form.items()],
+        **decree_texts(app, office, definition), issued_at=issued, valid_until=definition.valid_until(issued),
+        open_ended=definition.validity.label.lower(),
+        signature=_signature(office, signer_name, acting, signer_title(office, definition)),
+        verify_url=verify_url(app.permit_id),
     )
 
 
@@ -147,7 +192,7 @@ def render_rejection(app: Application, signer_name: str, acting: bool = False) -
     assert app.registration_number
     return documents.render_rejection_letter(
         letterhead(office), letter_number=None, registration_number=app.registration_number,
-        addressee=app.holder_name(), permit_type_name=definition.name,
+        addressee=app.holder_name(definition), permit_type_name=definition.name,
         reasons=app.rejection_reasons or ["Berkas tidak memenuhi persyaratan."],
         issued_at=to_wib(now_utc()).date(), signature=_signature(office, signer_name, acting),
     )
@@ -177,10 +222,10 @@ def signature_appearance(office: Office) -> SignatureAppearance:
 
 
 def _sign(pdf: bytes, principal: Principal, office: Office, reason: str, acting: bool = False,
-          credentials: SigningCredentials | None = None) -> bytes:
+          credentials: SigningCredentials | None = None, title: str | None = None) -> bytes:
     from ..adapters.signing import SignerIdentity
 
-    identity = SignerIdentity(name=principal.name or principal.email or "Kepala Dinas", title=office.head_title,
+    identity = SignerIdentity(name=principal.name or principal.email or "Kepala Dinas", title=title or office.head_title,
                               acting=acting)
     return signer_for(credentials).sign_pdf(pdf, signer=identity, reason=reason, location=office.city,
                                             appearance=signature_appearance(office))
@@ -200,16 +245,18 @@ def sign_permit(application_id: str, principal: Principal, claim_id: str,
     office = catalog.office(app.office_id)
     definition = catalog.permit_type(app.office_id, app.permit_type)
     name = principal.name or principal.email or "Kepala Dinas"
+    title = signer_title(office, definition)
     signed = _sign(render_permit(app, name, acting=principal.acting), principal, office,
-                   f"Penetapan {definition.decree_title}", acting=principal.acting, credentials=credentials)
+                   f"Penetapan {definition.decree_title}", acting=principal.acting, credentials=credentials,
+                   title=title)
     key = storage.issued_key(app.office_id, app.application_id, f"permit-{claim_id}")
     storage.put_document(key, signed)
     issued = now_utc()
     return PermitRecord(
         permit_id=app.permit_id, permit_number=app.permit_number, office_id=app.office_id,
-        permit_type=app.permit_type, application_id=app.application_id, holder_name=app.holder_name(),
-        issued_at=issued, valid_until=add_years(issued, definition.validity_years),
-        signer_name=name, signer_title=("Plt. " if principal.acting else "") + office.head_title,
+        permit_type=app.permit_type, application_id=app.application_id, holder_name=app.holder_name(definition),
+        issued_at=issued, valid_until=definition.valid_until(issued),  # None: until revoked
+        signer_name=name, signer_title=("Plt. " if principal.acting else "") + title,
         sha256=hashlib.sha256(signed).hexdigest(),
         document_key=key,
     )
@@ -253,7 +300,7 @@ def render_technical_recommendation(app: Application, principal: Principal, find
     definition = catalog.permit_type(app.office_id, app.permit_type)
     assert app.registration_number
     pdf = documents.render_technical_recommendation(
-        letterhead(office), registration_number=app.registration_number, organisation_name=app.holder_name(),
+        letterhead(office), registration_number=app.registration_number, organisation_name=app.holder_name(definition),
         agency_name=definition.technical_agency or office.name, findings=findings, recommended=recommended,
         visited_on=visited_on, issued_at=to_wib(now_utc()).date(),
         signature=documents.SignatureBlock(signer_name=principal.name or "Tim Teknis",
@@ -334,7 +381,7 @@ def verify(permit_id: str) -> dict[str, Any]:
         reasons.append("revoked")
     return {
         "permit_number": record.permit_number, "holder_name": record.holder_name,
-        "permit_type": default_catalog().permit_types[record.permit_type].name,
+        "permit_type": default_catalog().permit_type_name(record.office_id, record.permit_type),
         "issued_at": record.issued_at.isoformat(),
         "valid_until": record.valid_until.isoformat() if record.valid_until else None,
         "signer_name": record.signer_name, "signer_title": record.signer_title,

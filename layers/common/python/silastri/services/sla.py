@@ -13,7 +13,7 @@ from typing import Any
 from ..adapters import dynamo
 from ..domain import sla, steps
 from ..domain.calendar import CalendarYearError
-from ..domain.catalog import default_catalog
+from ..domain.catalog import PermitType, default_catalog
 from ..domain.clock import now_utc
 from ..domain.models import Application, Task, TaskStatus
 from ..observability import SLA_BREACHES, count, logger
@@ -32,6 +32,12 @@ def clock_for(app: Application, step_id: str, start: datetime) -> sla.Clock:
         if earlier.step == step_id and earlier.decided_at and earlier.status == TaskStatus.DECIDED:
             consumed += calendar.office_minutes_between(earlier.opened_at, earlier.decided_at)
     return sla.open_clock(calendar, start, sla.standard_time(step_id, overrides), consumed)
+
+
+def standard_label(permit_type: PermitType, step_id: str) -> str:
+    """The standard time of a step for this permit type as shown to people (`7 hari kerja`, `10 menit`): the
+    type's own (catalog `standard_times`) or the SOP's."""
+    return sla.standard_time(step_id, permit_type.standard_times).label
 
 
 def actual_vs_standard(task: Task, decided_at: datetime) -> dict[str, Any]:
@@ -110,7 +116,7 @@ def expected_completion(app: Application, now: datetime | None = None) -> dateti
     calendar = office.calendar()
     plan = [steps.StepId.COMPLETENESS_CHECK, steps.StepId.TECHNICAL_REVIEW, steps.StepId.VERIFICATION,
             steps.StepId.APPROVAL, steps.StepId.NUMBERING, steps.StepId.SIGNING, steps.StepId.PRINTING]
-    if not permit_type.needs_technical_recommendation:
+    if not app.plan(permit_type)["technical_review"]:  # the plan stored at submission
         plan.remove(steps.StepId.TECHNICAL_REVIEW)
     ids = [s.value for s in plan]
     if app.current_step not in ids:

@@ -51,7 +51,7 @@ def public_status(registration_number: str, phone: str, *, client_address: str) 
     view = status_view(app)
     return {
         "registration_number": app.registration_number,
-        "permit_type": default_catalog().permit_types[app.permit_type].name,
+        "permit_type": default_catalog().permit_type_name(app.office_id, app.permit_type),
         "status": app.status.value,
         "status_label": STATUS_LABELS.get(app.status.value, app.status.value),
         "steps": [{k: s[k] for k in ("sop_number", "title", "state", "standard_time", "finished_at")}
