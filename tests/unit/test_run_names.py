@@ -34,15 +34,19 @@ def test_the_longest_office_id_and_prefix_keep_run_names_within_80_characters():
 def test_a_run_without_input_is_traced_back_through_its_name_within_its_office(monkeypatch):
     from silastri.adapters import dynamo
 
-    looked_up: list[str] = []
+    looked_up: list[tuple[str, str]] = []
 
     class App:
         office_id = "rokan-hilir"
 
-    monkeypatch.setattr(dynamo, "application_by_registration", lambda number: looked_up.append(number) or App())
+    monkeypatch.setattr(dynamo, "application_by_registration",
+                        lambda number, office_id: looked_up.append((number, office_id)) or App())
     run = runs.RunEnded(executionArn="arn", stateMachineArn="sm", name="rokan-hilir-REG-2026-000007-r123",
                         status="FAILED")
-    assert isinstance(runs._application_of(run), App) and looked_up == ["REG-2026-000007"]
+    assert isinstance(runs._application_of(run), App) and looked_up == [("REG-2026-000007", "rokan-hilir")]
+    # the second office's run of the same registration number is looked up among that office's applications
+    assert runs._application_of(run.model_copy(update={"name": "bengkalis-REG-2026-000007"})) is not None
+    assert looked_up[-1] == ("REG-2026-000007", "bengkalis")
     other = run.model_copy(update={"name": "kampar-REG-2026-000007"})  # an office this deployment does not have
     assert runs._application_of(other) is None
 
