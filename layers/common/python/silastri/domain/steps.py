@@ -1,11 +1,14 @@
 """The SOP's steps, who does each, their standard time and the decisions each allows.
 
-The order of the steps lives in the ASL file (statemachine/); this module only says what a step *is*:
-which role acts, which outcomes exist there, which need a note. The workflow routes on the outcome.
+The order of the steps lives in the ASL file (statemachine/); this module holds the vocabulary (roles, step
+ids, what a step definition and an outcome are) and the decision rule every step shares. Each step's own
+definition (role, outcomes, which need a note, standard time) is declared by its module in
+``silastri.steps``; ``step()`` and ``STEPS`` read them there. The workflow routes on the outcome.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -81,64 +84,42 @@ class StepDef(BaseModel):
         raise ValidationError(f"keputusan '{name}' tidak tersedia pada tahap ini; pilih salah satu: {allowed}", field="outcome")
 
 
-def _o(outcome: str, label: str, label_en: str, note_required: bool = False) -> Outcome:
-    return Outcome(outcome=outcome, label=label, label_en=label_en, note_required=note_required)
+RETURN = Outcome(outcome="returned", label="Kembalikan ke tahap sebelumnya", label_en="Return one step back",
+                 note_required=True)
 
 
-RETURN = _o("returned", "Kembalikan ke tahap sebelumnya", "Return one step back", note_required=True)
+class _Definitions(Mapping[StepId, StepDef]):
+    """Every step's definition by id, in SOP order, read from the step modules (``silastri.steps``) on first
+    use: this module keeps the vocabulary, each step module its own definition. The step modules import
+    only the domain at load time, so reading a definition loads no adapter."""
 
-STEPS: dict[StepId, StepDef] = {
-    s.step_id: s
-    for s in [
-        StepDef(step_id=StepId.SUBMISSION, sop_number=1, title="Pengajuan permohonan", title_en="Application submitted",
-                role=Role.APPLICANT, standard_minutes=30),
-        StepDef(step_id=StepId.COMPLETENESS_CHECK, sop_number=2, title="Pemeriksaan kelengkapan berkas",
-                title_en="Completeness check", role=Role.BACK_OFFICE, standard_minutes=15,
-                outcomes=[_o("complete", "Berkas lengkap — terbitkan tanda terima", "Complete — issue receipt"),
-                          _o("incomplete", "Berkas belum lengkap — kembalikan ke pemohon", "Incomplete — back to the applicant",
-                             note_required=True)]),
-        StepDef(step_id=StepId.REVISION, sop_number=2, title="Perbaikan berkas oleh pemohon", title_en="Revision by the applicant",
-                role=Role.APPLICANT, standard_working_days=14,
-                outcomes=[_o("resubmitted", "Kirim ulang berkas", "Resubmit")]),
-        StepDef(step_id=StepId.FORWARDING, sop_number=3, title="Penerusan berkas", title_en="Forwarding",
-                role=None, standard_working_days=7),
-        StepDef(step_id=StepId.TECHNICAL_REVIEW, sop_number=4, title="Rekomendasi teknis", title_en="Technical recommendation",
-                role=Role.TECHNICAL_TEAM, standard_minutes=10,
-                outcomes=[_o("recommend", "Direkomendasikan", "Recommend"),
-                          _o("not_recommend", "Tidak direkomendasikan", "Do not recommend", note_required=True)]),
-        StepDef(step_id=StepId.VERIFICATION, sop_number=5, title="Verifikasi berkas", title_en="Verification",
-                role=Role.VERIFIER, standard_minutes=10,
-                outcomes=[_o("verified", "Terverifikasi — teruskan ke Ahli Madya", "Verified"), RETURN]),
-        StepDef(step_id=StepId.APPROVAL, sop_number=6, title="Persetujuan izin", title_en="Approval",
-                role=Role.APPROVER, standard_minutes=10,
-                outcomes=[_o("approved", "Setujui", "Approve"), RETURN,
-                          _o("rejected", "Tolak permohonan", "Reject", note_required=True)]),
-        StepDef(step_id=StepId.NUMBERING, sop_number=7, title="Penomoran izin", title_en="Permit numbering",
-                role=Role.BACK_OFFICE, standard_minutes=10,
-                outcomes=[_o("confirmed", "Konfirmasi nomor izin", "Confirm the permit number")]),
-        StepDef(step_id=StepId.SIGNING, sop_number=8, title="Penandatanganan elektronik (TTE)", title_en="Electronic signature",
-                role=Role.HEAD, standard_minutes=15,
-                outcomes=[_o("signed", "Tandatangani (TTE)", "Sign"), RETURN]),
-        StepDef(step_id=StepId.PRINTING, sop_number=9, title="Pencetakan dokumen izin", title_en="Printing",
-                role=Role.BACK_OFFICE, standard_minutes=15,
-                outcomes=[_o("printed", "Sudah dicetak", "Printed")]),
-        StepDef(step_id=StepId.PICKUP, sop_number=10, title="Pengambilan izin dan pengisian SKM", title_en="Pickup and survey",
-                role=Role.BACK_OFFICE, standard_minutes=5,
-                outcomes=[_o("handed_over", "Izin diserahkan kepada pemohon", "Handed over")]),
-        StepDef(step_id=StepId.REJECTION_SIGNING, sop_number=8, title="Penandatanganan surat penolakan",
-                title_en="Signing the rejection letter", role=Role.HEAD, standard_minutes=15,
-                outcomes=[_o("signed", "Tandatangani surat penolakan (TTE)", "Sign the rejection letter")]),
-    ]
-}
+    def _all(self) -> dict[StepId, StepDef]:
+        from .. import steps as step_modules
+
+        return step_modules.definitions()
+
+    def __getitem__(self, step_id: StepId) -> StepDef:
+        return self._all()[step_id]
+
+    def __iter__(self) -> Iterator[StepId]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+STEPS: Mapping[StepId, StepDef] = _Definitions()
 
 WITHDRAWN = "withdrawn"
 
 
 def step(step_id: str) -> StepDef:
-    try:
-        return STEPS[StepId(step_id)]
-    except ValueError:
-        raise ValidationError(f"unknown step '{step_id}'", field="step") from None
+    """The definition of `step_id` (declared by its module in ``silastri.steps``).
+
+    Raises ValidationError(field="step") for an unknown step."""
+    from .. import steps as step_modules
+
+    return step_modules.definition(step_id)
 
 
 def check_decision(step_id: str, actor_roles: set[str], outcome: str, note: str | None) -> Outcome:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import replace
+from typing import Any
 
+from .. import steps as step_modules
 from ..adapters import dynamo, identity, storage, workflow
 from ..adapters.identity import Principal
 from ..domain import steps, validation
 from ..domain.calendar import CalendarYearError
-from ..domain.catalog import default_catalog
 from ..domain.clock import format_datetime_wib, now_utc
 from ..domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError
 from ..domain.models import Application, ApplicationStatus, Task, TaskStatus
 from ..observability import DECISIONS_REFUSED, count, logger
-from . import numbering, permits, signing, sla, timeline
-
-T = TypeVar("T")
+from ..steps import StepContext
+from . import permits, signing, sla, timeline
 
 # set only by the run's closing step; a failed or stopped application can be continued by an operator
 CLOSED_STATUSES = frozenset({ApplicationStatus.COMPLETED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN,
@@ -30,7 +29,8 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
 
     A resumed run (same application and step still open) hands the new token to the existing task; a
     decision claimed here before a crash is delivered to the new run instead (`finish_pending_decisions`)."""
-    definition = steps.step(step_id)
+    step = step_modules.module(step_id)
+    definition = step.definition
     assert definition.role is not None, f"{step_id} is not a human step"
     pending = finish_pending_decisions(application_id, step_id, token)
     if pending is not None:
@@ -57,8 +57,8 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
         app.current_step = step_id
         app.resume_at = state
         app.execution_name = execution_name  # the run that waits here is the application's current run
-        if step_id == steps.StepId.REVISION.value:
-            app.status = ApplicationStatus.AWAITING_REVISION
+        if step.status_while_open is not None:  # e.g. the applicant's revision
+            app.status = step.status_while_open
         elif app.status == ApplicationStatus.AWAITING_REVISION:
             app.status = ApplicationStatus.IN_PROGRESS
 
@@ -80,11 +80,7 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
                         registration_number=app.registration_number, office_id=office_id,
                         role=definition.role.value, event_id=f"task_opened:{stored.task_id}",
                         params={"task_id": stored.task_id, "step": step_id})
-    if step_id == steps.StepId.PICKUP.value:  # SOP 10: printed and waiting at the counter
-        timeline.notify("permit_ready", application_id=application_id,
-                        registration_number=app.registration_number, user_id=app.applicant_id,
-                        office_id=office_id, event_id=f"permit_ready:{application_id}",
-                        params={"ready_at": stored.opened_at.isoformat()})
+    step.opened(app, stored)  # the step's own announcements (e.g. SOP 10: the permit waits at the counter)
     logger.info("task opened", application_id=application_id, step=step_id, resumed=resumed)
     return stored
 
@@ -100,115 +96,17 @@ def _authorise(principal: Principal, task: Task, app: Application) -> None:
         raise ForbiddenError(f"tugas ini untuk peran {steps.ROLE_NAMES.get(task.role, task.role)}", field="role")
 
 
-def _validate(task: Task, app: Application, principal: Principal, outcome: str, note: str | None,
-              details: dict[str, Any]) -> dict[str, Any]:
-    """Step-specific checks that must hold before a claim is even tried (no effects).
-
-    Returns the checked inputs the effects need. Raises ValidationError/ForbiddenError/ConflictError."""
-    step_id = steps.StepId(task.step)
-    checked: dict[str, Any] = {}
-    if step_id == steps.StepId.APPROVAL and app.verified_by == principal.user_id:
-        raise ForbiddenError("petugas yang memverifikasi tidak boleh juga menyetujui permohonan yang sama", field="role")
-    if step_id == steps.StepId.COMPLETENESS_CHECK:
-        notes = details.get("document_notes") or {}
-        if not isinstance(notes, dict):
-            raise ValidationError("catatan dokumen tidak valid", field="document_notes")
-        definition = default_catalog().permit_type(app.office_id, app.permit_type)
-        cleaned_notes = {}
-        for requirement_id, text in notes.items():
-            definition.requirement(requirement_id)
-            cleaned_notes[requirement_id] = validation.clean_text(
-                text, f"document_notes.{requirement_id}", 1000, label="catatan dokumen", multiline=True)
-        checked["revision_notes"] = cleaned_notes if outcome == "incomplete" else {}
-    elif step_id == steps.StepId.TECHNICAL_REVIEW:
-        findings = details.get("findings") or ([note] if note else [])
-        if not isinstance(findings, list) or len(findings) > 30:
-            raise ValidationError("temuan harus berupa daftar teks (paling banyak 30)", field="findings")
-        checked["findings"] = [validation.clean_text(f, f"findings.{i}", 1000, label="temuan", multiline=True)
-                               for i, f in enumerate(findings)] or ["Pemeriksaan berkas sesuai persyaratan."]
-        # SOP 4: the field visit happened between (a year before) the submission and today (WIB)
-        checked["visited_on"] = validation.plausible_visit_date(details.get("visited_on"),
-                                                                submitted_at=app.submitted_at)
-    elif step_id == steps.StepId.NUMBERING:
-        number = details.get("number")
-        if not isinstance(number, str) or not number.strip():
-            raise ValidationError("konfirmasi nomor izin yang diusulkan", field="number")
-        checked["number"] = validation.clean_text(number, "number", 100, label="nomor izin")
-    elif step_id == steps.StepId.PRINTING:
-        checked["copies"] = validation.copies(details.get("copies", 1))
-    elif step_id == steps.StepId.PICKUP and not app.survey_done:
-        raise ConflictError("pemohon belum mengisi Survei Kepuasan Masyarakat (SKM)", field="survey")
-    elif step_id in (steps.StepId.SIGNING, steps.StepId.REJECTION_SIGNING):
-        # an earlier attempt whose outcome is unknown: only an explicit re-sign (before anything is sent)
-        signing.require_resign_confirmation(app, task.step, outcome, details)
-        checked["confirm_resign"] = details.get("confirm_resign") is True
-    return checked
-
-
-def _effects(task: Task, app: Application, principal: Principal, outcome: str, note: str | None,
-             checked: dict[str, Any], claim_id: str,
+def _effects(step: step_modules.Step, ctx: StepContext, checked: dict[str, Any], claim_id: str,
              credentials: permits.SigningCredentials | None) -> dict[str, Any]:
-    """Make the claimed decision's effects, keyed by the claim, publishing nothing.
+    """Make the claimed decision's effects (the step module's `effects`), keyed by the claim, publishing nothing.
 
     Returns what `_publish` needs: `changes` (application fields the next workflow step reads, applied
-    before the run resumes and undone if it refuses), and `permit` (the signed permit's registry record,
-    published only after the run accepted the decision). A number confirmed at SOP 7 stays with the
-    application (numbers are gap-free; it is public only once a permit with it is signed)."""
-    step_id = steps.StepId(task.step)
-    changes: dict[str, Any] = {}
-    effects: dict[str, Any] = {}
-    if step_id == steps.StepId.COMPLETENESS_CHECK:
-        changes["revision_notes"] = checked["revision_notes"]
-    elif step_id == steps.StepId.TECHNICAL_REVIEW:
-        changes["technical_recommendation_key"] = permits.render_technical_recommendation(
-            app, principal, checked["findings"], checked["visited_on"], recommended=outcome == "recommend",
-            claim_id=claim_id)
-        if outcome == "not_recommend":
-            changes["rejection_reasons"] = [note.strip() if note else ""]
-    elif step_id == steps.StepId.APPROVAL and outcome == "rejected":
-        changes["rejection_reasons"] = [note.strip() if note else ""]
-    elif step_id == steps.StepId.VERIFICATION and outcome == "verified":
-        changes["verified_by"] = principal.user_id
-    elif step_id == steps.StepId.NUMBERING:
-        numbering.assign(app.application_id, checked["number"])
-    elif step_id == steps.StepId.SIGNING and outcome == "signed":
-        effects["permit"] = _signed(task, app, principal, checked, credentials, lambda: permits.sign_permit(
-            app.application_id, principal, claim_id, credentials)).model_dump(mode="json")
-        effects["signed"] = True
-    elif step_id == steps.StepId.REJECTION_SIGNING:
-        changes["rejection_key"] = _signed(task, app, principal, checked, credentials, lambda: permits.sign_rejection(
-            app.application_id, principal, claim_id, credentials))
-        effects["signed"] = True
-    elif step_id == steps.StepId.PRINTING:
-        changes["print_count"] = app.print_count + checked["copies"]
-    effects["changes"] = changes
-    effects["previous"] = {name: _jsonable(getattr(app, name)) for name in changes}
+    before the run resumes and undone if it refuses) with their `previous` values, and what the step asks
+    to publish once the run accepted the decision (`permit`: the signed permit's registry record; `signed`)."""
+    effects = dict(step.effects(ctx, checked, claim_id, credentials))
+    changes = effects["changes"] = dict(effects.get("changes") or {})
+    effects["previous"] = {name: _jsonable(getattr(ctx.app, name)) for name in changes}
     return effects
-
-
-def _signed(task: Task, app: Application, principal: Principal, checked: dict[str, Any],
-            credentials: permits.SigningCredentials | None, sign: Callable[[], T]) -> T:
-    """Sign with the configured signer. BSrE: the passphrase/TOTP is required, the certificate status is checked
-    first (refused early unless ISSUE, before the secret is sent), and the call is one numbered attempt in the
-    audit trail (`signing.attempt`: unknown outcomes, refusals). Other signers sign directly."""
-    try:  # the office's visible-signature setting must be usable before anything is signed or sent
-        permits.signature_appearance(default_catalog().office(app.office_id))
-    except (ValueError, OSError, NotFoundError) as exc:
-        raise signing.SignatureSettingUnusable(
-            f"pengaturan tanda tangan tampak (spesimen) kantor tidak dapat dipakai: {exc}; tidak ada yang "
-            "ditandatangani. Hubungi administrator", field="signature_appearance") from None
-    if not signing.is_bsre():
-        return sign()
-    if credentials is None or not (credentials.passphrase or credentials.totp):
-        raise ValidationError("passphrase atau kode TOTP BSrE wajib diisi untuk menandatangani", field="passphrase")
-    if credentials.passphrase and credentials.totp:
-        raise ValidationError("isi passphrase ATAU kode TOTP, tidak keduanya", field="passphrase")
-    reservation = signing.throttle_signing(principal)  # guessing passphrases online is throttled like passwords
-    signing.check_certificate(credentials.nik)
-    result = signing.attempt(app, task.task_id, task.step, principal,
-                             confirm_resign=checked.get("confirm_resign", False), sign=sign)
-    reservation.succeeded()  # a signature that went through does not count against the head
-    return result
 
 
 def _jsonable(value: Any) -> Any:
@@ -300,14 +198,16 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
                             "tidak ada yang diubah")
     if task.status != TaskStatus.OPEN:
         raise ConflictError("tugas ini sudah diputuskan")
-    checked = _validate(task, app, principal, outcome, note, details)
+    step = step_modules.module(task.step)
+    ctx = StepContext(task=task, app=app, principal=principal, outcome=outcome, note=note, details=details)
+    checked = step.validate(ctx)  # the step's own checks, before the claim (nothing changes)
     claim_id = uuid.uuid4().hex
     token = dynamo.claim_task(task_id, claim_id, outcome, note, principal.user_id, now_utc(), details)
     claimed, _details, _ = dynamo.claim_of(task_id)
     effects: dict[str, Any] = {}
     try:
-        effects = _effects(claimed, dynamo.get_application(task.application_id), principal, outcome, note, checked,
-                           claim_id, credentials)
+        effects = _effects(step, replace(ctx, task=claimed, app=dynamo.get_application(task.application_id)),
+                           checked, claim_id, credentials)
         _set_fields(app.application_id, effects["changes"])
         effects["complete"] = True  # a claim is delivered (also after a crash) only with all its effects made
         dynamo.record_claim_effects(task_id, claim_id, effects)
@@ -315,7 +215,7 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
         _set_fields(app.application_id, effects.get("previous") or {})
         dynamo.release_claim(task_id, claim_id)
         raise
-    extra: dict[str, Any] = {"copies": checked["copies"]} if "copies" in checked else {}
+    extra: dict[str, Any] = {name: checked[name] for name in step.audit if name in checked}
     if principal.acting:
         extra["acting"] = "Plt."  # an acting head decides in their own name, marked as Plt.
     extra.update(sla.actual_vs_standard(claimed, claimed.decided_at or now_utc()))
@@ -471,14 +371,12 @@ def task_view(principal: Principal, task_id: str) -> dict[str, Any]:
     task = dynamo.get_task(task_id)
     app = dynamo.get_application(task.application_id)
     _authorise(principal, task, app)
-    definition = steps.step(task.step)
+    definition = step_modules.definition(task.step)
     documents = []
     for requirement_id, doc in app.current_documents().items():
         documents.append({"requirement_id": requirement_id, "filename": doc.filename, "version": doc.version,
                           "pages": doc.pages, "url": storage.upload_url(doc.key, doc.filename)})
-    extra: dict[str, Any] = {}
-    if task.step == steps.StepId.NUMBERING.value:
-        extra["proposed_number"] = numbering.propose(app)
+    extra = step_modules.module(task.step).view(app, task)
     return {
         "task": task.model_dump(mode="json"),
         "title": definition.title,
