@@ -7,6 +7,7 @@ import binascii
 import json
 from functools import lru_cache
 from importlib import resources
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -27,6 +28,24 @@ class FormField(BaseModel):
     max_length: int = 200
 
 
+class PaymentStage(BaseModel):
+    """The payment stage of a permit type (issue 10): "none", a "fixed" amount (IDR), or "assessed" by the
+    technical team; paid within `due_working_days` by one of `methods` ("transfer", "qris")."""
+
+    mode: Literal["none", "fixed", "assessed"] = "none"
+    amount: int | None = Field(default=None, gt=0)
+    name: str = "Retribusi"
+    legal_basis: str | None = None
+    methods: list[Literal["transfer", "qris"]] = Field(default=["transfer"], min_length=1)
+    due_working_days: int = Field(default=7, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _amount_when_fixed(self) -> PaymentStage:
+        if self.mode == "fixed" and not self.amount:
+            raise ValueError("a fixed payment needs its amount")
+        return self
+
+
 class PermitType(BaseModel):
     permit_type: str
     name: str
@@ -45,6 +64,12 @@ class PermitType(BaseModel):
     form_fields: list[FormField]
     # per-step standard times overriding the SOP's (step id → {"minutes": n} or {"working_days": n})
     standard_times: dict[str, dict[str, int]] = Field(default_factory=dict)
+    payment: PaymentStage = Field(default_factory=PaymentStage)
+
+    def stage_plan(self, form: dict[str, str] | None = None) -> dict[str, Any]:
+        """The run's routing facts (interface of issue 10; the CATALOG part computes them from the form)."""
+        return {"technical_review": self.needs_technical_recommendation, "field_visit": False,
+                "payment": self.payment.mode}
 
     def requirement(self, requirement_id: str) -> Requirement:
         for requirement in self.requirements:

@@ -90,6 +90,8 @@ class Application(BaseModel):
     halted_status: ApplicationStatus | None = None  # the open status the application had when its run ended
     # a BSrE signature attempt whose outcome is unknown (issue 13): signing again needs an explicit confirmation
     signing_unknown_at: datetime | None = None
+    # the payment stage (domain.payment.PaymentRecord as JSON), None for types without a payment
+    payment: dict[str, Any] | None = None
 
     def current_documents(self) -> dict[str, DocumentVersion]:
         """The latest accepted version per requirement."""

@@ -48,6 +48,10 @@ class StepId(StrEnum):
     PRINTING = "printing"
     PICKUP = "pickup"
     REJECTION_SIGNING = "rejection_signing"
+    # payment stage (issue 10; between approval and numbering, only for types whose plan has a payment)
+    PAYMENT_ASSESSMENT = "payment_assessment"
+    PAYMENT = "payment"
+    PAYMENT_CONFIRMATION = "payment_confirmation"
 
 
 class Outcome(BaseModel):
@@ -113,6 +117,18 @@ STEPS: dict[StepId, StepDef] = {
                 role=Role.APPROVER, standard_minutes=10,
                 outcomes=[_o("approved", "Setujui", "Approve"), RETURN,
                           _o("rejected", "Tolak permohonan", "Reject", note_required=True)]),
+        # payment stage (issue 10): the validation and effects are in services/payments.py
+        StepDef(step_id=StepId.PAYMENT_ASSESSMENT, sop_number=6, title="Penetapan retribusi", title_en="Fee assessment",
+                role=Role.TECHNICAL_TEAM, standard_minutes=30,
+                outcomes=[_o("assessed", "Tetapkan besaran dan dasar perhitungan", "Assess amount and basis")]),
+        StepDef(step_id=StepId.PAYMENT, sop_number=6, title="Pembayaran retribusi oleh pemohon",
+                title_en="Payment by the applicant", role=Role.APPLICANT, standard_working_days=7,
+                outcomes=[_o("paid", "Sudah dibayar — kirim bukti pembayaran", "Paid — send the proof")]),
+        StepDef(step_id=StepId.PAYMENT_CONFIRMATION, sop_number=6, title="Konfirmasi pembayaran",
+                title_en="Payment confirmation", role=Role.BACK_OFFICE, standard_minutes=15,
+                outcomes=[_o("confirmed", "Pembayaran terkonfirmasi", "Payment confirmed"),
+                          _o("proof_rejected", "Bukti pembayaran ditolak — kembali ke pemohon", "Proof rejected",
+                             note_required=True)]),
         StepDef(step_id=StepId.NUMBERING, sop_number=7, title="Penomoran izin", title_en="Permit numbering",
                 role=Role.BACK_OFFICE, standard_minutes=10,
                 outcomes=[_o("confirmed", "Konfirmasi nomor izin", "Confirm the permit number")]),

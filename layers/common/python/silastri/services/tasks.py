@@ -15,7 +15,7 @@ from ..domain.clock import format_datetime_wib, now_utc
 from ..domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError
 from ..domain.models import Application, ApplicationStatus, Task, TaskStatus
 from ..observability import DECISIONS_REFUSED, count, logger
-from . import numbering, permits, signing, sla, timeline
+from . import numbering, payments, permits, signing, sla, timeline
 
 T = TypeVar("T")
 
@@ -107,6 +107,8 @@ def _validate(task: Task, app: Application, principal: Principal, outcome: str, 
     Returns the checked inputs the effects need. Raises ValidationError/ForbiddenError/ConflictError."""
     step_id = steps.StepId(task.step)
     checked: dict[str, Any] = {}
+    if task.step in payments.VALIDATORS:  # payment stage (issue 10): rules in services/payments.py
+        return payments.VALIDATORS[task.step](task, app, principal, outcome, note, details)
     if step_id == steps.StepId.APPROVAL and app.verified_by == principal.user_id:
         raise ForbiddenError("petugas yang memverifikasi tidak boleh juga menyetujui permohonan yang sama", field="role")
     if step_id == steps.StepId.COMPLETENESS_CHECK:
@@ -181,6 +183,8 @@ def _effects(task: Task, app: Application, principal: Principal, outcome: str, n
         effects["signed"] = True
     elif step_id == steps.StepId.PRINTING:
         changes["print_count"] = app.print_count + checked["copies"]
+    elif task.step in payments.EFFECTS:  # payment stage (issue 10): effects in services/payments.py
+        changes.update(payments.EFFECTS[task.step](task, app, principal, outcome, note, checked))
     effects["changes"] = changes
     effects["previous"] = {name: _jsonable(getattr(app, name)) for name in changes}
     return effects
@@ -480,6 +484,8 @@ def task_view(principal: Principal, task_id: str) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if task.step == steps.StepId.NUMBERING.value:
         extra["proposed_number"] = numbering.propose(app)
+    if task.step in payments.VALIDATORS:  # the amount, reference and proof the officer decides on
+        extra["payment"] = payments.officer_view(app)
     return {
         "task": task.model_dump(mode="json"),
         "title": definition.title,
