@@ -36,6 +36,7 @@ from silastri.services import (
     applications,
     messages_view,
     notifier,
+    payments,
     permits,
     sessions,
     signing,
@@ -322,6 +323,18 @@ def resubmit(application_id: str) -> Any:
     return applications.status_view(applications.resubmit(principal(), identifier(application_id, "application_id")))
 
 
+@app.route("/api/applications/{application_id}/payment", methods=["POST"])
+@api
+def submit_payment(application_id: str) -> Any:
+    """The applicant has paid: `upload_id` of the accepted proof (uploaded as requirement `bukti-pembayaran`),
+    or none when the payment provider already reports the reference paid."""
+    data = body()
+    upload_id = data.get("upload_id")
+    paid = payments.submit_payment(principal(), identifier(application_id, "application_id"),
+                                   identifier(upload_id, "upload_id") if upload_id is not None else None)
+    return applications.status_view(paid)
+
+
 @app.route("/api/applications/{application_id}/withdraw", methods=["POST"])
 @api
 def withdraw(application_id: str) -> Any:
@@ -581,6 +594,18 @@ def _outbox_row(message: messaging.OutgoingMessage) -> str:
     return (f"<tr class='outbox-{html.escape(message.channel)}'><td>{when}</td>"
             f"<td>{_OUTBOX_CHANNELS.get(message.channel, html.escape(message.channel))}</td>"
             f"<td>{html.escape(message.to)}</td><td>{template}</td><td>{text}{link}</td></tr>")
+
+
+@app.route("/lokal/pembayaran/{reference_number}", methods=["POST"])
+@api
+def local_payment_paid(reference_number: str) -> Any:
+    """Local runtime only (404 on AWS): the bank reports the payment reference paid (LocalPaymentProvider), as a
+    signed-in user would see it happen after paying at the bank."""
+    if get_settings().messaging_mode != "local-outbox":
+        raise NotFoundError("halaman tidak ditemukan")
+    principal()
+    payments.simulate_paid(identifier(reference_number, "reference_number"))
+    return {"reference_number": reference_number.upper(), "status": "paid"}
 
 
 @app.route("/api/local/outbox", methods=["GET"])

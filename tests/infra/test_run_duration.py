@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from silastri.domain.catalog import default_catalog
+from silastri.domain.catalog import PaymentStage, default_catalog
 from silastri.services.automated import MAX_RETURNS
 from silastri_local import template as tpl
 
@@ -28,20 +29,35 @@ SERVICE_CALL = 60  # an SDK integration without a callback: one API call, with g
 HOLIDAY_MARGIN = 14 * 86400  # the longest run of public holidays and cuti bersama (Lebaran) on top of the rule
 
 
-def _revision_wait_bound() -> int:
-    """The revision wait (TimeoutSecondsPath $.revision.timeout_seconds) as request_revision computes it."""
+def _working_days_wait_bound(days_of: Callable[[Any], int]) -> int:
+    """A wait until the closing time of the N-th working day (N = `days_of(office)`), the longest over every
+    office and start."""
     longest = 0
     for office in default_catalog().offices.values():
         calendar = office.calendar()
         start = datetime(2026, 1, 1, 1, tzinfo=UTC)
         for day in range(300):  # every start whose deadline stays within the calendar's published years
             begin = (start + timedelta(days=day)).date()
-            deadline = calendar.add_working_days(begin, office.revision_deadline_working_days)
+            deadline = calendar.add_working_days(begin, days_of(office))
             longest = max(longest, ((deadline - begin).days + 1) * 86400)  # up to closing time that day
     return longest + HOLIDAY_MARGIN
 
 
-PATH_BOUNDS = {"$.revision.timeout_seconds": _revision_wait_bound()}
+def _revision_wait_bound() -> int:
+    """The revision wait (TimeoutSecondsPath $.revision.timeout_seconds) as request_revision computes it."""
+    return _working_days_wait_bound(lambda office: office.revision_deadline_working_days)
+
+
+def _payment_wait_bound() -> int:
+    """The payment wait ($.payment.timeout_seconds, issue_payment_reference): the longest `due_working_days` of
+    any type the office offers (a rejected proof gives back at most the time that was left)."""
+    catalog = default_catalog()
+    return _working_days_wait_bound(lambda office: max(
+        [t.payment.due_working_days for t in catalog.offered(office.office_id)] + [PaymentStage().due_working_days]))
+
+
+PATH_BOUNDS = {"$.revision.timeout_seconds": _revision_wait_bound(),
+               "$.payment.timeout_seconds": _payment_wait_bound()}
 MAX_REVISIONS = max(o.max_revision_rounds for o in default_catalog().offices.values())
 
 

@@ -318,6 +318,7 @@ def _task_context(who: Principal, task_id: str) -> dict[str, Any]:
         "holder": definition.holder(app["form"]),  # the catalog's holder field
         "status_label": APPLICATION_STATES.get(app["status"], app["status"]),
         "outcomes": view["outcomes"], "proposed_number": view.get("proposed_number"), "files": files,
+        "payment": view.get("payment"),
         "decided_label": OUTCOME_LABELS.get((step_id, task.get("outcome") or ""), task.get("outcome") or ""),
         "preview_draft": step_id == steps.StepId.SIGNING.value and is_open,
         "bsre": signing.is_bsre(),
@@ -400,6 +401,9 @@ def _details(form: Mapping[str, str]) -> dict[str, Any]:
         details["findings"] = findings
     if "number" in form:
         details["number"] = form["number"].strip()
+    for name in ("amount", "basis"):  # the payment assessment (issue 10): checked by services/payments.py
+        if name in form:
+            details[name] = form[name].strip()
     if "copies" in form:
         text = form["copies"].strip()
         if not (text.isascii() and text.isdigit() and len(text) <= 3):

@@ -34,9 +34,10 @@ from silastri.domain.errors import (
     TooManyRequestsError,
     ValidationError,
 )
-from silastri.domain.models import Application, ApplicationStatus
+from silastri.domain.models import Application, ApplicationStatus, DocumentState
+from silastri.domain.payment import PROOF_REQUIREMENT
 from silastri.domain.validation import identifier
-from silastri.services import accounts, applications, sessions, sla, tracking
+from silastri.services import accounts, applications, payments, sessions, sla, tracking
 from silastri.settings import get_settings
 
 applicant_pages = Blueprint(__name__)
@@ -58,6 +59,7 @@ MESSAGES = {  # `?pesan=` codes shown after a redirect (never free text from the
     "draf": "Draf permohonan dibuat. Unggah dokumen persyaratan, lalu kirim permohonan.",
     "terkirim": "Permohonan telah dikirim. Simpan nomor registrasi Anda.",
     "diperbaiki": "Berkas perbaikan telah dikirim ulang ke petugas.",
+    "dibayar": "Bukti pembayaran telah dikirim; petugas akan memeriksanya.",
     "ditarik": "Permohonan telah ditarik.",
     "survei": "Terima kasih. Survei Kepuasan Masyarakat telah tercatat.",
     "kode-email": "Kode verifikasi 6 angka telah dikirim ke alamat email Anda. Kode berlaku 10 menit.",
@@ -713,6 +715,20 @@ def resubmit_application(ctx: Ctx, application_id: str) -> Response:
                    "diperbaiki", "documents",
                    {"documents": "Berkas belum dapat dikirim ulang: unggah pengganti untuk setiap dokumen yang "
                                  "diberi catatan petugas."})
+
+
+@applicant_pages.route("/permohonan/{application_id}/bayar", methods=["POST"], content_types=_FORM)
+@page
+def pay_application(ctx: Ctx, application_id: str) -> Response:
+    """The applicant sends the newest accepted payment proof (issue 10)."""
+    def pay(who: Principal, form: dict[str, str]) -> object:
+        app = applications.owned(who, application_id)
+        proofs = sorted((d for d in app.documents if d.requirement_id == PROOF_REQUIREMENT
+                         and d.state == DocumentState.ACCEPTED), key=lambda d: d.uploaded_at)
+        return payments.submit_payment(who, application_id, proofs[-1].upload_id if proofs else None)
+
+    return _action(ctx, application_id, pay, "dibayar", "payment",
+                   {"upload_id": "Unggah bukti pembayaran (PDF) sampai berstatus Diterima, lalu kirim lagi."})
 
 
 @applicant_pages.route("/permohonan/{application_id}/tarik", methods=["POST"], content_types=_FORM)

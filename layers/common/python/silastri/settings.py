@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     secret_max_age: int = Field(default=300, ge=0, le=3600, description="seconds a fetched secret is cached")
     data_dir: str = Field(description="writable directory for the development PKI and the local outbox")
     default_office_id: str = "rokan-hilir"
+    payment_provider: Literal["local"] = Field(default="local", description=(
+        "who issues payment references (adapters/payment.py): only the local adapter exists so far"))
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_url_seconds: int = 900
     download_url_seconds: int = 300

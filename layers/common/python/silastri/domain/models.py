@@ -93,6 +93,8 @@ class Application(BaseModel):
     # the run's routing facts (PermitType.stage_plan), computed once at submission from the type and the form:
     # {"technical_review": bool, "field_visit": bool, "payment": "none" | "fixed" | "assessed"}
     stage_plan: dict[str, Any] | None = None
+    # the payment stage (domain.payment.PaymentRecord as JSON), None for types without a payment
+    payment: dict[str, Any] | None = None
 
     def current_documents(self) -> dict[str, DocumentVersion]:
         """The latest accepted version per requirement."""

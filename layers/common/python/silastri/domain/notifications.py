@@ -32,6 +32,8 @@ EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "submitted": ("Permohonan diterima (nomor registrasi)", ()),
     "revision_requested": ("Berkas perlu diperbaiki (dengan tenggat)", ("deadline", "round")),
     "receipt_issued": ("Berkas lengkap, tanda terima terbit", ()),
+    "payment_due": ("Retribusi perlu dibayar (besaran, nomor referensi, tenggat)",
+                    ("payment_name", "amount", "reference_number", "method_name", "deadline")),
     "step_done": ("Satu tahap SOP selesai", ("step_title", "outcome_label")),
     "permit_ready": ("Izin siap diambil", ("pickup_place", "pickup_hours", "pickup_bring", "pickup_until")),
     "closed_completed": ("Izin telah diserahkan (selesai)", ()),

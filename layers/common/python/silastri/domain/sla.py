@@ -16,6 +16,14 @@ from .calendar import WorkingCalendar
 
 REMINDER_SHARE = 0.8  # reminder to the role at 80% of the standard time
 
+# the file waits on the applicant: no officer clock runs (the revision deadline or the payment due date does)
+APPLICANT_WAITS = frozenset({steps.StepId.REVISION.value, steps.StepId.PAYMENT.value})
+
+
+def clock_paused(step_id: str | None) -> bool:
+    """True while the application waits on the applicant (revision, payment): the SLA clock stands still."""
+    return step_id in APPLICANT_WAITS
+
 
 @dataclass(frozen=True)
 class StandardTime:

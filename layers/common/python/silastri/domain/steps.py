@@ -51,6 +51,10 @@ class StepId(StrEnum):
     PRINTING = "printing"
     PICKUP = "pickup"
     REJECTION_SIGNING = "rejection_signing"
+    # payment stage (issue 10; between approval and numbering, only for types whose plan has a payment)
+    PAYMENT_ASSESSMENT = "payment_assessment"
+    PAYMENT = "payment"
+    PAYMENT_CONFIRMATION = "payment_confirmation"
 
 
 class Outcome(BaseModel):

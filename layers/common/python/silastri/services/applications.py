@@ -22,6 +22,7 @@ from ..domain.models import (
     validate_form,
 )
 from ..domain.numbering import first_run_name, format_registration_number, registration_counter_id
+from ..domain.payment import PROOF_REQUIREMENT
 from ..observability import APPLICATIONS_SUBMITTED, count
 from ..settings import get_settings
 from . import sla, timeline
@@ -61,7 +62,11 @@ def update_draft(principal: Principal, application_id: str, form: dict[str, Any]
     return dynamo.update_application(app.application_id, change)[0]
 
 
-def _uploadable(app: Application) -> None:
+def _uploadable(app: Application, requirement_id: str | None = None) -> None:
+    if requirement_id == PROOF_REQUIREMENT:  # the payment proof (issue 10): only while the run waits for it
+        if app.status != ApplicationStatus.IN_PROGRESS or app.current_step != steps.StepId.PAYMENT.value:
+            raise ConflictError("bukti pembayaran diunggah saat permohonan menunggu pembayaran")
+        return
     if app.status not in (ApplicationStatus.DRAFT, ApplicationStatus.AWAITING_REVISION):
         raise ConflictError("dokumen hanya dapat diubah pada draf atau saat perbaikan berkas")
 
@@ -70,8 +75,9 @@ def request_upload(principal: Principal, application_id: str, requirement_id: st
                    size_bytes: int) -> dict[str, Any]:
     """Reserve an upload slot in quarantine and return a presigned POST limited to a PDF of the allowed size."""
     app = owned(principal, application_id)
-    _uploadable(app)
-    default_catalog().permit_type(app.office_id, app.permit_type).requirement(requirement_id)
+    _uploadable(app, requirement_id)
+    if requirement_id != PROOF_REQUIREMENT:
+        default_catalog().permit_type(app.office_id, app.permit_type).requirement(requirement_id)
     settings = get_settings()
     if not isinstance(filename, str) or not filename.lower().endswith(".pdf") or len(filename) > 200:
         raise ValidationError("hanya berkas PDF (.pdf) yang diterima", field="filename")
@@ -85,7 +91,7 @@ def request_upload(principal: Principal, application_id: str, requirement_id: st
     safe_name = re.sub(r"[^A-Za-z0-9._ -]", "_", filename)
 
     def change(target: Application) -> None:
-        _uploadable(target)
+        _uploadable(target, requirement_id)
         target.documents.append(DocumentVersion(
             upload_id=upload_id, requirement_id=requirement_id, version=0, state=DocumentState.QUARANTINED,
             key=key, filename=safe_name, uploaded_at=now_utc()))
@@ -101,10 +107,10 @@ def complete_upload(principal: Principal, application_id: str, upload_id: str) -
     from ..adapters.pdf_check import PdfLimits, check_pdf  # heavy: only here
 
     app = owned(principal, application_id)
-    _uploadable(app)
     doc = next((d for d in app.documents if d.upload_id == upload_id), None)
     if doc is None:
         raise NotFoundError("unggahan tidak ditemukan", field="upload_id")
+    _uploadable(app, doc.requirement_id)
     if doc.state != DocumentState.QUARANTINED:
         return doc
     limit = get_settings().upload_max_bytes
@@ -286,14 +292,23 @@ def fill_survey(principal: Principal, application_id: str, answers: dict[str, An
                     principal.user_id)
 
 
+# the payment stage's steps and the payment modes that have them (issue 10)
+_PAYMENT_STEPS = {steps.StepId.PAYMENT_ASSESSMENT.value: ("assessed",), steps.StepId.PAYMENT.value: ("fixed", "assessed"),
+                  steps.StepId.PAYMENT_CONFIRMATION.value: ("fixed", "assessed")}
+
+
 def status_view(app: Application) -> dict[str, Any]:
     """Status with a per-step timeline (SOP standard time beside the actual time)."""
+    from . import payments  # late import: payments imports this module
+
     events = dynamo.timeline(app.application_id)
     definition = default_catalog().permit_type(app.office_id, app.permit_type)
     plan = app.plan(definition)
     per_step: list[dict[str, Any]] = []
     for step_def in steps.STEPS.values():
         if step_def.step_id == steps.StepId.TECHNICAL_REVIEW and not plan["technical_review"]:
+            continue
+        if step_def.step_id.value in _PAYMENT_STEPS and plan.get("payment", "none") not in _PAYMENT_STEPS[step_def.step_id.value]:
             continue
         mine = [e for e in events if e.step == step_def.step_id.value]
         started = next((e.at for e in mine if e.action in ("task_opened", "started", "submitted")), None)
@@ -330,6 +345,7 @@ def status_view(app: Application) -> dict[str, Any]:
         "downloads": {k: bool(v) for k, v in (("receipt", app.receipt_key), ("permit", app.permit_key),
                                                 ("rejection_letter", app.rejection_key))},
         "survey_done": app.survey_done,
+        "payment": payments.applicant_view(app),
         "open": app.status in OPEN_STATUSES,
         "run_halted": run_halted_note(app),
     }

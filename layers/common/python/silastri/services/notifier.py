@@ -16,7 +16,7 @@ from ..adapters.messaging import (
     TransientChannelError,
     UncertainChannelError,
 )
-from ..domain import notifications, steps
+from ..domain import notifications, payment, steps
 from ..domain.catalog import Office, default_catalog
 from ..domain.clock import format_date_id, format_datetime_wib, now_utc, to_wib
 from ..observability import NOTIFICATIONS_FAILED, count, logger
@@ -95,6 +95,11 @@ def event_params(note: Notification) -> dict[str, Any]:
     p = note.params
     if note.kind == "revision_requested":
         params |= {"deadline": _wib(p.get("deadline")), "round": p.get("round") or "-"}
+    if note.kind == "payment_due":  # issue 10: the payment reference of the application (services/payments.py)
+        params |= {"payment_name": p.get("name") or "retribusi", "deadline": _wib(p.get("deadline")),
+                   "amount": payment.format_rupiah(int(str(p["amount"]))) if str(p.get("amount", "")).isdigit() else "-",
+                   "reference_number": p.get("reference_number") or "-",
+                   "method_name": payment.METHOD_NAMES.get(str(p.get("method")), "-")}
     if note.kind == "permit_ready":
         ready_at = p.get("ready_at")
         ready = datetime.fromisoformat(ready_at) if ready_at else now_utc()

@@ -108,7 +108,7 @@ def expected_completion(app: Application, now: datetime | None = None) -> dateti
 
     None while the file waits on the applicant (the clock is paused), once the application is closed, or when
     the calendar has no data for the years it would reach (never a guess)."""
-    if app.closed_at or app.current_step in (None, steps.StepId.REVISION.value, steps.StepId.SUBMISSION.value):
+    if app.closed_at or app.current_step in (None, steps.StepId.SUBMISSION.value) or sla.clock_paused(app.current_step):
         return None
     catalog = default_catalog()
     office = catalog.office(app.office_id)
@@ -118,6 +118,12 @@ def expected_completion(app: Application, now: datetime | None = None) -> dateti
             steps.StepId.APPROVAL, steps.StepId.NUMBERING, steps.StepId.SIGNING, steps.StepId.PRINTING]
     if not app.plan(permit_type)["technical_review"]:  # the plan stored at submission
         plan.remove(steps.StepId.TECHNICAL_REVIEW)
+    if permit_type.payment.mode != "none":  # the officers' payment steps (the applicant's wait is not foreseeable)
+        payment_steps = [steps.StepId.PAYMENT_CONFIRMATION]
+        if permit_type.payment.mode == "assessed":
+            payment_steps.insert(0, steps.StepId.PAYMENT_ASSESSMENT)
+        at = plan.index(steps.StepId.NUMBERING)
+        plan[at:at] = payment_steps
     ids = [s.value for s in plan]
     if app.current_step not in ids:
         return None

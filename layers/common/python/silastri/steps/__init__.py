@@ -35,6 +35,9 @@ from . import (
     completeness_check,
     forwarding,
     numbering,
+    payment,
+    payment_assessment,
+    payment_confirmation,
     pickup,
     printing,
     rejection_signing,
@@ -53,8 +56,8 @@ __all__ = ["Step", "StepContext", "all_definitions", "definition", "definitions"
 
 #: every step module, in the order the SOP goes through them (status pages list steps in this order)
 _MODULES: tuple[ModuleType, ...] = (submission, completeness_check, revision, forwarding, technical_review,
-                                    verification, approval, numbering, signing, printing, pickup,
-                                    rejection_signing)
+                                    verification, approval, payment_assessment, payment, payment_confirmation,
+                                    numbering, signing, printing, pickup, rejection_signing)
 
 
 def _no_checks(ctx: StepContext) -> dict[str, Any]:
