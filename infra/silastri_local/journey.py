@@ -158,6 +158,7 @@ class Journey:
         spec = self.catalog_entry(applicant)
         form = self.form if self.form is not None else form_for(spec, {**FORMS.get(self.permit_type, {}),
                                                                       **self.answers})
+        self.form = form  # what was sent (the decree's holder and texts come from it)
         body: dict[str, Any] = {"permit_type": self.permit_type, "form": form}
         if self.office_id:
             body["office_id"] = self.office_id
@@ -224,83 +225,87 @@ class Journey:
         "field_visit": bool, "payment": "none" | "fixed" | "assessed"}` (fixed at submission from type and form)."""
         return dict(self.status()["stage_plan"])
 
-    def advance(self, until: str | None = None) -> Journey:
-        """Play the submitted application's SOP as its stage plan says, from the completeness check on: the
-        technical review (with findings, and the visit date when the plan has a field visit) only when planned,
-        the payment stage when the plan's payment is fixed or assessed (the technical team assesses `ASSESSMENT`,
-        the applicant uploads a proof and says paid, the back office confirms), then numbering, signing and
-        printing, and the applicant's SKM. Stops before deciding step `until` (its place in the SOP even when the
+    def advance(self, until: str | None = None, start: str = "completeness_check") -> Journey:
+        """Play the submitted application's SOP from step `start` on, as its stage plan says: the technical review
+        (with findings, and the visit date when the plan has a field visit) only when planned, the payment stage
+        when the plan's payment is fixed or assessed (the technical team assesses `self.assessment`, the applicant
+        uploads a proof and says paid, the back office confirms), then numbering, signing, printing and the
+        applicant's SKM. Stops before deciding step `until` (one of STEP_ORDER; its place in the SOP even when the
         plan skips it); None: on to pickup and completion."""
-        if until == "completeness_check":
-            return self
+        plan = self.plan()
+        for step in STEP_ORDER[STEP_ORDER.index(start):]:
+            if step == until:
+                if step == "numbering":
+                    self.task("back_office", "numbering")
+                elif step == "payment" and plan["payment"] != "none":
+                    self.awaiting_payment()
+                return self
+            getattr(self, "_" + step)(plan)
+        return self
+
+    def _completeness_check(self, plan: dict[str, Any]) -> None:
         self.decide("back_office", "completeness_check", "complete", "Berkas lengkap")
         self.wait_status(lambda s: s["downloads"]["receipt"], "receipt")
         self._done("2", "back_office", "Tanda Terima")
-        plan = self.plan()
         self._done("3", "back_office", "diteruskan ke " + ("Tim Teknis" if plan["technical_review"]
                                                           else "Ahli Muda (verifikasi)"))
-        if until == "technical_review":
-            return self
-        if plan["technical_review"]:
-            visit: dict[str, Any] = {"findings": ["Lokasi, sarana dan kegiatan sesuai dengan permohonan"]}
-            if plan.get("field_visit"):
-                visit["visited_on"] = FINDINGS["visited_on"]
-            self.decide("technical_team", "technical_review", "recommend", "Lokasi dan kegiatan sesuai", visit)
-            self._done("4", "technical_team", "Rekomendasi Teknis" + (" (kunjungan lapangan)" if "visited_on" in visit
-                                                                      else ""))
-        if until == "verification":
-            return self
+
+    def _technical_review(self, plan: dict[str, Any]) -> None:
+        if not plan["technical_review"]:
+            return  # SOP 3–4: straight to the verifier
+        details: dict[str, Any] = {"findings": ["Lokasi, sarana dan kegiatan sesuai dengan permohonan"]}
+        if plan.get("field_visit"):
+            details["visited_on"] = FINDINGS["visited_on"]
+        self.decide("technical_team", "technical_review", "recommend", "Lokasi dan kegiatan sesuai", details)
+        self._done("4", "technical_team", "Rekomendasi Teknis" + (" (kunjungan lapangan)" if plan.get("field_visit")
+                                                                  else ""))
+
+    def _verification(self, plan: dict[str, Any]) -> None:
         self.decide("verifier", "verification", "verified", "Berkas terverifikasi")
         self._done("5", "verifier", "Verifikasi Berkas")
-        if until == "approval":
-            return self
+
+    def _approval(self, plan: dict[str, Any]) -> None:
         self.decide("approver", "approval", "approved", "Disetujui")
         self._done("6", "approver", "Persetujuan Izin")
-        if plan.get("payment", "none") != "none" and self._pay(plan["payment"], until):
-            return self
+
+    def _payment_assessment(self, plan: dict[str, Any]) -> None:
+        if plan["payment"] == "assessed":
+            self.decide("technical_team", "payment_assessment", "assessed", details=self.assessment or ASSESSMENT)
+            self._done("6", "technical_team", "Penetapan retribusi")
+
+    def _payment(self, plan: dict[str, Any]) -> None:
+        if plan["payment"] != "none":
+            payment = self.awaiting_payment()
+            self.pay(f"Bukti pembayaran {payment['reference_number']}")
+            self._done("6", "applicant", f"dibayar {payment['amount_label']} ({payment['method']})")
+
+    def _payment_confirmation(self, plan: dict[str, Any]) -> None:
+        if plan["payment"] != "none":
+            self.decide("back_office", "payment_confirmation", "confirmed", "Pembayaran diterima")
+            self._done("6", "back_office", "Pembayaran terkonfirmasi")
+
+    def _numbering(self, plan: dict[str, Any]) -> None:
         row = self.task("back_office", "numbering")
-        if until == "numbering":
-            return self
-        detail = self.officers["back_office"].get(f"/api/tasks/{row['task_id']}")
-        number = detail["proposed_number"]
+        number = self.officers["back_office"].get(f"/api/tasks/{row['task_id']}")["proposed_number"]
         self.officers["back_office"].post(f"/api/tasks/{row['task_id']}/decision",
                                           {"outcome": "confirmed", "details": {"number": number}})
         self._done("7", "back_office", f"Nomor izin {number}")
-        if until == "signing":
-            return self
+
+    def _signing(self, plan: dict[str, Any]) -> None:
         self.decide("head", "signing", "signed")
         self._done("8", "head", "TTE (PAdES)")
-        if until == "printing":
-            return self
+
+    def _printing(self, plan: dict[str, Any]) -> None:
         self.decide("back_office", "printing", "printed", details={"copies": 1})
         self._done("9", "back_office", "Dokumen Izin dicetak")
-        assert self.applicant
+        assert self.applicant  # the SKM is filled before the pickup (SOP 10)
         self.applicant.post(f"/api/applications/{self.application_id}/survey",
                             {"scores": dict.fromkeys(SKM_ELEMENTS, 4), "comment": "Pelayanan cepat"})
-        if until == "pickup":
-            return self
+
+    def _pickup(self, plan: dict[str, Any]) -> None:
         self.decide("back_office", "pickup", "handed_over")
         self.wait_status(lambda s: s["status"] == "completed", "completion")
         self._done("10", "applicant", "izin diambil, SKM terisi")
-        return self
-
-    def _pay(self, mode: str, until: str | None) -> bool:
-        """The payment stage (SOP 6, after approval); True when stopped before `until`."""
-        if until == "payment_assessment":
-            return True
-        if mode == "assessed":
-            self.decide("technical_team", "payment_assessment", "assessed", details=self.assessment or ASSESSMENT)
-            self._done("6", "technical_team", "Penetapan retribusi")
-        payment = self.awaiting_payment()
-        if until == "payment":
-            return True
-        self.pay(f"Bukti pembayaran {payment['reference_number']}")
-        self._done("6", "applicant", f"dibayar {payment['amount_label']} ({payment['method']})")
-        if until == "payment_confirmation":
-            return True
-        self.decide("back_office", "payment_confirmation", "confirmed", "Pembayaran diterima")
-        self._done("6", "back_office", "Pembayaran terkonfirmasi")
-        return False
 
     def awaiting_payment(self, rejections: int = 0) -> dict[str, Any]:
         """Wait until the applicant can pay (the reference issued; after `rejections` rejected proofs); its
@@ -327,6 +332,9 @@ class Journey:
         return fetch(link["url"])
 
 
+#: The SOP's human steps in order (`Journey.advance`, `journey_at`): the ones a stage plan skips keep their place.
+STEP_ORDER = ("completeness_check", "technical_review", "verification", "approval", "payment_assessment", "payment",
+              "payment_confirmation", "numbering", "signing", "printing", "pickup")
 #: A technical team's findings, visited today (WIB): a plausible SOP 4 decision.
 FINDINGS = {"findings": ["Sekretariat ada dan papan nama terpasang"],
             "visited_on": datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()}
