@@ -1,7 +1,9 @@
 """`silastri` — the local stack and its tools.
 
   silastri up                      run the local stack (API and pages on http://127.0.0.1:8000)
-  silastri demo [--type orsos|sip] [--count N]
+  silastri demo [--type ID] [--office ID] [--count N]
+                                   every SOP step through the API for a permit type of the office (its id, or
+                                   the short names orsos, sip), each application as its stage plan says
   silastri bench [--count N]
   silastri check-pdf FILE...
   silastri calendar is-working-day YYYY-MM-DD [--office ID]
@@ -81,7 +83,8 @@ def _with_stack(args: argparse.Namespace, work: object) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return _with_stack(args, lambda url, officers, data_dir: run_demo(url, officers, data_dir, args.type, args.count))
+    return _with_stack(args, lambda url, officers, data_dir: run_demo(url, officers, data_dir, args.type, args.count,
+                                                                      args.office))
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -383,7 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--no-schedules", action="store_true", help="do not run scheduled functions")
     up.set_defaults(func=_up)
     demo = sub.add_parser("demo", help="play every SOP step through the API")
-    demo.add_argument("--type", choices=["orsos", "sip"], default="orsos")
+    from .demo import type_choices
+
+    demo.add_argument("--type", choices=type_choices(), default="orsos",
+                      help="permit type id of the office (or orsos, sip); default: orsos")
+    demo.add_argument("--office", default=None, help="office id (default: the deployment's default office)")
     demo.add_argument("--count", type=int, default=1)
     demo.add_argument("--url", default="http://127.0.0.1:8000")
     demo.set_defaults(func=_demo)

@@ -28,6 +28,7 @@ FORMS = {
         "practice_address": "Klinik Sehat, Jl. Sudirman No. 5, Bagansiapiapi", "district": "Bangko",
     },
 }
+#: short names for `silastri demo/bench --type` beside every permit type id of the office
 TYPES = {"orsos": "izin-operasional-orsos", "sip": "sip"}
 #: sample answers for text fields of other permit types, by field name (else a value made from the label)
 SAMPLE_TEXT = {
@@ -41,6 +42,7 @@ SAMPLE_TEXT = {
     "str_number": "STR-1234567890", "chair_name": "Hj. Nurhayati", "legal_entity_number": "AHU-0012345.AH.01.04.2026",
     "organisation_name": "Yayasan Peduli Anak", "organisation_address": "Jl. Perniagaan No. 12",
     "field_of_activity": "Lembaga kesejahteraan sosial anak", "practitioner_name": "dr. Andi Pratama",
+    "event_name": "Turnamen Bulu Tangkis Pelajar Se-Kabupaten",
 }
 
 
@@ -99,6 +101,8 @@ class Journey:
     on_step: Callable[[StepLine], None] = lambda line: None
     office_id: str | None = None          # None: the deployment's default office
     form: dict[str, str] | None = None    # None: FORMS' answers where they fit, sample values otherwise
+    answers: dict[str, str] = field(default_factory=dict)  # answers that replace FORMS' / the sample values
+    assessment: dict[str, Any] | None = None  # the technical team's retribution assessment (None: ASSESSMENT)
     applicant: ApiClient | None = None
     application_id: str = ""
     registration_number: str = ""
@@ -152,7 +156,9 @@ class Journey:
         needed (optional ones left out)."""
         applicant = self.applicant or self.register()
         spec = self.catalog_entry(applicant)
-        form = self.form if self.form is not None else form_for(spec, FORMS.get(self.permit_type))
+        form = self.form if self.form is not None else form_for(spec, {**FORMS.get(self.permit_type, {}),
+                                                                      **self.answers})
+        self.form = form  # what was sent (the decree's holder and texts come from it)
         body: dict[str, Any] = {"permit_type": self.permit_type, "form": form}
         if self.office_id:
             body["office_id"] = self.office_id
@@ -214,83 +220,139 @@ class Journey:
 
     # ---------------------------------------------------------------- the happy path
 
-    def run_to_pickup(self) -> bytes:
-        """Every SOP step in order; returns the signed permit PDF."""
-        if not self.application_id:
-            self.apply()
-        self.submit()
+    def plan(self) -> dict[str, Any]:
+        """The submitted application's stage plan as its status shows it: `{"technical_review": bool,
+        "field_visit": bool, "payment": "none" | "fixed" | "assessed"}` (fixed at submission from type and form)."""
+        return dict(self.status()["stage_plan"])
+
+    def advance(self, until: str | None = None, start: str = "completeness_check") -> Journey:
+        """Play the submitted application's SOP from step `start` on, as its stage plan says: the technical review
+        (with findings, and the visit date when the plan has a field visit) only when planned, the payment stage
+        when the plan's payment is fixed or assessed (the technical team assesses `self.assessment`, the applicant
+        uploads a proof and says paid, the back office confirms), then numbering, signing, printing and the
+        applicant's SKM. Stops before deciding step `until` (one of STEP_ORDER; its place in the SOP even when the
+        plan skips it); None: on to pickup and completion."""
+        plan = self.plan()
+        for step in STEP_ORDER[STEP_ORDER.index(start):]:
+            if step == until:
+                if step == "numbering":
+                    self.task("back_office", "numbering")
+                elif step == "payment" and plan["payment"] != "none":
+                    self.awaiting_payment()
+                return self
+            getattr(self, "_" + step)(plan)
+        return self
+
+    def _completeness_check(self, plan: dict[str, Any]) -> None:
         self.decide("back_office", "completeness_check", "complete", "Berkas lengkap")
         self.wait_status(lambda s: s["downloads"]["receipt"], "receipt")
         self._done("2", "back_office", "Tanda Terima")
-        needs_review = self.permit_type == "izin-operasional-orsos"
-        self._done("3", "back_office", "diteruskan ke " + ("Tim Teknis" if needs_review else "Ahli Muda (SIP)"))
-        if needs_review:
-            self.decide("technical_team", "technical_review", "recommend", "Lokasi dan kegiatan sesuai")
-            self._done("4", "technical_team", "Rekomendasi Teknis")
+        self._done("3", "back_office", "diteruskan ke " + ("Tim Teknis" if plan["technical_review"]
+                                                          else "Ahli Muda (verifikasi)"))
+
+    def _technical_review(self, plan: dict[str, Any]) -> None:
+        if not plan["technical_review"]:
+            return  # SOP 3–4: straight to the verifier
+        details: dict[str, Any] = {"findings": ["Lokasi, sarana dan kegiatan sesuai dengan permohonan"]}
+        if plan.get("field_visit"):
+            details["visited_on"] = FINDINGS["visited_on"]
+        self.decide("technical_team", "technical_review", "recommend", "Lokasi dan kegiatan sesuai", details)
+        self._done("4", "technical_team", "Rekomendasi Teknis" + (" (kunjungan lapangan)" if plan.get("field_visit")
+                                                                  else ""))
+
+    def _verification(self, plan: dict[str, Any]) -> None:
         self.decide("verifier", "verification", "verified", "Berkas terverifikasi")
         self._done("5", "verifier", "Verifikasi Berkas")
+
+    def _approval(self, plan: dict[str, Any]) -> None:
         self.decide("approver", "approval", "approved", "Disetujui")
         self._done("6", "approver", "Persetujuan Izin")
+
+    def _payment_assessment(self, plan: dict[str, Any]) -> None:
+        if plan["payment"] == "assessed":
+            self.decide("technical_team", "payment_assessment", "assessed", details=self.assessment or ASSESSMENT)
+            self._done("6", "technical_team", "Penetapan retribusi")
+
+    def _payment(self, plan: dict[str, Any]) -> None:
+        if plan["payment"] != "none":
+            payment = self.awaiting_payment()
+            self.pay(f"Bukti pembayaran {payment['reference_number']}")
+            self._done("6", "applicant", f"dibayar {payment['amount_label']} ({payment['method']})")
+
+    def _payment_confirmation(self, plan: dict[str, Any]) -> None:
+        if plan["payment"] != "none":
+            self.decide("back_office", "payment_confirmation", "confirmed", "Pembayaran diterima")
+            self._done("6", "back_office", "Pembayaran terkonfirmasi")
+
+    def _numbering(self, plan: dict[str, Any]) -> None:
         row = self.task("back_office", "numbering")
-        detail = self.officers["back_office"].get(f"/api/tasks/{row['task_id']}")
-        number = detail["proposed_number"]
+        number = self.officers["back_office"].get(f"/api/tasks/{row['task_id']}")["proposed_number"]
         self.officers["back_office"].post(f"/api/tasks/{row['task_id']}/decision",
                                           {"outcome": "confirmed", "details": {"number": number}})
         self._done("7", "back_office", f"Nomor izin {number}")
+
+    def _signing(self, plan: dict[str, Any]) -> None:
         self.decide("head", "signing", "signed")
         self._done("8", "head", "TTE (PAdES)")
+
+    def _printing(self, plan: dict[str, Any]) -> None:
         self.decide("back_office", "printing", "printed", details={"copies": 1})
         self._done("9", "back_office", "Dokumen Izin dicetak")
-        assert self.applicant
+        assert self.applicant  # the SKM is filled before the pickup (SOP 10)
         self.applicant.post(f"/api/applications/{self.application_id}/survey",
                             {"scores": dict.fromkeys(SKM_ELEMENTS, 4), "comment": "Pelayanan cepat"})
+
+    def _pickup(self, plan: dict[str, Any]) -> None:
         self.decide("back_office", "pickup", "handed_over")
         self.wait_status(lambda s: s["status"] == "completed", "completion")
         self._done("10", "applicant", "izin diambil, SKM terisi")
+
+    def awaiting_payment(self, rejections: int = 0) -> dict[str, Any]:
+        """Wait until the applicant can pay (the reference issued; after `rejections` rejected proofs); its
+        payment view (amount, reference, instructions, deadline)."""
+        return dict(self.wait_status(
+            lambda s: (s["payment"] or {}).get("state") == "awaiting_payment" and s["payment"]["can_pay"]
+            and s["payment"]["rejections"] == rejections,
+            f"payment reference (after {rejections} rejections)")["payment"])
+
+    def pay(self, title: str = "Bukti pembayaran") -> None:
+        """The applicant uploads a proof of payment (a PDF, requirement `bukti-pembayaran`) and says it is paid."""
+        assert self.applicant
+        proof = self.upload("bukti-pembayaran", sample_pdf(title), "bukti-pembayaran.pdf")
+        self.applicant.post(f"/api/applications/{self.application_id}/payment", {"upload_id": proof["upload_id"]})
+
+    def run_to_pickup(self) -> bytes:
+        """Every SOP step of the permit type's stage plan in order; returns the signed permit PDF."""
+        if not self.application_id:
+            self.apply()
+        self.submit()
+        self.advance()
+        assert self.applicant
         link = self.applicant.get(f"/api/applications/{self.application_id}/files/permit")
         return fetch(link["url"])
 
 
+#: The SOP's human steps in order (`Journey.advance`, `journey_at`): the ones a stage plan skips keep their place.
+STEP_ORDER = ("completeness_check", "technical_review", "verification", "approval", "payment_assessment", "payment",
+              "payment_confirmation", "numbering", "signing", "printing", "pickup")
 #: A technical team's findings, visited today (WIB): a plausible SOP 4 decision.
 FINDINGS = {"findings": ["Sekretariat ada dan papan nama terpasang"],
             "visited_on": datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()}
+#: A technical team's assessment of an assessed retribution (SOP 6): amount in whole Rupiah and its basis.
+ASSESSMENT = {"amount": 1250000,
+              "basis": "Pemakaian 50 m² × Rp 25.000 per m² untuk 12 bulan (tarif Perda Pajak Daerah dan Retribusi "
+                       "Daerah, lampiran retribusi pemakaian kekayaan daerah)"}
 
 
 def journey_at(api: ApiClient, staff: dict[str, ApiClient], step: str,
-               permit_type: str = "izin-operasional-orsos") -> Journey:
-    """A new application moved through the SOP until it waits at `step` (orsos unless said)."""
-    journey = Journey(api, staff, permit_type)
+               permit_type: str = "izin-operasional-orsos", office_id: str | None = None) -> Journey:
+    """A new application moved through the SOP, as its stage plan says, until it waits at `step` (orsos unless
+    said): completeness_check, technical_review, verification, approval, payment_assessment, payment,
+    payment_confirmation, numbering, signing, printing or pickup (the SKM filled)."""
+    journey = Journey(api, staff, permit_type, office_id=office_id)
     journey.apply()
     journey.submit()
-    if step == "completeness_check":
-        return journey
-    journey.decide("back_office", "completeness_check", "complete")
-    if step == "technical_review":
-        return journey
-    if permit_type == "izin-operasional-orsos":  # SIP has no technical recommendation (SOP 3–4 skipped)
-        journey.decide("technical_team", "technical_review", "recommend", None, FINDINGS)
-    if step == "verification":
-        return journey
-    journey.decide("verifier", "verification", "verified")
-    if step == "approval":
-        return journey
-    journey.decide("approver", "approval", "approved")
-    row = journey.task("back_office", "numbering")
-    if step == "numbering":
-        return journey
-    number = staff["back_office"].get(f"/api/tasks/{row['task_id']}")["proposed_number"]
-    staff["back_office"].post(f"/api/tasks/{row['task_id']}/decision",
-                              {"outcome": "confirmed", "details": {"number": number}})
-    if step == "signing":
-        return journey
-    journey.decide("head", "signing", "signed")
-    if step == "printing":
-        return journey
-    journey.decide("back_office", "printing", "printed", details={"copies": 1})
-    assert journey.applicant
-    journey.applicant.post(f"/api/applications/{journey.application_id}/survey",
-                           {"scores": dict.fromkeys(SKM_ELEMENTS, 4)})
-    return journey
+    return journey.advance(until=step)
 
 
 SKM_ELEMENTS = ["persyaratan", "prosedur", "waktu", "biaya", "produk", "kompetensi", "perilaku", "pengaduan", "sarana"]

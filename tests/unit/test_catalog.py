@@ -55,7 +55,8 @@ def test_both_offices_load_with_their_own_permit_types():
     assert [t.permit_type for t in catalog.offered("rokan-hilir")] == [
         "izin-operasional-orsos", "sip", "izin-operasional-apotek", "sip-bidan", "izin-operasional-paud",
         "izin-pemakaian-kekayaan-daerah"]
-    assert [t.permit_type for t in catalog.offered("bengkalis")] == ["izin-operasional-orsos", "sip"]
+    assert [t.permit_type for t in catalog.offered("bengkalis")] == ["izin-operasional-orsos", "sip",
+                                                                    "izin-pemakaian-gedung-olahraga"]
     rohil, bengkalis = catalog.office("rokan-hilir"), catalog.office("bengkalis")
     assert rohil.registration_prefix == bengkalis.registration_prefix == "REG"  # on purpose
     assert rohil.numbering_format != bengkalis.numbering_format
@@ -66,7 +67,7 @@ def test_both_offices_load_with_their_own_permit_types():
 def test_catalog_check_passes_on_both_files(capsys):
     code, out = check(capsys, DATA / "rokan-hilir.yaml", DATA / "bengkalis.yaml")
     assert code == 0
-    assert "OK: 2 kantor, 8 jenis izin" in out
+    assert "OK: 2 kantor, 9 jenis izin" in out
 
 
 def test_catalog_check_without_files_checks_the_shipped_catalog(capsys):
