@@ -2,7 +2,9 @@
 
 Each test is one defect found by playing a user or an attacker: its docstring says what the user does, what
 should happen (DESIGN "Promises kept": bad input gets a 4xx with a field-level reason, never a 500, and changes
-nothing), and what happens instead. Validation probes send a second, invalid field (an empty `basis`, a control
+nothing), and what happened when it was found; all pass since the fixes (amounts parsed as ASCII digits in
+groups of three, a new bill after a rejected proof, the local bank refusing references it never issued, notes on
+another type's documents a 400, catalog lookups answered in Bahasa Indonesia). Validation probes send a second, invalid field (an empty `basis`, a control
 character) so that a probe that the product wrongly accepts still leaves the task open for the next probe."""
 
 from __future__ import annotations

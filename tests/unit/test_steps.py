@@ -12,7 +12,7 @@ from silastri import steps as registry
 from silastri.adapters.identity import Principal
 from silastri.domain import steps
 from silastri.domain.catalog import default_catalog
-from silastri.domain.errors import NotFoundError, ValidationError
+from silastri.domain.errors import ValidationError
 from silastri.domain.models import Application, ApplicationStatus, Task
 from silastri.steps import StepContext
 
@@ -138,8 +138,9 @@ def test_a_technical_revision_keeps_the_document_notes_for_the_applicant_and_ren
     assert checked == {"revision_notes": {requirement.requirement_id: "Ganti denah"}}
     assert step.effects(ctx, checked, "claim-1", None) == {
         "changes": {"revision_notes": {requirement.requirement_id: "Ganti denah"}}}
-    with pytest.raises(NotFoundError):  # a note on a document the type does not ask for
+    with pytest.raises(ValidationError) as unknown:  # a note on a document the type does not ask for: 400
         step.validate(_context("revision", "x", {"document_notes": {"no-such-document": "x"}}))
+    assert unknown.value.field == "document_notes.no-such-document"
     with pytest.raises(ValidationError) as bad:
         step.validate(_context("revision", "x", {"document_notes": ["x"]}))
     assert bad.value.field == "document_notes"

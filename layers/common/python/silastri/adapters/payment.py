@@ -29,10 +29,12 @@ class PaymentProviderUnavailable(RuntimeError):
 
 
 class PaymentProvider(Protocol):
-    def create_reference(self, application_id: str, amount: int, name: str, due_at: datetime,
+    def create_reference(self, bill_id: str, amount: int, name: str, due_at: datetime,
                          method: str = "transfer") -> PaymentReference:
-        """Issue (or return again, idempotently per application) the reference to pay `amount` Rupiah for
-        `name` (the retribution's name) by `due_at` (UTC)."""
+        """Issue (or return again, idempotently per bill) the reference to pay `amount` Rupiah for `name` (the
+        retribution's name) by `due_at` (UTC). `bill_id` names one bill of one application: after a rejected
+        proof the application is billed again under a new id, so a payment reported for the old reference
+        cannot settle the new one."""
         ...
 
     def status(self, reference: PaymentReference, now: datetime) -> PaymentStatus:
@@ -44,15 +46,18 @@ _REFERENCE = re.compile(r"^[A-Z0-9]{8,32}$")
 
 
 class LocalPaymentProvider:
-    """No money moves: references are derived from the application id, "paid" is a marker file
-    `<data_dir>/local-payments/<reference>.paid` written by `mark_paid`."""
+    """No money moves: references are derived from the bill id; an issued reference is a marker file
+    `<data_dir>/local-payments/<reference>.issued`, a paid one `<reference>.paid` written by `mark_paid`."""
 
     def __init__(self, data_dir: Path | str) -> None:
         self.directory = Path(data_dir) / "local-payments"
 
-    def create_reference(self, application_id: str, amount: int, name: str, due_at: datetime,
+    def create_reference(self, bill_id: str, amount: int, name: str, due_at: datetime,
                          method: str = "transfer") -> PaymentReference:
-        number = payment.reference_number(method, application_id)
+        number = payment.reference_number(method, bill_id)
+        issued = self.directory / f"{number}.issued"
+        issued.parent.mkdir(parents=True, exist_ok=True)
+        issued.touch()
         return PaymentReference(reference_number=number, method=method,
                                 instructions=payment.instructions(method, number, amount, name), expires_at=due_at)
 
@@ -62,9 +67,11 @@ class LocalPaymentProvider:
         return self.directory / f"{reference_number}.paid"
 
     def mark_paid(self, reference_number: str) -> None:
-        """Simulate the bank's payment notification for `reference_number` (local runtime only)."""
+        """Simulate the bank's payment notification for `reference_number` (local runtime only). Raises
+        ValueError for a number that is not a reference this provider issued."""
         marker = self._marker(reference_number)
-        marker.parent.mkdir(parents=True, exist_ok=True)
+        if not (self.directory / f"{reference_number}.issued").exists():
+            raise ValueError("no such reference issued")
         marker.touch()
 
     def status(self, reference: PaymentReference, now: datetime) -> PaymentStatus:

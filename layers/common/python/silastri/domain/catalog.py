@@ -395,7 +395,8 @@ class PermitType(_Strict):
         for requirement in self.requirements:
             if requirement.requirement_id == requirement_id:
                 return requirement
-        raise NotFoundError(f"unknown requirement '{requirement_id}' for {self.permit_type}", field="requirement_id")
+        raise NotFoundError(f"persyaratan '{str(requirement_id)[:64]}' tidak ada pada {self.name}",
+                            field="requirement_id")
 
     def needed_requirements(self, form: dict[str, Any]) -> list[Requirement]:
         """The requirements an application with `form` must upload (optional ones and unmet conditions left out)."""
@@ -545,14 +546,14 @@ class Catalog(BaseModel):
         try:
             return self.offices[office_id]
         except KeyError:
-            raise NotFoundError(f"unknown office '{office_id}'", field="office_id") from None
+            raise NotFoundError(f"kantor '{str(office_id)[:64]}' tidak dikenal", field="office_id") from None
 
     def permit_type(self, office_id: str, permit_type: str) -> PermitType:
         """The permit type if the office offers it; NotFoundError otherwise."""
         office = self.office(office_id)
         offered = self.types.get(office_id, {})
         if permit_type not in office.permit_types or permit_type not in offered:
-            raise NotFoundError(f"unknown permit type '{permit_type}'", field="permit_type")
+            raise NotFoundError(f"jenis izin '{str(permit_type)[:64]}' tidak tersedia di kantor ini", field="permit_type")
         return offered[permit_type]
 
     def offered(self, office_id: str) -> list[PermitType]:

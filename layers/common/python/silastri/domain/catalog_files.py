@@ -69,16 +69,61 @@ def _line_of(root: yaml.Node, loc: Iterable[str | int]) -> int:
     return line
 
 
-def _duplicate_keys(node: yaml.Node) -> list[tuple[int, str]]:
-    """(line, key) of every key repeated in a mapping (YAML loaders silently keep the last one)."""
+#: nodes a catalog file may hold once its aliases are expanded (the shipped files hold a few thousand)
+MAX_EXPANDED_NODES = 200_000
+
+
+def _graph_problem(root: yaml.Node) -> tuple[int, str] | None:
+    """(line, message) when the composed file cannot be data: an alias inside its own anchor (a loop), or aliases
+    that expand into more than MAX_EXPANDED_NODES nodes ("billion laughs"). Linear in the file's nodes."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[key] > MAX_EXPANDED_NODES:
+                return node.start_mark.line + 1, (f"alias yang diuraikan menghasilkan lebih dari "
+                                                  f"{MAX_EXPANDED_NODES} simpul; tulis datanya tanpa alias bersarang")
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            return node.start_mark.line + 1, "alias merujuk ke dirinya sendiri (anchor rekursif)"
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _duplicate_keys(root: yaml.Node) -> list[tuple[int, str]]:
+    """(line, key) of every key written twice in one mapping (YAML loaders silently keep the last one). Run
+    before the document is constructed: a merge (`<<: *anchor`) is then still one key, so a key that overrides
+    a merged one is not a duplicate. Each node is looked at once (aliases share nodes)."""
     found: list[tuple[int, str]] = []
-    stack = [node]
+    seen_nodes: set[int] = set()
+    stack = [root]
     while stack:
         current = stack.pop()
+        if id(current) in seen_nodes:
+            continue
+        seen_nodes.add(id(current))
         if isinstance(current, yaml.MappingNode):
             seen: set[str] = set()
             for key, value in current.value:
-                if isinstance(key, yaml.ScalarNode):
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                     if key.value in seen:
                         found.append((key.start_mark.line + 1, key.value))
                     seen.add(key.value)
@@ -93,8 +138,13 @@ def read_office_file(label: str, text: str, stem: str | None = None) -> tuple[Of
     """Parse and check one catalog file's `text` (`label` names it in messages; `stem`, the file name without
     `.yaml`, must equal the office id). Returns the file (None when invalid), its mistakes and its YAML root."""
     loader = _Loader(text)
+    duplicates: list[tuple[int, str]] = []
     try:
         root = loader.get_single_node()
+        problem = _graph_problem(root) if root is not None else None
+        if problem is not None:
+            return None, [CatalogMistake(label, problem[0], problem[1])], None
+        duplicates = _duplicate_keys(root) if root is not None else []  # before merges are flattened
         data: Any = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -105,7 +155,7 @@ def read_office_file(label: str, text: str, stem: str | None = None) -> tuple[Of
         loader.dispose()
     if root is None or not isinstance(data, dict):
         return None, [CatalogMistake(label, 1, "berkas katalog berisi 'office:' dan 'permit_types:'")], root
-    mistakes = [CatalogMistake(label, line, f"kunci '{key}' ganda") for line, key in _duplicate_keys(root)]
+    mistakes = [CatalogMistake(label, line, f"kunci '{key}' ganda") for line, key in duplicates]
     if isinstance(data.get("office"), dict) and "permit_types" in data["office"]:
         mistakes.append(CatalogMistake(label, _line_of(root, ("office", "permit_types")),
                                        "office.permit_types: jenis izin ditulis di 'permit_types:' tingkat atas"))
@@ -168,9 +218,15 @@ def load_paths(paths: Iterable[Path | Traversable]) -> Catalog:
     entries = []
     for path in paths:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CatalogError([CatalogMistake(str(path), 0, f"tidak dapat dibaca: {exc}")]) from None
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise CatalogError([CatalogMistake(str(path), 0, f"tidak dapat dibaca: {exc.strerror or exc}")]) from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[:exc.start].count(b"\n") + 1
+            raise CatalogError([CatalogMistake(str(path), line, f"bukan teks UTF-8 (bita ke-{exc.start + 1} di "
+                                                                 f"baris ini); simpan berkas sebagai UTF-8")]) from None
         entries.append((str(path), text, path.name.removesuffix(".yaml")))
     catalog, mistakes = check_files(entries)
     if catalog is None:

@@ -12,6 +12,7 @@ What is stored on the application (`Application.payment`, JSON) is a `PaymentRec
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -67,6 +68,9 @@ class PaymentRecord(BaseModel):
     confirmed_by: str | None = None
 
 
+_AMOUNT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3}){1,4}|[0-9]{1,13}")
+
+
 def parse_assessment(amount: object, basis: object) -> tuple[int, str]:
     """The technical team's entry: `amount` a whole number of Rupiah (int, or digits with optional dots as
     thousands separators: "1.250.000"), `basis` the text that justifies it. Raises ValidationError(field=...)."""
@@ -76,8 +80,9 @@ def parse_assessment(amount: object, basis: object) -> tuple[int, str]:
     elif isinstance(amount, int):
         value = amount
     elif isinstance(amount, str):
-        digits = amount.strip().removeprefix("Rp").strip().replace(".", "")
-        value = int(digits) if digits.isdigit() and len(digits) <= 13 else None
+        written = amount.strip().removeprefix("Rp").strip()
+        # ASCII digits, grouped by dots in threes or not at all: "1.5" or "15.00.000" is a typo, not Rp 15
+        value = int(written.replace(".", "")) if _AMOUNT.fullmatch(written) else None
     if value is None:
         raise ValidationError("besaran retribusi harus berupa bilangan bulat Rupiah", field="amount")
     if value <= 0:

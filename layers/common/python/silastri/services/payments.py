@@ -97,7 +97,9 @@ def issue_payment_reference(event: StepEvent) -> dict[str, Any]:
     issued = record.reference is None
     if record.reference is None:
         due = record.due_at or _deadline(app, now, stage.due_working_days)
-        record.reference = provider().create_reference(app.application_id, record.assessment.amount,
+        # one bill per round: after a rejected proof the new reference is a new bill (rejections counts rounds)
+        record.reference = provider().create_reference(f"{app.application_id}-{record.rejections}",
+                                                       record.assessment.amount,
                                                        record.assessment.name, due, method=stage.methods[0])
         record.due_at = due
     assert record.due_at

@@ -46,7 +46,7 @@ class StepContext:
 def document_notes(ctx: StepContext) -> dict[str, str]:
     """`details["document_notes"]`: {requirement_id: note} for the documents the applicant must replace.
 
-    Every key must be a requirement of the application's permit type (NotFoundError otherwise), every note
+    Every key must be a requirement of the application's permit type, every note
     1–1000 characters of plain text. Raises ValidationError(field="document_notes" / "document_notes.<id>")."""
     notes = ctx.details.get("document_notes") or {}
     if not isinstance(notes, dict):
@@ -54,7 +54,11 @@ def document_notes(ctx: StepContext) -> dict[str, str]:
     definition = default_catalog().permit_type(ctx.app.office_id, ctx.app.permit_type)
     cleaned = {}
     for requirement_id, text in notes.items():
-        definition.requirement(requirement_id)
+        try:
+            definition.requirement(requirement_id)
+        except NotFoundError:
+            raise ValidationError(f"'{str(requirement_id)[:64]}' bukan persyaratan {definition.name}",
+                                  field=f"document_notes.{str(requirement_id)[:64]}") from None
         cleaned[requirement_id] = validation.clean_text(
             text, f"document_notes.{requirement_id}", 1000, label="catatan dokumen", multiline=True)
     return cleaned
