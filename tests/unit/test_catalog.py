@@ -282,3 +282,15 @@ def test_an_invalid_catalog_stops_loading_with_the_same_message(tmp_path, capsys
     assert code == 1
     assert [str(m) for m in err.value.mistakes] == out.splitlines()
     assert all(line in str(err.value) for line in out.splitlines())
+
+
+def test_a_date_answer_prints_on_the_decree_in_indonesian():
+    """The form keeps ISO dates; the decree (its details and its {placeholders}) prints them as Indonesians write."""
+    from silastri.domain.catalog import default_catalog
+
+    hall = default_catalog().permit_type("bengkalis", "izin-pemakaian-gedung-olahraga")
+    field = next(f for f in hall.form_fields if f.field == "event_on")
+    assert field.display("2026-12-05") == "5 Desember 2026"
+    assert field.display(None) == "-"
+    assert next(f for f in hall.form_fields if f.field == "participants").display(120) == "120"
+    assert any("{event_on}" in article for article in hall.decree.articles)

@@ -5,7 +5,7 @@ holder named by its holder field, its validity, its legal bases in *Mengingat* a
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -144,6 +144,9 @@ def test_sports_hall_use_in_bengkalis_has_a_fixed_retribution(stack, api, bengka
     assert "/DPMPTSP-BKS/GOR/" in status["permit_number"]
     text = issued(stack, journey, pdf)  # valid 30 days: the period is printed as dates
     assert "Retribusi Pemakaian Kekayaan Daerah sesuai tarif Peraturan Daerah" in text
+    # the date of use answered in the form (ISO) is printed as Indonesians write it
+    event_on = date.fromisoformat(journey.form["event_on"])
+    assert f"pada tanggal {format_date_id(event_on)}" in " ".join(text.split()), text
 
 
 @pytest.mark.parametrize(("setting", "reviewed"), [("Praktik mandiri", True), ("Fasilitas pelayanan kesehatan", False)])

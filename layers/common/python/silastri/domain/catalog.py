@@ -141,6 +141,20 @@ class FormField(_Strict):
             raise ValueError("the holder's name is a required text field")
         return self
 
+    def display(self, value: Any) -> str:
+        """An answer as a decree prints it: a date as `29 November 2026` (the form keeps ISO `2026-11-29`),
+        anything else as given; "-" when unanswered."""
+        if value is None or value == "":
+            return "-"
+        if self.type == "date" and isinstance(value, str):
+            from .clock import format_date_id
+
+            try:
+                return format_date_id(date.fromisoformat(value))
+            except ValueError:
+                return value
+        return str(value)
+
 
 class TechnicalRecommendation(_Strict):
     """SOP 3–4: whether the sector agency's technical team reviews the file (always, never, or when a form

@@ -139,7 +139,7 @@ class _Blank(dict[str, str]):
 def decree_values(app: Application, office: Office, definition: PermitType) -> dict[str, str]:
     """What the decree's `{placeholders}` read: the form's answers ("-" when unanswered) and the office's and
     type's facts (catalog.DECREE_PLACEHOLDERS)."""
-    values = _Blank({f.field: app.form.get(f.field) or "-" for f in definition.form_fields})
+    values = _Blank({f.field: f.display(app.form.get(f.field)) for f in definition.form_fields})
     validity = definition.validity
     values.update(holder_name=app.holder_name(definition), regency=office.regency, government=office.government,
                   office_name=office.short_name, permit_type_name=definition.name,
@@ -172,10 +172,11 @@ def render_permit(app: Application, signer_name: str, acting: bool = False) -> b
     definition = catalog.permit_type(app.office_id, app.permit_type)
     assert app.permit_number and app.permit_id
     issued = to_wib(now_utc()).date()
-    labels = {f.field: f.label for f in definition.form_fields}
+    fields = {f.field: f for f in definition.form_fields}
     return documents.render_permit(
         letterhead(office), permit_number=app.permit_number, title=definition.decree_title,
-        holder_name=app.holder_name(definition), holder_details=[(labels.get(k, k), v) for k, v in app.form.items()],
+        holder_name=app.holder_name(definition),
+        holder_details=[(fields[k].label, fields[k].display(v)) if k in fields else (k, v) for k, v in app.form.items()],
         **decree_texts(app, office, definition), issued_at=issued, valid_until=definition.valid_until(issued),
         open_ended=definition.validity.label.lower(),
         signature=_signature(office, signer_name, acting, signer_title(office, definition)),
