@@ -46,7 +46,7 @@ lint: $(STAMP)
 	$(BIN)/mypy layers/common/python/silastri infra/silastri_local functions
 
 demo: $(STAMP)
-	$(BIN)/silastri demo --type orsos && $(BIN)/silastri demo --type sip
+	$(BIN)/silastri demo --type all && $(BIN)/silastri demo --type all --office bengkalis
 
 bench: $(STAMP)
 	$(BIN)/silastri bench --count 20

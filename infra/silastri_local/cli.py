@@ -389,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     from .demo import type_choices
 
     demo.add_argument("--type", choices=type_choices(), default="orsos",
-                      help="permit type id of the office (or orsos, sip); default: orsos")
+                      help="permit type id of the office (or orsos, sip; all: every type it offers); default: orsos")
     demo.add_argument("--office", default=None, help="office id (default: the deployment's default office)")
     demo.add_argument("--count", type=int, default=1)
     demo.add_argument("--url", default="http://127.0.0.1:8000")

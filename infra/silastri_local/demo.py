@@ -19,19 +19,23 @@ def type_choices() -> list[str]:
 
     catalog = default_catalog()
     ids = {t.permit_type for office_id in catalog.offices for t in catalog.offered(office_id)}
-    return [*TYPES, *sorted(ids - set(TYPES))]
+    return ["all", *TYPES, *sorted(ids - set(TYPES))]
 
 
 def run_demo(url: str, officers: dict[str, dict[str, str]], data_dir: Path, kind: str, count: int,
              office_id: str | None = None) -> int:
-    """Play `count` applications of permit type `kind` (a short name or a type id) of `office_id` (None: the
-    default office) to pickup, each as its stage plan says. Exit 0 only if every one reached pickup with a
-    signature that validates; 2 when the office does not offer the type or has no officers."""
+    """Play `count` applications of permit type `kind` (a short name, a type id, or "all": every type the office
+    offers) of `office_id` (None: the default office) to pickup, each as its stage plan says. Exit 0 only if
+    every one reached pickup with a signature that validates; 2 when the office does not offer the type or has
+    no officers."""
+    api = ApiClient(url)
+    offered = api.get("/api/catalog" + (f"?office={office_id}" if office_id else ""))
+    if kind == "all":
+        codes = [run_demo(url, officers, data_dir, t["permit_type"], count, office_id) for t in offered["permit_types"]]
+        return max(codes, default=0)
     from silastri.adapters.signing import DevPkiSigner, verify_signed_pdf
 
-    api = ApiClient(url)
     permit_type = TYPES.get(kind, kind)
-    offered = api.get("/api/catalog" + (f"?office={office_id}" if office_id else ""))
     if permit_type not in {t["permit_type"] for t in offered["permit_types"]}:
         print(f"kantor {offered['office']['office_id']} tidak melayani jenis izin '{permit_type}' (ada: "
               f"{', '.join(t['permit_type'] for t in offered['permit_types'])})", file=sys.stderr)
