@@ -54,7 +54,10 @@ def _up(args: argparse.Namespace) -> int:
         print(f"  {role:15s} {entry['email']:32s} {entry['password']}")
     print(f"Kotak keluar WhatsApp/email lokal: {stack.api_url}/lokal/kotak-keluar")
     print("Tekan Ctrl+C untuk berhenti (data disimpan).", flush=True)
-    stopping.wait()
+    # wake up twice a second: a signal delivered to another thread of the process only sets a flag, and the
+    # main thread runs Python's handler when it next wakes (an untimed wait could sleep through SIGTERM)
+    while not stopping.wait(0.5):
+        pass
     print("menyimpan data dan berhenti…", flush=True)
     stack.stop()
     return 0
