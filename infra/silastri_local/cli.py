@@ -34,8 +34,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from .runtime import DEFAULT_DATA_DIR, OFFICERS_FILE, STACK_FILE, LocalStack
+from .runtime import DEFAULT_DATA_DIR, OFFICERS_FILE, STACK_FILE, DataDirInUse, LocalStack
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -63,24 +64,38 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _running_stack(url: str, data_dir: Path) -> dict[str, dict[str, str]] | None:
-    """Officer logins of a stack already running at `url`, if any."""
+def _owner(data_dir: Path) -> dict[str, Any] | None:
+    """The running stack that owns `data_dir` (its `stack.json`: API and emulator addresses, functions'
+    environment), if it answers; None when no stack runs on that folder."""
     try:
-        urllib.request.urlopen(url + "/api/catalog", timeout=2).read()  # noqa: S310 - loopback
-    except OSError:
+        info = json.loads((data_dir / STACK_FILE).read_text())
+        urllib.request.urlopen(info["api_url"] + "/api/catalog", timeout=2).read()  # noqa: S310 - loopback
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+    return dict(info)
+
+
+def _officers(data_dir: Path) -> dict[str, dict[str, str]]:
     path = data_dir / OFFICERS_FILE
-    return json.loads(path.read_text()) if path.exists() else None
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _with_stack(args: argparse.Namespace, work: object) -> int:
-    """Run `work(api_url, officers, data_dir)` against a running stack or an embedded one."""
+    """Run `work(api_url, officers, data_dir)` against the stack at `--url` if given, else the stack that owns
+    `--data-dir`, else an embedded stack on that folder (refused, exit 1, when another stack holds it without
+    answering)."""
     data_dir = Path(args.data_dir)
-    officers = _running_stack(args.url, data_dir)
-    if officers is not None:
-        return work(args.url, officers, data_dir)  # type: ignore[operator]
-    with LocalStack(data_dir=data_dir, api_port=0, run_schedules=False) as stack:
-        return work(stack.api_url, stack.officers, data_dir)  # type: ignore[operator]
+    if args.url:
+        return work(args.url.rstrip("/"), _officers(data_dir), data_dir)  # type: ignore[operator]
+    owner = _owner(data_dir)
+    if owner is not None:
+        return work(owner["api_url"], _officers(data_dir), data_dir)  # type: ignore[operator]
+    try:
+        with LocalStack(data_dir=data_dir, api_port=0, run_schedules=False) as stack:
+            return work(stack.api_url, stack.officers, data_dir)  # type: ignore[operator]
+    except DataDirInUse as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -109,20 +124,15 @@ def _bench(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _attached(data_dir: Path) -> Iterator[None]:
-    """Configure this process to reach the local stack's data: the running one, or an embedded one."""
-    info_path = data_dir / STACK_FILE
-    if info_path.exists():
-        info = json.loads(info_path.read_text())
-        try:
-            urllib.request.urlopen(info["api_url"] + "/api/catalog", timeout=2).read()  # noqa: S310 - loopback
-        except OSError:
-            info = None
-        if info:
-            os.environ.update(info["environment"])
-            os.environ.update({"AWS_ENDPOINT_URL": info["aws_url"], "AWS_ACCESS_KEY_ID": "testing",
-                               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "ap-southeast-3"})
-            yield
-            return
+    """Configure this process to reach the local stack's data: the stack that owns `data_dir` if one runs, else
+    an embedded one on it. Raises DataDirInUse when another stack holds the folder without answering."""
+    info = _owner(data_dir)
+    if info:
+        os.environ.update(info["environment"])
+        os.environ.update({"AWS_ENDPOINT_URL": info["aws_url"], "AWS_ACCESS_KEY_ID": "testing",
+                           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "ap-southeast-3"})
+        yield
+        return
     with LocalStack(data_dir=data_dir, api_port=0, run_schedules=False):
         yield
 
@@ -395,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="permit type id of the office (or orsos, sip; all: every type it offers); default: orsos")
     demo.add_argument("--office", default=None, help="office id (default: the deployment's default office)")
     demo.add_argument("--count", type=int, default=1)
-    demo.add_argument("--url", default="http://127.0.0.1:8000")
+    demo.add_argument("--url", default=None, help="a running stack's API (default: the stack of --data-dir)")
     demo.set_defaults(func=_demo)
     bench = sub.add_parser("bench", help="measure the workflow on the local runtime")
     bench.add_argument("--count", type=int, default=20)
@@ -454,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     verify = sub.add_parser("verify-permit", help="check an issued permit PDF")
     verify.add_argument("file")
     verify.add_argument("--trust-root", action="append", default=[], help="PEM of a trusted root (default: local PKI)")
-    verify.add_argument("--url", default="http://127.0.0.1:8000")
+    verify.add_argument("--url", default=None, help="a running stack's API (default: the stack of --data-dir)")
     verify.set_defaults(func=_verify_permit)
     check = sub.add_parser("check-pdf", help="validate PDFs as uploads are validated")
     check.add_argument("files", nargs="+")
@@ -483,7 +493,14 @@ def main(argv: list[str] | None = None) -> int:
     metrics.set_defaults(func=_metrics)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    code = int(args.func(args))
+    try:
+        code = int(args.func(args))
+    except DataDirInUse as exc:  # another stack owns the data folder and does not answer
+        print(str(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("dihentikan (Ctrl+C)", file=sys.stderr)
+        return 130
     if args.command in ("demo", "bench"):
         print(f"selesai dalam {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return code

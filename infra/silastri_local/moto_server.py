@@ -61,6 +61,20 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
+class _ExpectedAslMiss(logging.Filter):
+    """moto's ASL interpreter logs an ERROR for every JSONPath it cannot resolve, even where the ASL asks whether
+    the path exists (`IsPresent`, e.g. `$.resume_at` at every submission): noise in the stack's log. A path that
+    is really missing fails the execution (States.Runtime), which the workflow's own failure handling records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("%s at '%s'") or not str(
+            record.args[0] if isinstance(record.args, tuple) and record.args else "").startswith(
+            "Exception=NoSuchJsonPathError")
+
+
+logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_ExpectedAslMiss())
+
 Handler = Callable[[Any, Any], Any]
 HandlerResolver = Callable[[str], Handler | None]
 

@@ -8,6 +8,7 @@ The functions' metrics (EMF documents on stdout) are kept in the data directory 
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import importlib.util
 import json
@@ -21,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import IO, Any
 
 from . import metrics_capture
 from . import template as tpl
@@ -32,6 +33,21 @@ from .resources import PREFIX, LocalResources
 REGION = "ap-southeast-3"
 OFFICERS_FILE = "officers.json"
 STACK_FILE = "stack.json"  # written while a stack runs: where its API and emulator listen
+LOCK_FILE = "stack.lock"  # held (flock) by the one stack that owns the data directory
+
+
+class DataDirInUse(RuntimeError):
+    """Another stack owns this data directory (it holds `stack.lock`): attach to it instead of starting one."""
+
+    def __init__(self, data_dir: Path) -> None:
+        owner = ""
+        try:
+            info = json.loads((data_dir / STACK_FILE).read_text())
+            owner = f" (API {info.get('api_url')}, pid {info.get('pid')})"
+        except (OSError, ValueError):
+            pass
+        super().__init__(f"folder data {data_dir} sedang dipakai stack lain{owner}; hentikan stack itu atau pakai "
+                         f"--data-dir lain")
 DEFAULT_DATA_DIR = tpl.ROOT / ".silastri"
 
 OFFICERS = [  # (login key, Cognito group, e-mail handle, name, acting head)
@@ -117,6 +133,7 @@ class LocalStack:
         self.restored = False
         self.resumed: list[str] = []
         self._emf_filter: metrics_capture.EmfFilter | None = None
+        self._lock_handle: IO[str] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -126,6 +143,31 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_data_dir()
+        try:
+            return self._start()
+        except BaseException:
+            self._unlock_data_dir()
+            raise
+
+    def _lock_data_dir(self) -> None:
+        """Own the data directory: one stack at a time (an exclusive lock on `stack.lock`, released at stop or
+        when the process dies, even by kill -9). Raises DataDirInUse naming the stack that owns it."""
+        handle = open(self.data_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held open for the stack's lifetime
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise DataDirInUse(self.data_dir) from None
+        self._lock_handle = handle
+
+    def _unlock_data_dir(self) -> None:
+        if self._lock_handle is not None:
+            fcntl.flock(self._lock_handle.fileno(), fcntl.LOCK_UN)
+            self._lock_handle.close()
+            self._lock_handle = None
+
+    def _start(self) -> LocalStack:
         self._emf_filter = metrics_capture.install(self.data_dir)  # `silastri metrics` reads what it keeps
         for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}.items():
@@ -184,6 +226,7 @@ class LocalStack:
         if self._emf_filter is not None:
             metrics_capture.uninstall(self._emf_filter)
             self._emf_filter = None
+        self._unlock_data_dir()
 
     def save(self) -> None:
         """Compact: snapshot the emulator's state into the data directory and drop the journal it contains.
