@@ -369,7 +369,7 @@ def registration_errors(form: Mapping[str, str]) -> dict[str, str]:
             try:
                 check(form[name])
             except DomainError as exc:
-                errors[name] = exc.message
+                errors[name] = exc.message[:1].upper() + exc.message[1:]
     if "password2" not in errors and form.get("password") != form.get("password2"):
         errors["password2"] = "Kata sandi dan ulangan kata sandi tidak sama"
     return {name: errors[name] for name in REGISTER_FIELDS if name in errors}
