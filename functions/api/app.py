@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import pydantic
 from chalice import Chalice, Response
 from chalice.app import Request
 from chalicelib.officer_pages import officer_pages
-from chalicelib.pages import applicant_pages  # packaged with this function (Lambda code root on the path)
+from chalicelib.pages import (  # packaged with this function (Lambda code root on the path)
+    applicant_pages,
+    not_found_page,
+)
 from silastri.adapters import dynamo, messaging
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
@@ -47,7 +50,55 @@ from silastri.settings import get_settings
 
 notifier.check_plans()  # at start: every office's notification plan names templates that exist and fit
 signing.warn_if_unencrypted()  # at start: BSRE_URL over plain http:// to a non-private address is logged (once)
-app = Chalice(app_name="silastri")
+
+
+NOT_FOUND_ROUTE = "/{proxy+}"  # API Gateway's catch-all resource (template.yaml); here also the 404 view
+
+
+class SilastriApp(Chalice):
+    """Chalice, routing by the request's own path when API Gateway hands it over through the catch-all resource.
+
+    On AWS every path reaches the function as resource `/{proxy+}` (template.yaml: one proxy resource, not one
+    resource per route); on the local server the same happens for a path no route has (api_server.py). The
+    path is matched against the app's routes here, as Chalice's own deployment would have API Gateway do it;
+    a path that matches none stays on `/{proxy+}`, whose view answers the Bahasa 404."""
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        return super().__call__(route_event(event, self.routes), context)
+
+
+def route_event(event: Any, routes: Mapping[str, Any]) -> Any:
+    """`event` with `resourcePath` and `pathParameters` of the route its path matches (concrete segments before
+    `{parameters}`, as API Gateway picks); unchanged when it already names a route other than the catch-all."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    if not isinstance(context, dict) or context.get("resourcePath") not in (NOT_FOUND_ROUTE, None):
+        return event
+    path = str(event.get("path") or context.get("path") or "/").split("?", 1)[0]
+    if path != "/" and path.endswith("/"):
+        path = path[:-1]
+    parts = path.split("/")
+    for route in sorted(r for r in routes if r != NOT_FOUND_ROUTE):
+        pattern = route.split("/")
+        if len(pattern) != len(parts):
+            continue
+        captured = {}
+        for part, want in zip(parts, pattern, strict=True):
+            if want.startswith("{") and want.endswith("}"):
+                if not part:
+                    break
+                captured[want[1:-1]] = unquote(part)
+            elif part != want:
+                break
+        else:
+            context["resourcePath"] = route
+            event["pathParameters"] = captured or None
+            return event
+    context["resourcePath"] = NOT_FOUND_ROUTE
+    event["pathParameters"] = {"proxy": path.lstrip("/")}
+    return event
+
+
+app = SilastriApp(app_name="silastri")
 app.api.binary_types = []
 app.register_blueprint(applicant_pages)
 app.register_blueprint(officer_pages)
@@ -494,41 +545,27 @@ def verify(permit_id: str) -> Any:
     return permits.verify(identifier(permit_id, "permit_id"))
 
 
-def _timestamp_text(result: dict[str, Any]) -> str:
-    """The signature's timestamp (PAdES-BASELINE-T, as BSrE signs) for the public page: time in WIB, authority,
-    and whether it validates; a dash for a signature without one (development and KMS signers)."""
-    if not result.get("timestamp_at"):
-        return "—"
-    from datetime import datetime
-
-    from silastri.domain.clock import format_datetime_wib
-
-    at = format_datetime_wib(datetime.fromisoformat(result["timestamp_at"]))
-    verdict = "sah" if result.get("timestamp_valid") else "TIDAK SAH"
-    authority = result.get("timestamp_authority") or "otoritas tidak dikenal"
-    return f"{at} — {authority} — {verdict}"
-
-
-@app.route("/verifikasi/{permit_id}", methods=["GET"])
-def verify_page(permit_id: str) -> Response:
-    try:
-        result = permits.verify(identifier(permit_id, "permit_id"))
-    except NotFoundError:
-        return _page("Verifikasi izin", "<p role='alert'>Izin tidak ditemukan.</p>", status=404)
-    verdict = "SAH — tanda tangan elektronik valid" if result["valid"] else "TIDAK SAH"
-    rows = "".join(f"<tr><th scope='row'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in [
-        ("Nomor izin", result["permit_number"]), ("Pemegang izin", result["holder_name"]),
-        ("Jenis izin", result["permit_type"]), ("Berlaku sampai", result["valid_until"]),
-        ("Ditandatangani oleh", f"{result['signer_name']} — {result['signer_title']}"),
-        ("Dicabut", "Ya" if result["revoked"] else "Tidak"),
-        ("Stempel waktu", _timestamp_text(result))])
-    return _page("Verifikasi izin", f"<p class='verdict'><strong>{verdict}</strong></p><table>{rows}</table>")
-
-
 @app.route("/", methods=["GET"])
 def home() -> Response:
     """The service catalog is the front page."""
     return Response(body="", status_code=303, headers={"Location": "/ajukan"})
+
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@app.route(NOT_FOUND_ROUTE, methods=_ALL_METHODS, content_types=["*/*"])
+def not_found() -> Response:
+    """Any path no route has: JSON under `/api/`, otherwise the Bahasa 404 page (never API Gateway's
+    `Missing Authentication Token`)."""
+    if _requested_path().startswith("/api/"):
+        return _error(404, "alamat API tidak dikenal", "path", code="not_found")
+    return not_found_page()
+
+
+def _requested_path() -> str:
+    params = request().uri_params or {}
+    return "/" + str(params.get("proxy", ""))
 
 
 @app.route("/api/openapi.json", methods=["GET"])

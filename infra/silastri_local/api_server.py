@@ -8,7 +8,10 @@ CORS preflight) and changes two things:
 
 * a thread per connection with a listen backlog of `LISTEN_BACKLOG` and an idle timeout;
 * ``app.current_request.context["identity"]["sourceIp"]`` is the connecting client's
-  address, as API Gateway reports it (per-client limits depend on it).
+  address, as API Gateway reports it (per-client limits depend on it);
+* a path no route matches goes to the app's catch-all route ``/{proxy+}`` when it has one,
+  as API Gateway's proxy resource does on AWS (template.yaml), instead of chalice local's
+  ``403 {"message": "Missing Authentication Token"}``.
 """
 
 from __future__ import annotations
@@ -17,15 +20,19 @@ import socket
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
 from typing import Any
+from urllib.parse import parse_qs
 
 from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import (
     ChaliceRequestHandler,
     CustomLocalChalice,
+    LambdaEventConverter,
     LocalChalice,
     LocalDevServer,
     LocalGateway,
+    MatchResult,
+    RouteMatcher,
 )
 
 __all__ = ["IDLE_TIMEOUT_SECONDS", "LISTEN_BACKLOG", "ThreadedApiServer", "create_api_server"]
@@ -45,12 +52,31 @@ class ThreadedApiServer(ThreadingMixIn, HTTPServer):
     request_queue_size = LISTEN_BACKLOG
 
 
+#: The app's catch-all route, as API Gateway's proxy resource names it.
+CATCH_ALL_ROUTE = "/{proxy+}"
+
+
+class _CatchAllRouteMatcher(RouteMatcher):
+    """chalice local's matcher; a path that matches no route goes to `CATCH_ALL_ROUTE` (API Gateway's proxy)."""
+
+    def match_route(self, url: str) -> MatchResult:
+        try:
+            return super().match_route(url)
+        except ValueError:
+            if CATCH_ALL_ROUTE not in self.route_urls:
+                raise
+            path, _, query = url.partition("?")
+            return MatchResult(CATCH_ALL_ROUTE, {"proxy": path.lstrip("/")}, parse_qs(query, keep_blank_values=True))
+
+
 class _ClientGateway(LocalGateway):
     """chalice local's API Gateway emulation, reporting the real client address as ``sourceIp``."""
 
     def __init__(self, app_object: Chalice, config: Config, source_ip: str) -> None:
         super().__init__(app_object, config)
         self._source_ip = source_ip
+        self.event_converter = LambdaEventConverter(_CatchAllRouteMatcher(list(app_object.routes)),
+                                                    app_object.api.binary_types)
 
     def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         event = super()._generate_lambda_event(method, path, headers, body)

@@ -11,7 +11,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from silastri.adapters import dynamo, identity
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import ikm, steps
 from silastri.domain.catalog import Condition, PermitType, default_catalog
-from silastri.domain.clock import format_datetime_wib
+from silastri.domain.clock import format_date_id, format_datetime_wib, to_wib
 from silastri.domain.errors import (
     ConflictError,
     DomainError,
@@ -37,7 +37,7 @@ from silastri.domain.errors import (
 from silastri.domain.models import Application, ApplicationStatus, DocumentState
 from silastri.domain.payment import PROOF_REQUIREMENT
 from silastri.domain.validation import identifier
-from silastri.services import accounts, applications, payments, sessions, sla, tracking
+from silastri.services import accounts, applications, payments, permits, sessions, sla, tracking
 from silastri.settings import get_settings
 
 applicant_pages = Blueprint(__name__)
@@ -148,7 +148,8 @@ _env = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=True
                    trim_blocks=True, lstrip_blocks=True)
 _env.filters.update(wib=_wib, duration=_duration, role_name=_role_name, rupiah=_rupiah)
 
-STATIC_TYPES = {"silastri.css": "text/css; charset=utf-8", "silastri.js": "text/javascript; charset=utf-8"}
+STATIC_TYPES = {"silastri.css": "text/css; charset=utf-8", "silastri.js": "text/javascript; charset=utf-8",
+                "favicon.svg": "image/svg+xml"}
 
 
 @lru_cache(maxsize=len(STATIC_TYPES))
@@ -329,22 +330,56 @@ def static_file(name: str) -> Response:
         "Cache-Control": "public, max-age=31536000, immutable" if immutable else "public, max-age=300"})
 
 
+@applicant_pages.route("/favicon.ico", methods=["GET"])
+def favicon() -> Response:
+    """The site icon where browsers look for it by default (an SVG: the API serves text bodies only)."""
+    return Response(body=_static_body("favicon.svg"), status_code=200, headers={
+        "Content-Type": STATIC_TYPES["favicon.svg"], "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "public, max-age=86400"})
+
+
+def not_found_page() -> Response:
+    """The Bahasa 404 page for a path no route has (app.py's catch-all), in the site's look."""
+    return _render("tidak_ditemukan.html", _context(), 404, title="Halaman tidak ditemukan")
+
+
 # ----------------------------------------------------------------------------- accounts
 
 @applicant_pages.route("/daftar", methods=["GET"])
 @page
 def register_page(ctx: Ctx) -> Response:
-    return _render("daftar.html", ctx, title="Daftar akun", values={})
+    return _render("daftar.html", ctx, title="Daftar akun", values={}, retype=False)
+
+
+# Kept when the form comes back with errors: name, e-mail and WhatsApp number. Never sent back into the page:
+# the NIK (personal data under UU PDP: not echoed into HTML that a shared or cached browser may keep) and the
+# passwords (browsers and password managers fill them again; echoing them would put them in the page source).
+REGISTER_KEPT = ("name", "email", "phone")
+REGISTER_CHECKS: dict[str, Callable[[str], object]] = {
+    "name": accounts.check_name, "email": accounts.check_email, "phone": accounts.normalise_phone,
+    "nik": accounts.check_nik, "password": accounts.check_password}
+
+
+def registration_errors(form: Mapping[str, str]) -> dict[str, str]:
+    """Every field's mistake at once (empty, malformed, passwords not the same), in the form's order."""
+    errors = _required(form, {"name": "Nama lengkap", "email": "Email", "phone": "Nomor WhatsApp",
+                              "nik": "NIK", "password": "Kata sandi", "password2": "Ulangi kata sandi"})
+    for name, check in REGISTER_CHECKS.items():
+        if name not in errors:
+            try:
+                check(form[name])
+            except DomainError as exc:
+                errors[name] = exc.message[:1].upper() + exc.message[1:]
+    if "password2" not in errors and form.get("password") != form.get("password2"):
+        errors["password2"] = "Kata sandi dan ulangan kata sandi tidak sama"
+    return {name: errors[name] for name in REGISTER_FIELDS if name in errors}
 
 
 @applicant_pages.route("/daftar", methods=["POST"], content_types=_FORM)
 @page
 def register_submit(ctx: Ctx) -> Response:
     form = _form()
-    ctx.errors = _required(form, {"name": "Nama lengkap", "email": "Email", "phone": "Nomor WhatsApp",
-                                  "nik": "NIK", "password": "Kata sandi", "password2": "Ulangi kata sandi"})
-    if not ctx.errors and form["password"] != form["password2"]:
-        ctx.errors["password2"] = "Kata sandi dan ulangan kata sandi tidak sama"
+    ctx.errors = registration_errors(form)
     result: dict[str, Any] = {}
     if not ctx.errors:
         try:
@@ -352,8 +387,8 @@ def register_submit(ctx: Ctx) -> Response:
         except DomainError as exc:
             ctx.errors = _field_errors(exc, REGISTER_FIELDS)
     if ctx.errors:
-        values = {k: v for k, v in form.items() if k in ("name", "email", "phone", "nik")}
-        return _render("daftar.html", ctx, 400, title="Daftar akun", values=values)
+        values = {k: v for k, v in form.items() if k in REGISTER_KEPT}
+        return _render("daftar.html", ctx, 400, title="Daftar akun", values=values, retype=True)
     notice = "terdaftar" if result.get("code_sent") else "kode-tertunda"  # WhatsApp down: the account exists
     return _see_other("/aktivasi?" + urlencode({"email": form["email"].strip().lower(), "pesan": notice}))
 
@@ -626,10 +661,24 @@ def my_applications(ctx: Ctx) -> Response:
     who = ctx.require()
     catalog = default_catalog()
     rows = [{"app": app, "view": applications.status_view(app),
-             "name": catalog.permit_type_name(app.office_id, app.permit_type)}
+             "name": catalog.permit_type_name(app.office_id, app.permit_type),
+             "holder_label": _holder_label(app)}
             for app in dynamo.applications_of(who.user_id)]
     return _render("permohonan_daftar.html", ctx, title="Permohonan saya", rows=rows,
                    status_labels=tracking.STATUS_LABELS)
+
+
+HOLDER_LABELS = {"organisation": "Organisasi", "business": "Nama usaha", "practitioner": "Atas nama",
+                 "person": "Atas nama"}
+
+
+def _holder_label(app: Application) -> str:
+    """How the list names the permit's holder: the organisation, the business, or the person."""
+    try:
+        subject = default_catalog().permit_type(app.office_id, app.permit_type).subject
+    except NotFoundError:  # a type the office no longer offers
+        subject = "person"
+    return HOLDER_LABELS[subject]
 
 
 def _requirement_rows(app: Application, view: dict[str, Any], definition: PermitType) -> list[dict[str, Any]]:
@@ -799,6 +848,63 @@ def _survey_refusal(who: Principal, application_id: str) -> str:
     if applications.owned(who, application_id).survey_done:
         return "Survei untuk permohonan ini sudah pernah diisi. Setiap permohonan hanya dapat dinilai satu kali."
     return "Survei dapat diisi setelah izin ditandatangani dan siap diambil."
+
+
+# ----------------------------------------------------------------------------- public verification (QR code)
+
+VERIFICATION_REASONS = {  # permits.verify reasons, in the public's words
+    "no-signature": "Berkas izin tidak memuat tanda tangan elektronik.",
+    "digest-mismatch": "Isi berkas berubah setelah ditandatangani.",
+    "signature-invalid": "Tanda tangan elektronik tidak valid.",
+    "untrusted-signer": "Sertifikat penanda tangan tidak diterbitkan oleh penyelenggara sertifikasi yang diakui.",
+    "not-whole-file": "Tanda tangan tidak mencakup seluruh berkas.",
+    "malformed": "Berkas izin rusak atau tidak dapat dibaca.",
+    "timestamp-invalid": "Stempel waktu tanda tangan tidak valid.",
+    "hash-mismatch": "Berkas tersimpan tidak sama dengan berkas yang tercatat saat izin diterbitkan.",
+    "revoked": "Izin telah dicabut oleh penerbitnya.",
+}
+
+
+def _date_id(value: str | None) -> str | None:
+    return format_date_id(to_wib(datetime.fromisoformat(value)).date()) if value else None
+
+
+def verification_view(result: dict[str, Any]) -> dict[str, Any]:
+    """What the verification page shows of `permits.verify`: the verdict (`sah`, `tidak-sah`, `dicabut`), the
+    issuing office, dates in Indonesian (WIB) and the reasons in Bahasa."""
+    verdict = "dicabut" if result["revoked"] else ("sah" if result["valid"] else "tidak-sah")
+    catalog = default_catalog()
+    try:
+        office = catalog.office(result["office_id"])
+        issuer = f"{office.name} {office.regency}"
+    except NotFoundError:
+        issuer = "—"
+    valid_until = result.get("valid_until")
+    expired = valid_until is not None and datetime.fromisoformat(valid_until) < datetime.now(UTC)
+    timestamp = None
+    if result.get("timestamp_at"):
+        timestamp = {"at": _wib(result["timestamp_at"]), "valid": bool(result.get("timestamp_valid")),
+                     "authority": result.get("timestamp_authority") or "otoritas tidak dikenal"}
+    return {
+        "verdict": verdict, "permit_number": result["permit_number"], "holder_name": result["holder_name"],
+        "permit_type": result["permit_type"], "issuer": issuer, "issued_on": _date_id(result.get("issued_at")),
+        "valid_until": _date_id(valid_until), "expired": expired,
+        "signer": f"{result['signer_name']}, {result['signer_title']}", "timestamp": timestamp,
+        "checked_at": _wib(result.get("checked_at")),
+        "reasons": [VERIFICATION_REASONS.get(r, "Pemeriksaan tidak berhasil.")
+                    for r in result.get("reasons", []) if not (verdict == "dicabut" and r == "revoked")],
+    }
+
+
+@applicant_pages.route("/verifikasi/{permit_id}", methods=["GET"])
+@page
+def verification_page(ctx: Ctx, permit_id: str) -> Response:
+    """What a permit's QR code opens: is this permit genuine, in force, and who issued it."""
+    try:
+        result = permits.verify(permit_id)
+    except NotFoundError:
+        return _render("verifikasi.html", ctx, 404, title="Verifikasi izin", permit=None)
+    return _render("verifikasi.html", ctx, title="Verifikasi izin", permit=verification_view(result))
 
 
 # ----------------------------------------------------------------------------- public tracking

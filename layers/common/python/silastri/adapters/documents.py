@@ -115,10 +115,13 @@ def render_receipt(
     checked_at: datetime,
     documents: list[str],
     pickup_code_url: str | None,
+    holder_label: str = "Nama Organisasi",
 ) -> bytes:
     """Render the *Tanda Terima Berkas Permohonan* with the list of received documents.
 
-    The QR code holds ``pickup_code_url`` when given, otherwise the registration number.
+    ``applicant_name`` is the person who applied ("Nama Pemohon"); ``organisation_name``, when given, the permit's
+    holder on its own row under ``holder_label``. The QR code holds ``pickup_code_url`` when given, otherwise the
+    registration number.
     """
     s = _styles()
     rows: list[tuple[str, str]] = [
@@ -126,7 +129,7 @@ def render_receipt(
         ("Nama Pemohon", applicant_name),
     ]
     if organisation_name:
-        rows.append(("Nama Organisasi", organisation_name))
+        rows.append((holder_label, organisation_name))
     rows += [
         ("Jenis Izin", permit_type_name),
         ("Tanggal Pengajuan", format_datetime_id(submitted_at)),

@@ -57,6 +57,7 @@ class Application(BaseModel):
     application_id: str
     office_id: str
     applicant_id: str
+    applicant_name: str | None = None  # the applicant account's name when the draft was made (the receipt's)
     permit_type: str
     status: ApplicationStatus = ApplicationStatus.DRAFT
     registration_number: str | None = None

@@ -78,12 +78,18 @@ def check_email(email: str) -> str:
     return email.strip().lower()
 
 
-def register(name: str, email: str, phone: str, password: str, nik: str) -> dict[str, Any]:
-    """Create the (inactive) account and send the activation code by WhatsApp. Nothing is created
-    if any field is invalid."""
+def check_name(name: str) -> str:
+    """A person's name: 2–200 characters of one line, without `< > { }`; ValidationError(field="name")."""
     name = clean_text(name, "name", 200, label="nama")
     if len(name) < 2 or re.search(r"[<>{}]", name):
         raise ValidationError("nama wajib diisi (2–200 karakter, tanpa < > { })", field="name")
+    return name
+
+
+def register(name: str, email: str, phone: str, password: str, nik: str) -> dict[str, Any]:
+    """Create the (inactive) account and send the activation code by WhatsApp. Nothing is created
+    if any field is invalid."""
+    name = check_name(name)
     email = check_email(email)
     phone = normalise_phone(phone)
     nik = check_nik(nik)

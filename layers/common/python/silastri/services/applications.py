@@ -45,7 +45,7 @@ def create_draft(principal: Principal, permit_type: str, form: dict[str, Any], o
     definition = default_catalog().permit_type(office, permit_type)
     cleaned = validate_form(definition, form)
     app = Application(application_id=str(uuid.uuid4()), office_id=office, applicant_id=principal.user_id,
-                      permit_type=permit_type, form=cleaned, created_at=now_utc())
+                      applicant_name=principal.name, permit_type=permit_type, form=cleaned, created_at=now_utc())
     dynamo.create_application(app)
     return app
 
@@ -330,6 +330,7 @@ def status_view(app: Application) -> dict[str, Any]:
         "application_id": app.application_id,
         "registration_number": app.registration_number,
         "permit_type": app.permit_type,
+        "holder_name": app.holder_name(definition),
         "stage_plan": plan,
         "status": app.status.value,
         "current_step": app.current_step,

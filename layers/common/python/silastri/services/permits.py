@@ -96,7 +96,27 @@ def verify_url(permit_id: str) -> str:
     return f"{get_settings().public_base_url.rstrip('/')}/verifikasi/{permit_id}"
 
 
+HOLDER_LABELS = {"organisation": "Nama Organisasi", "business": "Nama Usaha", "practitioner": "Nama Pemegang Izin",
+                 "person": "Nama Pemegang Izin"}
+
+
+def applicant_name(app: Application) -> str | None:
+    """The name of the person who applied (their account's name): stored on the application since its draft;
+    for older applications read from the account (None when it cannot be read)."""
+    if app.applicant_name:
+        return app.applicant_name
+    from ..adapters import identity
+
+    try:
+        return identity.contact_of(app.applicant_id).get("name") or None
+    except Exception as exc:  # noqa: BLE001 - the receipt is still issued, naming the holder instead
+        logger.warning("applicant name unavailable for the receipt", error=type(exc).__name__)
+        return None
+
+
 def render_receipt(app: Application, checked_at: datetime) -> bytes:
+    """The *Tanda Terima*: "Nama Pemohon" is the person who applied; the organisation (or other holder, when it is
+    not that person) on its own row."""
     from ..adapters import documents
 
     catalog = default_catalog()
@@ -105,9 +125,12 @@ def render_receipt(app: Application, checked_at: datetime) -> bytes:
     names = {r.requirement_id: r.name for r in definition.requirements}
     assert app.registration_number and app.submitted_at
     holder = app.holder_name(definition)
+    applicant = applicant_name(app) or holder
+    shown = definition.subject in ("organisation", "business") or holder.casefold() != applicant.casefold()
     return documents.render_receipt(
-        letterhead(office), registration_number=app.registration_number, applicant_name=holder,
-        organisation_name=holder if definition.subject == "organisation" else None, permit_type_name=definition.name,
+        letterhead(office), registration_number=app.registration_number, applicant_name=applicant,
+        organisation_name=holder if shown else None, holder_label=HOLDER_LABELS[definition.subject],
+        permit_type_name=definition.name,
         submitted_at=app.submitted_at, checked_at=checked_at,
         documents=[names.get(r, r) for r in app.current_documents()],
         pickup_code_url=f"{get_settings().public_base_url.rstrip('/')}/ambil/{app.registration_number}",
@@ -381,7 +404,7 @@ def verify(permit_id: str) -> dict[str, Any]:
     if record.revoked:
         reasons.append("revoked")
     return {
-        "permit_number": record.permit_number, "holder_name": record.holder_name,
+        "permit_number": record.permit_number, "holder_name": record.holder_name, "office_id": record.office_id,
         "permit_type": default_catalog().permit_type_name(record.office_id, record.permit_type),
         "issued_at": record.issued_at.isoformat(),
         "valid_until": record.valid_until.isoformat() if record.valid_until else None,

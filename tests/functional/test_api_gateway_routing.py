@@ -1,0 +1,69 @@
+"""The API function as API Gateway calls it on AWS: every path through the one proxy resource `/{proxy+}`
+(template.yaml), so the app routes by the request's own path; unknown paths answer a Bahasa 404."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import pytest
+from silastri_local.moto_server import LambdaContext
+
+
+@pytest.fixture(scope="module")
+def lambda_app(local_stack) -> Any:
+    return sys.modules["silastri_fn_ApiFunction"].app  # loaded by the stack from the function's CodeUri
+
+
+def gateway_event(path: str, method: str = "GET", resource: str = "/{proxy+}") -> dict[str, Any]:
+    """A REST API proxy-integration event as API Gateway sends it (stage `Prod` in requestContext.path only)."""
+    headers = {"Accept": "text/html,*/*", "Host": "example.execute-api.ap-southeast-3.amazonaws.com"}
+    return {
+        "resource": resource, "path": path, "httpMethod": method, "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": path.lstrip("/")} if resource == "/{proxy+}" else None,
+        "stageVariables": None, "body": None, "isBase64Encoded": False,
+        "requestContext": {"resourcePath": resource, "httpMethod": method, "path": "/Prod" + path, "stage": "Prod",
+                           "identity": {"sourceIp": "203.0.113.9"}, "requestId": "r-1"},
+    }
+
+
+def call(lambda_app: Any, path: str, method: str = "GET", resource: str = "/{proxy+}") -> dict[str, Any]:
+    context = LambdaContext(function_name="silastri-ApiFunction", function_version="$LATEST",
+                            invoked_function_arn="arn:aws:lambda:ap-southeast-3:000000000000:function:api",
+                            memory_limit_in_mb=1024, timeout_seconds=30)
+    return dict(lambda_app(gateway_event(path, method, resource), context))
+
+
+def test_known_pages_and_api_routes_are_reached_through_the_proxy_resource(lambda_app):
+    page = call(lambda_app, "/ajukan")
+    assert page["statusCode"] == 200 and "<h1>Ajukan izin</h1>" in page["body"]
+    catalog = call(lambda_app, "/api/catalog")
+    assert catalog["statusCode"] == 200 and json.loads(catalog["body"])
+    verification = call(lambda_app, "/verifikasi/tidak-ada-123")  # a route with a parameter: the parameter reaches it
+    assert verification["statusCode"] == 404 and "TIDAK DITEMUKAN" in verification["body"]
+    root = call(lambda_app, "/", resource="/")
+    assert root["statusCode"] == 303
+
+
+def test_unknown_paths_answer_a_bahasa_404(lambda_app):
+    for path in ("/tidak-ada", "/permohonan/a/b/c", "/ajukan/"):
+        answer = call(lambda_app, path)
+        if path == "/ajukan/":  # a trailing slash is the same page, as API Gateway treats it
+            assert answer["statusCode"] == 200
+            continue
+        assert answer["statusCode"] == 404, path
+        assert answer["headers"]["Content-Type"].startswith("text/html")
+        assert "Halaman tidak ditemukan" in answer["body"] and 'lang="id"' in answer["body"]
+        assert "Missing Authentication Token" not in answer["body"]
+    api = call(lambda_app, "/api/tidak-ada/sama-sekali", method="POST")
+    assert api["statusCode"] == 404 and api["headers"]["Content-Type"] == "application/json"
+    assert json.loads(api["body"])["error"]["code"] == "not_found"
+
+
+def test_favicon_is_served(lambda_app):
+    icon = call(lambda_app, "/favicon.ico")
+    assert icon["statusCode"] == 200 and icon["headers"]["Content-Type"] == "image/svg+xml"
+    assert icon["body"].startswith("<svg")
