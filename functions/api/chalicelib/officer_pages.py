@@ -219,7 +219,7 @@ def _office_name(who: Principal | None) -> str:
     if who is None or not who.office_id:
         return ""
     try:
-        return default_catalog().office(who.office_id).name
+        return default_catalog().office(who.office_id).short_name
     except DomainError:
         return ""
 
