@@ -121,6 +121,7 @@ class LocalResources:
         self.refs[logical] = name
         self.attrs[(logical, "Arn")] = f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}"
         if name in ddb.list_tables()["TableNames"]:
+            self._add_missing_indexes(ddb, name, props)  # a data folder made before an index was added
             return
         args: dict[str, Any] = {
             "TableName": name, "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
@@ -132,6 +133,17 @@ class LocalResources:
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+
+    @staticmethod
+    def _add_missing_indexes(ddb: Any, name: str, props: dict[str, Any]) -> None:
+        """Create the template's global secondary indexes that an existing table lacks (as CloudFormation would)."""
+        present = {i["IndexName"] for i in ddb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])}
+        for index in props.get("GlobalSecondaryIndexes") or []:
+            if index["IndexName"] not in present:
+                keys = {k["AttributeName"] for k in index["KeySchema"]}
+                ddb.update_table(TableName=name, AttributeDefinitions=[
+                    a for a in props["AttributeDefinitions"] if a["AttributeName"] in keys],
+                    GlobalSecondaryIndexUpdates=[{"Create": index}])
 
     def _bucket(self, logical: str, props: dict[str, Any]) -> None:
         name = f"{PREFIX}-{logical.lower()}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -22,7 +23,7 @@ from silastri.adapters import dynamo, storage
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
 from silastri.domain.catalog import PermitType, default_catalog
-from silastri.domain.clock import format_date_id, now_utc, to_wib
+from silastri.domain.clock import format_date_id, format_datetime_wib, now_utc, to_wib
 from silastri.domain.errors import (
     ConflictError,
     DomainError,
@@ -32,7 +33,16 @@ from silastri.domain.errors import (
     ValidationError,
 )
 from silastri.domain.validation import clean_text, copies, identifier
-from silastri.services import applications, links, messages_view, permits, sessions, signing, tasks
+from silastri.services import (
+    applications,
+    links,
+    messages_view,
+    officer_search,
+    permits,
+    sessions,
+    signing,
+    tasks,
+)
 from silastri.settings import get_settings
 
 from chalicelib.pages import (
@@ -62,10 +72,49 @@ _ROLE_ORDER = [r.value for r in steps.OFFICER_ROLES]
 # ----------------------------------------------------------------------------- wording (presentation only)
 
 NOTICES = {  # `?info=` codes shown after a redirect (never free text from the URL)
-    "diputuskan": "Keputusan Anda telah tercatat dan permohonan diteruskan ke tahap berikutnya.",
+    "diputuskan": "Keputusan Anda telah tercatat.",  # the task page says where the file went (decision_notice)
     "diserahkan": "Izin telah diserahkan kepada pemohon. Permohonan selesai.",
     "dicabut": "Izin telah dicabut. Halaman verifikasi publik kini menyatakan izin ini TIDAK SAH.",
+    "khusus-pemohon": "Halaman yang Anda buka khusus untuk pemohon. Anda masuk sebagai petugas, jadi Anda dibawa ke "
+                      "Dasbor petugas. Untuk mencari permohonan, pakai menu Cari permohonan.",
 }
+WARNING_NOTICES = frozenset({"khusus-pemohon"})
+
+# The banner after a decision says where the file went: by outcome, with a step's own wording where it differs.
+# Every officer step's outcomes are covered (tests/unit check it); "forwarded" is the default only for
+# outcomes that do move the file on.
+_DECIDED = "Keputusan Anda telah tercatat"
+_BACK_TO_APPLICANT = (f"{_DECIDED}: berkas dikembalikan kepada pemohon untuk diperbaiki. Pemohon diberi tahu "
+                      "catatan Anda; permohonan menunggu perbaikan dari pemohon dan kembali ke antrean setelah "
+                      "berkas dikirim ulang.")
+DECISION_NOTICES: dict[tuple[str | None, str], str] = {
+    (None, "incomplete"): _BACK_TO_APPLICANT,
+    (None, "revision"): _BACK_TO_APPLICANT,
+    (None, "returned"): f"{_DECIDED}: permohonan dikembalikan ke tahap sebelumnya beserta catatan Anda.",
+    (None, "not_recommend"): f"{_DECIDED}: tidak direkomendasikan. Surat penolakan disiapkan untuk ditandatangani "
+                             "Kepala Dinas.",
+    (None, "rejected"): f"{_DECIDED}: permohonan ditolak. Surat penolakan disiapkan untuk ditandatangani Kepala Dinas.",
+    (None, "proof_rejected"): f"{_DECIDED}: bukti pembayaran ditolak dan permohonan dikembalikan kepada pemohon "
+                              "untuk mengirim bukti yang benar.",
+    (None, "handed_over"): "Izin telah diserahkan kepada pemohon. Permohonan selesai.",
+    ("completeness_check", "complete"): f"{_DECIDED}: berkas lengkap, tanda terima diterbitkan, dan permohonan "
+                                        "diteruskan ke tahap berikutnya.",
+    ("signing", "signed"): f"{_DECIDED}: izin telah ditandatangani secara elektronik dan diteruskan ke Back Office "
+                           "untuk dicetak.",
+    ("rejection_signing", "signed"): f"{_DECIDED}: surat penolakan telah ditandatangani; permohonan ditutup sebagai "
+                                     "ditolak dan pemohon diberi tahu.",
+    ("printing", "printed"): f"{_DECIDED}: izin tercatat sudah dicetak dan menunggu diambil pemohon di loket.",
+    ("numbering", "confirmed"): f"{_DECIDED}: nomor izin ditetapkan dan izin diteruskan ke Kepala Dinas untuk "
+                                "ditandatangani.",
+}
+FORWARDED = f"{_DECIDED} dan permohonan diteruskan ke tahap berikutnya."
+
+
+def decision_notice(step_id: str, outcome: str | None) -> str:
+    """The banner after a decision at `step_id` with `outcome` (where the file went)."""
+    outcome = outcome or ""
+    return DECISION_NOTICES.get((step_id, outcome)) or DECISION_NOTICES.get((None, outcome)) or FORWARDED
+
 
 ACTIONS = {
     "submitted": "Permohonan dikirim", "done": "Selesai", "task_opened": "Tugas dibuka",
@@ -92,7 +141,7 @@ FILE_LABELS = {  # file kind (as in the JSON API) → label
     "permit": "Surat izin bertanda tangan elektronik (siap cetak)", "rejection-letter": "Surat penolakan",
 }
 
-STATIC_TYPES = {"petugas.css": "text/css; charset=utf-8"}
+STATIC_TYPES = {"petugas.css": "text/css; charset=utf-8", "petugas.js": "text/javascript; charset=utf-8"}
 INBOX_SHOWN = 10  # latest inbox messages on the dashboard
 
 # Documents are viewed inline from the storage endpoint (presigned URL): the same sources the applicant
@@ -116,16 +165,16 @@ def _static_body(name: str) -> str:
     return (_HERE / "static" / name).read_text("utf-8")
 
 
-@lru_cache(maxsize=1)
-def _static_version() -> str:
-    return hashlib.sha256(_static_body("petugas.css").encode()).hexdigest()[:12]
+@lru_cache(maxsize=len(STATIC_TYPES))
+def _static_version(name: str = "petugas.css") -> str:
+    return hashlib.sha256(_static_body(name).encode()).hexdigest()[:12]
 
 
 @officer_pages.route("/static-petugas/{name}", methods=["GET"])
 def static_file(name: str) -> Response:
     if name not in STATIC_TYPES:
         return Response(body="Tidak ditemukan", status_code=404, headers={"Content-Type": "text/plain; charset=utf-8"})
-    immutable = _query("v") == _static_version()
+    immutable = _query("v") == _static_version(name)
     return Response(body=_static_body(name), status_code=200, headers={
         "Content-Type": STATIC_TYPES[name], "X-Content-Type-Options": "nosniff",
         "Cache-Control": "public, max-age=31536000, immutable" if immutable else "public, max-age=300"})
@@ -166,9 +215,22 @@ def _officer_info(who: Principal | None) -> dict[str, Any] | None:
             "head": "head" in who.roles, "back_office": "back_office" in who.roles}
 
 
-def _page_render(template: str, ctx: Ctx, status: int = 200, csp: str | None = None, **context: Any) -> Response:
+def _office_name(who: Principal | None) -> str:
+    if who is None or not who.office_id:
+        return ""
+    try:
+        return default_catalog().office(who.office_id).short_name
+    except DomainError:
+        return ""
+
+
+def _page_render(template: str, ctx: Ctx, status: int = 200, csp: str | None = None, notice: str | None = None,
+                 **context: Any) -> Response:
+    info = _query("info")
     response = _render(template, ctx, status, officer=_officer_info(ctx.who), petugas_css=_static_version(),
-                       notice=NOTICES.get(_query("info")), **context)
+                       petugas_js=_static_version("petugas.js"), office_name=_office_name(ctx.who),
+                       notice=notice or NOTICES.get(info), notice_warning=info in WARNING_NOTICES and not notice,
+                       **context)
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     if csp:
         response.headers["Content-Security-Policy"] = csp
@@ -341,7 +403,9 @@ def _task_page(ctx: Ctx, task_id: str, status: int = 200, chosen: str = "", valu
     the NIK typed for it (shown back to the head in this response only; never stored)."""
     who = _officer(ctx)
     context = _task_context(who, task_id)
+    decided = _query("info") == "diputuskan" and context["task"].get("outcome")
     return _page_render("petugas_tugas.html", ctx, status, csp=TASK_PAGE_CSP,
+                        notice=decision_notice(context["step_id"], context["task"]["outcome"]) if decided else None,
                         title=f"{context['view']['title']} — {context['app']['registration_number']}",
                         chosen=chosen, values=values or {}, conflict=conflict, certificate=certificate,
                         signer_nik=signer_nik, totp_sent=totp_sent, signing_ready=signing_ready, **context)
@@ -359,6 +423,71 @@ def dashboard(ctx: Ctx) -> Response:
                         overdue=sum(1 for r in rows if r["overdue"]),
                         signing=sum(1 for r in rows if r["step"] == steps.StepId.SIGNING.value),
                         inbox=inbox, unread=sum(1 for m in inbox if m["unread"]))
+
+
+# ----------------------------------------------------------------------------- search, decision history
+
+def _step_title(step_id: str | None) -> str:
+    return STEP_TITLES.get(step_id or "", step_id or "—")
+
+
+def _search_rows(who: Principal, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for row in found:
+        current = row["current_task"]
+        rows.append({**row, "permit_type_name": _permit_type(who.office_id or "", row["permit_type"]).name,
+                     "status_label": APPLICATION_STATES.get(row["status"], row["status"]),
+                     "where": (f"{current['title']} — menunggu {_role_name(current['role'])}" if current
+                               else "Tidak ada tugas yang terbuka"),
+                     "tasks": [{**t, "state": _task_state(t)} for t in row["tasks"]]})
+    return rows
+
+
+def _task_state(task: Mapping[str, Any]) -> str:
+    if task["status"] == "open":
+        return "menunggu keputusan"
+    if task["status"] == "cancelled":
+        return "ditutup tanpa keputusan"
+    label = OUTCOME_LABELS.get((task["step"], task.get("outcome") or ""), task.get("outcome") or "")
+    return label + (f" ({format_datetime_wib(datetime.fromisoformat(task['decided_at']))})"
+                    if task.get("decided_at") else "")
+
+
+@officer_pages.route("/petugas/cari", methods=["GET"])
+@officer_page
+def search_page(ctx: Ctx) -> Response:
+    """Every officer role finds an application of its own office by full or partial registration number."""
+    who = _officer(ctx)
+    number = _query("nomor").strip()
+    rows: list[dict[str, Any]] = []
+    status = 200
+    if number:
+        try:
+            rows = _search_rows(who, officer_search.search(who, _registration(number)))
+        except ValidationError as exc:
+            ctx.errors, status = {"nomor": _sentence(exc.message)}, 400
+        else:
+            if not rows:
+                ctx.errors, status = {"nomor": _NOT_FOUND}, 404
+    return _page_render("petugas_cari.html", ctx, status, title="Cari permohonan", number=number, rows=rows,
+                        searched=bool(number))
+
+
+_DECISION_STATES = {"decided": "", "deciding": "sedang diteruskan", "cancelled": "tidak berlaku (alur kerja berhenti)"}
+
+
+@officer_pages.route("/petugas/riwayat", methods=["GET"])
+@officer_page
+def history_page(ctx: Ctx) -> Response:
+    """What this officer decided before (newest first): step, outcome, date WIB, registration number."""
+    who = _officer(ctx)
+    rows = [{**r, "step_title": _step_title(r["step"]),
+             "outcome_label": OUTCOME_LABELS.get((r["step"], r["outcome"] or ""), r["outcome"] or "—"),
+             "state": _DECISION_STATES.get(r["status"], ""),
+             "permit_type_name": _permit_type(who.office_id or "", r["permit_type"]).name}
+            for r in officer_search.decision_history(who)]
+    return _page_render("petugas_riwayat.html", ctx, title="Riwayat keputusan", rows=rows,
+                        limit=officer_search.HISTORY_LIMIT)
 
 
 # ----------------------------------------------------------------------------- in-app inbox
@@ -551,6 +680,27 @@ def signing_submit(ctx: Ctx) -> Response:
                         rows=_signing_rows(who), results=results, bsre=get_settings().signer_mode == "bsre")
 
 
+@officer_pages.route("/petugas/tanda-tangan/satu", methods=["POST"], content_types=_FORM)
+@officer_page
+def signing_one(ctx: Ctx) -> Response:
+    """One permit of a batch, for the page's script (progress shown permit by permit): JSON
+    `{"task_id", "signed", "message"}`. The form itself still posts the whole batch without JS."""
+    form = _form()
+    who = _officer(ctx, "head")
+    _check_csrf(ctx, form)
+    task_id = form.get("task_id", "")
+    try:
+        identifier(task_id, "task_id")
+        result = tasks.sign_batch(who, [task_id])[0]
+    except (ValidationError, NotFoundError) as exc:
+        result = {"task_id": task_id, "signed": False, "error": exc.message}
+    body = {"task_id": result["task_id"], "signed": bool(result["signed"]),
+            "message": _sentence(str(result.get("error") or ""))}
+    return Response(body=json.dumps(body), status_code=200, headers={
+        "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff"})
+
+
 # ----------------------------------------------------------------------------- counter (back office, SOP 10)
 
 def _registration(text: str) -> str:
@@ -561,17 +711,42 @@ def _registration(text: str) -> str:
     return text.upper()
 
 
+_NOT_FOUND = "Nomor registrasi tidak ditemukan di kantor ini. Periksa kembali nomornya."
+
+
+def _find(ctx: Ctx, who: Principal, number: str) -> tuple[list[Any], int]:
+    """The office's applications a typed number names; an unreadable or unknown number is a field error."""
+    try:
+        found = officer_search.find_applications(who, number)
+    except ValidationError as exc:
+        ctx.errors = {**ctx.errors, "nomor": _sentence(exc.message)}
+        return [], 400
+    if not found:
+        ctx.errors = {**ctx.errors, "nomor": _NOT_FOUND}
+        return [], 404
+    return found, 200
+
+
 def _counter(ctx: Ctx, number: str, status: int = 200) -> Response:
+    """The counter: a full or partial registration number (or the pickup QR); several matches are listed."""
     who = _officer(ctx, "back_office")
-    view = None
+    view, choices = None, []
     if number and not ctx.errors.get("nomor"):
-        try:
-            view = tasks.counter_view(who, _registration(number))
-        except NotFoundError:
-            ctx.errors = {**ctx.errors, "nomor": "Nomor registrasi tidak ditemukan. Periksa kembali nomornya."}
-            status = 404
+        found, found_status = _find(ctx, who, _registration(number))
+        status = found_status if found_status != 200 else status
+        if len(found) > 1:
+            choices = [{"registration_number": a.registration_number, "holder": a.holder_name(),
+                        "status_label": APPLICATION_STATES.get(a.status.value, a.status.value)} for a in found]
+        elif found:
+            view = tasks.counter_view(who, found[0].registration_number or "")
+            # right after a handover the run is still closing the application: it is handed over all the same
+            view["handed_over"] = officer_search.handed_over(found[0].application_id)
+    status_label = ""
+    if view:
+        status_label = (APPLICATION_STATES["completed"] if view["handed_over"]
+                        else APPLICATION_STATES.get(view["status"], view["status"]))
     return _page_render("petugas_loket.html", ctx, status, title="Loket pengambilan izin", number=number, result=view,
-                        status_label=APPLICATION_STATES.get(view["status"], view["status"]) if view else "")
+                        choices=choices, status_label=status_label)
 
 
 @officer_pages.route("/petugas/loket", methods=["GET"])

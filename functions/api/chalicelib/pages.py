@@ -189,6 +189,7 @@ class Ctx:
     csrf: str = ""
     errors: dict[str, str] = field(default_factory=dict)
     retry_after: int | None = None  # set when a rate limit refused the form: the page answers 429
+    officer: bool = False  # an officer's session (not an applicant here): applicant-only pages send them to /petugas
 
     def throttled(self, exc: TooManyRequestsError) -> None:
         """Show a rate-limit refusal at the top of the form; the page is answered 429 with Retry-After."""
@@ -196,6 +197,8 @@ class Ctx:
         self.retry_after = exc.retry_after
 
     def require(self) -> Principal:
+        if self.who is None and self.officer:
+            raise _Redirect("/petugas?info=khusus-pemohon")
         if self.who is None:
             raise _Redirect("/masuk?" + urlencode({"lanjut": _path(), "pesan": "perlu-masuk"}))
         return self.who
@@ -243,7 +246,7 @@ def _form() -> dict[str, str]:
 def _context() -> Ctx:
     who = sessions.principal_from_headers(_headers())
     if who is not None and steps.Role.APPLICANT.value not in who.roles:
-        who = None  # officers use their own workspace; these pages are the applicant's
+        return Ctx(who=None, officer=bool(who.office_id))  # officers use their own workspace (/petugas)
     return Ctx(who=who, csrf=sessions.csrf_token(who) if who else "")
 
 
@@ -435,9 +438,16 @@ def activate_resend(ctx: Ctx) -> Response:
                                                 "pesan": "kode-baru" if sent else "kode-baru-tertunda"}))
 
 
+def _officer_next(target: str) -> str:
+    """Where an officer goes after login: the officer page they asked for, otherwise their dashboard."""
+    return target if target == "/petugas" or target.startswith(("/petugas/", "/petugas?", "/ambil/")) else "/petugas"
+
+
 @applicant_pages.route("/masuk", methods=["GET"])
 @page
 def login_page(ctx: Ctx) -> Response:
+    if ctx.officer:  # already signed in as an officer
+        return _see_other(_officer_next(_safe_next(_query("lanjut", "/petugas"))))
     if ctx.who is not None and not _query("pesan"):
         return _see_other(_safe_next(_query("lanjut", "/permohonan")))
     return _render("masuk.html", ctx, title="Masuk", values={"email": _query("email")},
@@ -463,8 +473,8 @@ def login_submit(ctx: Ctx) -> Response:
         return _render("masuk.html", ctx, 400 if "_form" not in ctx.errors else 401, title="Masuk",
                        values={"email": form.get("email", "")}, next_path=next_path)
     who = identity.verify_token(tokens["id_token"])
-    if not form.get("lanjut") and who.office_id:  # officers land on their dashboard
-        next_path = "/petugas"
+    if who.office_id and steps.Role.APPLICANT.value not in who.roles:  # officers land in their workspace
+        next_path = _officer_next(next_path)
     return _see_other(next_path, sessions.set_cookie_header(tokens["id_token"], int(tokens["expires_in"])))
 
 

@@ -108,6 +108,18 @@ class ByDueIndex(GlobalSecondaryIndex["TaskItem"]):
     alarm_at = UnicodeAttribute(range_key=True)
 
 
+class ByDeciderIndex(GlobalSecondaryIndex["TaskItem"]):
+    """Sparse index of claimed decisions by who made them (`decided_by`, set at the claim and removed if the
+    claim is released), newest first by `decided_at`: an officer's own decision history ("riwayat keputusan")."""
+
+    class Meta:
+        index_name = "by_decider"
+        projection = IncludeProjection(["application_id", "office_id", "step", "role", "status", "outcome", "opened_at"])
+
+    decided_by = UnicodeAttribute(hash_key=True)
+    decided_at = UnicodeAttribute(range_key=True)
+
+
 class TaskItem(Model):
     class Meta(_Meta):
         pass
@@ -140,6 +152,7 @@ class TaskItem(Model):
     by_queue = ByQueueIndex()
     by_application = ByApplicationIndex()
     by_due = ByDueIndex()
+    by_decider = ByDeciderIndex()
 
 
 class EventItem(Model):
@@ -336,6 +349,15 @@ def application_by_registration(registration_number: str, office_id: str | None 
         raise ValidationError("nomor registrasi ini ada di lebih dari satu kantor; sebutkan kantornya",
                               field="office")
     return found[0]
+
+
+def applications_by_id(application_ids: list[str]) -> dict[str, Application]:
+    """The applications with these ids (one batch read; unknown ids are left out)."""
+    wanted = list(dict.fromkeys(application_ids))
+    if not wanted:
+        return {}
+    bind_tables()
+    return {item.application_id: Application.model_validate(item.body) for item in ApplicationItem.batch_get(wanted)}
 
 
 def all_applications() -> Iterator[Application]:
@@ -539,6 +561,23 @@ def queue(office_id: str, role: str) -> list[Task]:
                 opened_at=datetime.fromisoformat(item.opened_at), execution_name=item.execution_name,
             ))
     return tasks
+
+
+def decisions_by(actor_id: str, limit: int = 100) -> list[Task]:
+    """The decisions `actor_id` claimed (decided, still deciding or voided), newest first, at most `limit`.
+
+    One query of the sparse `by_decider` index; the tasks carry only what the index projects (no token)."""
+    bind_tables()
+    found = []
+    for item in TaskItem.by_decider.query(actor_id, scan_index_forward=False, limit=limit):
+        found.append(Task(
+            task_id=item.task_id, application_id=item.application_id, office_id=item.office_id, step=item.step,
+            role=item.role, status=TaskStatus(item.status), opened_at=datetime.fromisoformat(item.opened_at),
+            execution_name="", outcome=item.outcome, decided_by=actor_id,
+            decided_at=datetime.fromisoformat(item.decided_at)))
+        if len(found) >= limit:
+            break
+    return found
 
 
 def mark_reminded(task_id: str, at: datetime) -> bool:
