@@ -215,7 +215,7 @@ class TestPermit:
         assert "Masa Berlaku : 28 November 2026 sampai dengan 28 November 2031" in text
         assert "Ditetapkan di Bagansiapiapi" in text
         assert "pada tanggal 28 November 2026" in text
-        assert "Plt. Kepala Dinas Penanaman Modal" in text
+        assert "Plt. KEPALA DINAS PENANAMAN MODAL" in text
         assert "Ditandatangani secara elektronik" in text
         assert "Drs. H. Ahmad Yani, M.Si" in text
         assert "NIP. 197001011990031001" in text
@@ -311,7 +311,7 @@ class TestRejectionLetter:
         assert "Rekomendasi teknis Dinas Sosial tidak merekomendasikan." in text
         assert "Alamat sekretariat tidak sesuai dengan surat keterangan domisili." in text
         assert "Bagansiapiapi, 28 November 2026" in text
-        assert "Plt. Kepala Dinas" in text
+        assert "Plt. KEPALA DINAS" in text
         assert "Drs. H. Ahmad Yani, M.Si" in text
 
     def test_without_letter_number(self, letterhead: Letterhead, acting_head: SignatureBlock) -> None:
