@@ -792,16 +792,16 @@ def _build(
         y = 5 * _MM
         canvas.drawString(_MARGIN_LEFT, y, f"{reference} · {PRODUCT_NAME}")
         canvas.drawRightString(_PAGE_WIDTH - _MARGIN_RIGHT, y, f"Halaman {doc.page}")
-        y += 8.5
-        canvas.setFont("Helvetica-Oblique", 7)
-        canvas.setFillColor(colors.black)
-        for line in reversed(statement_lines):
-            canvas.drawString(_MARGIN_LEFT, y, line)
-            y += 7.8
+        y += 8.5 + 7.8 * len(statement_lines)  # drawn top-down, so the text reads in order
         if notice:
             canvas.setFont("Helvetica-Bold", 8)
             canvas.setFillColor(colors.red)
             canvas.drawString(_MARGIN_LEFT, y, notice.upper())
+        canvas.setFont("Helvetica-Oblique", 7)
+        canvas.setFillColor(colors.black)
+        for line in statement_lines:
+            y -= 7.8
+            canvas.drawString(_MARGIN_LEFT, y, line)
         canvas.restoreState()
 
     buffer = io.BytesIO()
