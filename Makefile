@@ -19,6 +19,11 @@ $(VENV)/.chromium:
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	touch $@
 
+# The document tests render the decree and the recommendation to PNG with Debian's pdftoppm (poppler-utils).
+$(VENV)/.pdftoppm:
+	command -v pdftoppm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; }
+	touch $@
+
 # checkov (template.yaml security checks, run by tests/infra) in its own tool venv: its dependency tree
 # must not share the project's pins.
 TOOLS := .venv-tools
@@ -38,7 +43,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/silastri up
 
-test: $(STAMP) $(VENV)/.chromium $(CHECKOV)
+test: $(STAMP) $(VENV)/.chromium $(VENV)/.pdftoppm $(CHECKOV)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)

@@ -215,7 +215,7 @@ class TestPermit:
         assert "Masa Berlaku : 28 November 2026 sampai dengan 28 November 2031" in text
         assert "Ditetapkan di Bagansiapiapi" in text
         assert "pada tanggal 28 November 2026" in text
-        assert "Plt. Kepala Dinas Penanaman Modal" in text
+        assert "Plt. KEPALA DINAS PENANAMAN MODAL" in text
         assert "Ditandatangani secara elektronik" in text
         assert "Drs. H. Ahmad Yani, M.Si" in text
         assert "NIP. 197001011990031001" in text
@@ -311,7 +311,7 @@ class TestRejectionLetter:
         assert "Rekomendasi teknis Dinas Sosial tidak merekomendasikan." in text
         assert "Alamat sekretariat tidak sesuai dengan surat keterangan domisili." in text
         assert "Bagansiapiapi, 28 November 2026" in text
-        assert "Plt. Kepala Dinas" in text
+        assert "Plt. KEPALA DINAS" in text
         assert "Drs. H. Ahmad Yani, M.Si" in text
 
     def test_without_letter_number(self, letterhead: Letterhead, acting_head: SignatureBlock) -> None:
@@ -378,3 +378,236 @@ class TestTechnicalRecommendation:
         text = text_of(pdf)
         assert "Tidak dilakukan peninjauan lapangan" in text
         assert "Tidak ada catatan." in text
+
+
+# -- the decree and the recommendation as an office issues them (catalog + services.permits, issue 11) ----------
+
+
+def orsos_application(**overrides: object) -> object:
+    """A Rokan Hilir orsos application at signing, its technical recommendation numbered and dated."""
+    from silastri.domain.models import Application
+
+    fields: dict[str, object] = {
+        "application_id": "app-1",
+        "office_id": "rokan-hilir",
+        "applicant_id": "user-1",
+        "permit_type": "izin-operasional-orsos",
+        "registration_number": "REG-2026-000123",
+        "created_at": datetime(2026, 11, 20, 2, 0, tzinfo=UTC),
+        "submitted_at": datetime(2026, 11, 20, 2, 0, tzinfo=UTC),
+        "permit_number": "503/DPMPTSP-IOS/0007/XI/2026",
+        "permit_id": "0" * 32,
+        "technical_recommendation_number": "460/DINSOS/0012/XI/2026",
+        "technical_recommendation_date": "2026-11-21",
+        "stage_plan": {"technical_review": True, "field_visit": False, "payment": "none"},
+        "form": {
+            "organisation_name": "Yayasan Peduli Sejahtera Bagansiapiapi",
+            "organisation_address": "Jl. Pahlawan No. 5, Kelurahan Bagan Kota, Bagansiapiapi",
+            "district": "Bangko",
+            "chair_name": "Budi Santoso",
+            "legal_entity_number": "AHU-0012345.AH.01.04.Tahun 2025",
+            "field_of_activity": "Pelayanan kesejahteraan sosial anak terlantar dan lanjut usia",
+        },
+    }
+    fields.update(overrides)
+    return Application(**fields)  # type: ignore[arg-type]
+
+
+class TestDecreeAsIssued:
+    """The decree of services.permits from the shipped catalog: what a real Surat Keputusan of a DPMPTSP carries."""
+
+    @pytest.fixture(autouse=True)
+    def _settings(self, unit_env: object) -> None:
+        unit_env()  # type: ignore[operator]
+
+    def render(self, signer: str | None = None, acting: bool = False, **overrides: object) -> bytes:
+        from silastri.services import permits
+
+        return permits.render_permit(orsos_application(**overrides), signer, acting=acting)  # type: ignore[arg-type]
+
+    def test_legal_bases_with_number_and_year_and_the_delegation_last(self) -> None:
+        from silastri.domain.catalog import default_catalog
+
+        text = text_of(self.render())
+        mengingat = text[text.index("Mengingat") : text.index("Memperhatikan")]
+        assert "Undang-Undang Nomor 11 Tahun 2009 tentang Kesejahteraan Sosial;" in mengingat
+        assert "Undang-Undang Nomor 17 Tahun 2013 tentang Organisasi Kemasyarakatan" in mengingat
+        assert "Undang-Undang Nomor 23 Tahun 2014 tentang Pemerintahan Daerah" in mengingat
+        delegation = default_catalog().office("rokan-hilir").delegation
+        assert delegation is not None and delegation.kind == "Peraturan Bupati Rokan Hilir"
+        assert mengingat.rstrip().endswith(delegation.text() + ".")  # the regent's delegation, last
+        assert "Pendelegasian Kewenangan" in mengingat
+
+    def test_memperhatikan_cites_the_recommendation_number_and_date(self) -> None:
+        text = text_of(self.render())
+        noting = text[text.index("Memperhatikan") : text.index("MEMUTUSKAN")]
+        assert (
+            "Rekomendasi Teknis Dinas Sosial Kabupaten Rokan Hilir Nomor 460/DINSOS/0012/XI/2026 "
+            "tanggal 21 November 2026." in noting
+        )
+
+    def test_without_a_planned_review_there_is_no_recommendation(self) -> None:
+        plan = {"technical_review": False, "field_visit": False, "payment": "none"}
+        assert "Rekomendasi Teknis" not in text_of(self.render(stage_plan=plan))
+
+    def test_head_signs_with_full_title_rank_and_nip_from_the_catalog(self) -> None:
+        text = text_of(self.render())  # None: the head the catalog names
+        assert (
+            "KEPALA DINAS PENANAMAN MODAL DAN PELAYANAN TERPADU SATU PINTU KABUPATEN ROKAN HILIR, "
+            in text[text.index("pada tanggal") :]
+        )
+        assert "H. Ahmad Fauzi, S.Sos., M.Si. Pembina Utama Muda (IV/c) NIP. 19700101 199003 1 001" in text
+        assert "Plt." not in text
+
+    def test_acting_head_signs_as_plt_with_their_own_rank_and_nip(self) -> None:
+        text = text_of(self.render("Drs. Zulkifli Hasan", acting=True))
+        assert "Plt. KEPALA DINAS PENANAMAN MODAL" in text
+        assert "Drs. Zulkifli Hasan Pembina Tingkat I (IV/b) NIP. 19720315 199803 1 004" in text
+        assert "19700101 199003 1 001" not in text  # never the head's NIP under the acting head's name
+
+    def test_a_signer_the_catalog_does_not_name_gets_no_nip(self) -> None:
+        text = text_of(self.render("Ir. Orang Lain", acting=True))
+        assert "Ir. Orang Lain" in text and "NIP." not in text and "Pembina" not in text
+
+    def test_tembusan_of_the_type_with_its_placeholders_filled(self) -> None:
+        text = text_of(self.render())
+        tembusan = text[text.index("Tembusan disampaikan kepada Yth.:") :]
+        assert "1. Bupati Rokan Hilir di Bagansiapiapi (sebagai laporan);" in tembusan
+        assert "Kepala Dinas Sosial Kabupaten Rokan Hilir di Bagansiapiapi;" in re.sub(r"\s+", " ", tembusan)
+        assert "3. Camat Bangko;" in tembusan
+        assert "4. Pertinggal." in tembusan
+
+    def test_a_type_without_tembusan_takes_the_offices(self) -> None:
+        from silastri.domain.catalog import default_catalog
+        from silastri.services import permits
+
+        catalog = default_catalog()
+        office = catalog.office("bengkalis")
+        gor = catalog.permit_type("bengkalis", "izin-pemakaian-gedung-olahraga")
+        assert gor.decree.tembusan is None
+        app = orsos_application(office_id="bengkalis", permit_type=gor.permit_type)
+        texts = permits.decree_texts(app, office, gor)  # type: ignore[arg-type]
+        assert texts["tembusan"] == ["Bupati Bengkalis di Bengkalis (sebagai laporan)", "Pertinggal"]
+
+    def test_locally_the_dev_pki_says_what_it_is_and_never_claims_bsre(self) -> None:
+        from silastri.adapters.documents import BSRE_STATEMENT
+
+        text = text_of(self.render())
+        assert "PKI PENGEMBANGAN — BUKAN DOKUMEN RESMI" in text
+        assert "sertifikat PKI pengembangan lokal SILASTRI RV (bukan sertifikat elektronik BSrE/BSSN)" in text
+        assert "Balai Besar Sertifikasi Elektronik" not in text
+        assert compact(BSRE_STATEMENT) not in compact(text)
+
+    def test_with_the_bsre_signer_the_bsre_statement_is_printed(self, unit_env: object) -> None:
+        unit_env(SIGNER_MODE="bsre")  # type: ignore[operator]
+        text = text_of(self.render())
+        assert (
+            "Dokumen ini telah ditandatangani secara elektronik menggunakan sertifikat elektronik yang diterbitkan "
+            "oleh Balai Besar Sertifikasi Elektronik (BSrE), Badan Siber dan Sandi Negara" in text
+        )
+        assert "PKI PENGEMBANGAN" not in text
+
+    def test_a_draft_says_it_is_not_signed(self) -> None:
+        from silastri.services import permits
+
+        text = text_of(permits.render_permit(orsos_application(), draft=True))  # type: ignore[arg-type]
+        assert "DRAF — BELUM DITANDATANGANI" in text
+        assert "ditandatangani dengan sertifikat" not in text
+
+    def test_the_orsos_decree_has_exactly_one_page(self) -> None:
+        for signer, acting in ((None, False), ("Drs. Zulkifli Hasan", True)):
+            assert len(read(self.render(signer, acting)).pages) == 1
+
+    def test_every_seeded_type_keeps_its_signature_with_the_last_article(self) -> None:
+        """Every seeded type on at most two pages, the last article, signature and Tembusan on the last one."""
+        from silastri.domain.catalog import default_catalog
+        from silastri.services import permits
+
+        catalog = default_catalog()
+        for office_id in catalog.offices:
+            for definition in catalog.offered(office_id):
+                form = {f.field: (f.options[0] if f.options else "2026-11-30" if f.type == "date" else
+                                  "1" if f.type == "number" else f"Contoh {f.label.lower()}")
+                        for f in definition.form_fields}
+                app = orsos_application(office_id=office_id, permit_type=definition.permit_type, form=form,
+                                        stage_plan=definition.stage_plan(form))
+                pages = read(permits.render_permit(app)).pages  # type: ignore[arg-type]
+                assert len(pages) <= 2, (office_id, definition.permit_type, len(pages))
+                last = re.sub(r"\s+", " ", pages[-1].extract_text())
+                label = "KETIGA" if len(definition.decree.articles) == 3 else "KEDUA"
+                assert label in last and "NIP." in last and "Tembusan" in last, (office_id, definition.permit_type)
+
+    def test_a_long_decree_keeps_the_signature_with_the_last_article(self) -> None:
+        text = "Pemegang izin wajib mematuhi ketentuan yang berlaku dan melaporkan kegiatannya. " * 3
+        pdf = render_permit(
+            Letterhead(government="Pemerintah Kabupaten Rokan Hilir", office_name="Dinas PTSP", address="Jl. A",
+                       city="Bagansiapiapi"),
+            **permit_kwargs(
+                SignatureBlock(signer_name="H. Kepala", signer_title="Kepala Dinas"),
+                decision_text=[f"{text} ({n})" for n in range(1, 11)],
+                tembusan=["Bupati Rokan Hilir", "Pertinggal"],
+            ),  # type: ignore[arg-type]
+        )
+        pages = read(pdf).pages
+        assert len(pages) == 2
+        last = re.sub(r"\s+", " ", pages[-1].extract_text())
+        assert "KESEPULUH" in last and "H. Kepala" in last and "Tembusan" in last
+        assert "KESEMBILAN" not in last or "KESEPULUH" in last
+
+
+class TestRecommendationAsIssued:
+    """The Rekomendasi Teknis on the sector agency's own letterhead with its own letter number."""
+
+    def test_on_the_agencys_letterhead_with_its_number(self) -> None:
+        from silastri.domain.catalog import default_catalog
+        from silastri.services.permits import agency_letterhead
+
+        catalog = default_catalog()
+        office = catalog.office("rokan-hilir")
+        definition = catalog.permit_type("rokan-hilir", "izin-operasional-orsos")
+        numbering = definition.stages.technical_recommendation.numbering
+        assert numbering is not None
+        number = numbering.number(12, datetime(2026, 11, 21, 3, 0, tzinfo=UTC))
+        assert number == "460/DINSOS/0012/XI/2026"
+        pdf = render_technical_recommendation(
+            agency_letterhead(office, definition),
+            registration_number="REG-2026-000123",
+            organisation_name="Yayasan Peduli Sejahtera",
+            agency_name="Dinas Sosial Kabupaten Rokan Hilir",
+            findings=["Kantor sekretariat ada dan papan nama terpasang."],
+            recommended=True,
+            visited_on=None,
+            issued_at=date(2026, 11, 21),
+            signature=SignatureBlock(signer_name="Tim A", signer_title="Tim Teknis Dinas Sosial Kabupaten Rokan Hilir"),
+            letter_number=number,
+            permit_type_name=definition.name,
+        )
+        first = re.sub(r"\s+", " ", read(pdf).pages[0].extract_text())
+        head = first[: first.index("REKOMENDASI TEKNIS")]
+        assert "PEMERINTAH KABUPATEN ROKAN HILIR" in head and "DINAS SOSIAL" in head
+        assert "PENANAMAN MODAL" not in head  # not the DPMPTSP's letterhead
+        assert "NOMOR: 460/DINSOS/0012/XI/2026" in first
+        assert "Bagansiapiapi, 21 November 2026" in first
+        assert "tanpa tanda tangan elektronik" in first  # it is decided in the system, not signed
+
+    def test_agencies_sharing_a_code_share_one_format(self, tmp_path: object) -> None:
+        """Two types recommended by one agency code with different formats would interleave two sequences."""
+        from pathlib import Path
+
+        from silastri.domain.catalog_files import read_office_file
+
+        source = Path(__file__).resolve().parents[2] / "layers/common/python/silastri/domain/data/catalog"
+        text = (source / "rokan-hilir.yaml").read_text(encoding="utf-8")
+        text = text.replace('numbering: {code: DINKES, format: "440/', 'numbering: {code: DINSOS, format: "440/')
+        parsed, mistakes, _ = read_office_file("rokan-hilir.yaml", text, "rokan-hilir")
+        assert parsed is None
+        assert any("kode penomoran 'DINSOS'" in m.message for m in mistakes), mistakes
+
+    def test_agency_numbering_refuses_unknown_placeholders(self) -> None:
+        from pydantic import ValidationError
+        from silastri.domain.catalog import AgencyNumbering
+
+        with pytest.raises(ValidationError, match="unit"):
+            AgencyNumbering(code="DINSOS", format="460/{unit}/{seq}")
+        with pytest.raises(ValidationError, match="seq"):
+            AgencyNumbering(code="DINSOS", format="460/DINSOS/{year}")

@@ -52,7 +52,7 @@ def issued(stack, journey: Journey, pdf: bytes) -> str:
                 else f"Sejak {format_date_id(today)}, {definition.validity.label.lower()}")
     assert validity in text, validity
     mengingat = text[text.index("Mengingat"):text.index("MEMUTUSKAN")]
-    for basis in legal_bases(definition):
+    for basis in legal_bases(definition, office):
         assert flat(basis) in mengingat, basis
     assert office.government.upper() in text and office.address in text
     other = next(o for o in catalog.offices.values() if o.office_id != office_id)

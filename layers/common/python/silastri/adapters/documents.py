@@ -5,8 +5,10 @@ Every document is A4 with the office letterhead, in Bahasa Indonesia, with dates
 qrcode are imported inside the functions so that importing this module stays cheap. Output is
 built with reportlab's ``invariant`` mode, so equal input gives byte-identical PDFs.
 
-Signed documents (permit, rejection letter, recommendation) only *show* a signature block with a
-reserved area; the legally relevant PAdES signature is applied afterwards (see ``signing.py``).
+Signed documents (permit, rejection letter) only *show* a signature block with a reserved area; the legally
+relevant PAdES signature is applied afterwards (see ``signing.py``). What the footer says about that signature
+(``signing_statement``, ``notice``) is the caller's to choose: the BSrE sentence (``BSRE_STATEMENT``) only when
+BSrE signs, a development-PKI notice otherwise.
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ if TYPE_CHECKING:
 WIB = timezone(timedelta(hours=7), "WIB")
 ACTING_PREFIX = "Plt. "
 PRODUCT_NAME = "SILASTRI RV"
+#: what a document signed with a BSrE certificate says, as on real documents of Indonesian government offices
+BSRE_STATEMENT = (
+    "Dokumen ini telah ditandatangani secara elektronik menggunakan sertifikat elektronik yang diterbitkan oleh "
+    "Balai Besar Sertifikasi Elektronik (BSrE), Badan Siber dan Sandi Negara"
+)
+#: the notice on a document signed by the local development PKI: never mistaken for an official one
+DEV_PKI_NOTICE = "PKI pengembangan — bukan dokumen resmi"
 
 DIKTUM_ID = (
     "KESATU",
@@ -46,10 +55,10 @@ DIKTUM_ID = (
 _MM = 72 / 25.4  # points per millimetre
 _PAGE_WIDTH = 210 * _MM
 _PAGE_HEIGHT = 297 * _MM
-_MARGIN_LEFT = 25 * _MM
-_MARGIN_RIGHT = 20 * _MM
-_MARGIN_TOP = 12 * _MM
-_MARGIN_BOTTOM = 17 * _MM
+_MARGIN_LEFT = 22 * _MM
+_MARGIN_RIGHT = 15 * _MM
+_MARGIN_TOP = 10 * _MM
+_MARGIN_BOTTOM = 16 * _MM
 _FRAME_WIDTH = _PAGE_WIDTH - _MARGIN_LEFT - _MARGIN_RIGHT
 
 
@@ -69,6 +78,7 @@ class SignatureBlock(BaseModel):
     signer_title: str = Field(min_length=1)
     acting: bool = False
     employee_id: str | None = Field(default=None, description="NIP")
+    rank: str | None = Field(default=None, description='pangkat/golongan, e.g. "Pembina Utama Muda (IV/c)"')
 
     @property
     def display_title(self) -> str:
@@ -197,15 +207,20 @@ def render_permit(
     recitals: list[str] | None = None,
     noting: list[str] | None = None,
     open_ended: str = "selama pemegang izin menjalankan kegiatan",
+    tembusan: list[str] | None = None,
+    signing_statement: str | None = None,
+    notice: str | None = None,
 ) -> bytes:
     """Render the permit as a decree of the head of office, with a QR code to ``verify_url``.
 
-    ``considerations`` are the legal basis (*Mengingat*), ``noting`` what the decree also took into
-    account (*Memperhatikan*: a technical recommendation, the STR; left out when empty),
-    ``decision_text`` the articles (*KESATU*, *KEDUA*, ...), which refer to the holder listed above
-    them together with the validity period (``valid_until`` None: valid from ``issued_at``
-    ``open_ended``, e.g. while the holder runs the activity). ``recitals`` (*Menimbang*) default to a
-    standard text naming the holder and the permit.
+    ``considerations`` are the legal basis (*Mengingat*, the delegation of authority last), ``noting`` what
+    the decree also took into account (*Memperhatikan*: a technical recommendation with its number and date,
+    the STR; left out when empty), ``decision_text`` the articles (*KESATU*, *KEDUA*, ...), which refer to
+    the holder listed above them together with the validity period (``valid_until`` None: valid from
+    ``issued_at`` ``open_ended``, e.g. while the holder runs the activity). ``recitals`` (*Menimbang*) default
+    to a standard text naming the holder and the permit. ``tembusan`` (the copies' addressees) follow the
+    signature; ``signing_statement`` and ``notice`` (e.g. ``BSRE_STATEMENT``, ``DEV_PKI_NOTICE``) are printed
+    in the footer of every page. The last article, the signature and the Tembusan stay on one page.
     """
     from reportlab.platypus import KeepTogether
 
@@ -233,26 +248,26 @@ def render_permit(
         _p(f"NOMOR: {_e(permit_number)}", s["subtitle"]),
         _p("TENTANG", s["subtitle"]),
         _p(_e(title.upper()), s["subtitle"]),
-        _spacer(3),
-        _p(f"{_e(head)},", s["subtitle"]),
         _spacer(2),
+        _p(f"{_e(head)},", s["head_line"]),
+        _spacer(1.5),
         _clause_table("Menimbang", recitals, "a"),
-        _spacer(2),
+        _spacer(1),
         _clause_table("Mengingat", considerations, "1"),
-        *([_spacer(2), _clause_table("Memperhatikan", noting, "1" if len(noting) > 1 else None)] if noting else []),
-        _spacer(3),
+        *([_spacer(1), _clause_table("Memperhatikan", noting, "1" if len(noting) > 1 else None)] if noting else []),
+        _spacer(1.5),
         _p("MEMUTUSKAN:", s["subtitle"]),
+        _spacer(0.5),
         _clause_table("Menetapkan", [f"KEPUTUSAN {head} TENTANG {title.upper()}."], None),
-        _spacer(2),
-        _p("Data pemegang izin:", s["body"]),
+        _spacer(1),
         _details_table(details),
-        _spacer(2),
+        _spacer(1),
         *([_diktum_table(diktum[:-1])] if len(diktum) > 1 else []),
-        # the last article stays on the page of the signature, never the signature alone
+        # the last article, the signature and the Tembusan stay on one page, never the signature alone
         KeepTogether(
             [
                 _diktum_table(diktum[-1:], start=len(diktum) - 1),
-                _spacer(5),
+                _spacer(2),
                 _signature_with_qr(
                     signature,
                     place_lines=[
@@ -261,13 +276,10 @@ def render_permit(
                     ],
                     qr_payload=verify_url,
                     qr_caption=(
-                        "Pindai kode QR untuk memeriksa keaslian dokumen ini:<br/>"
+                        "Pindai kode QR untuk memeriksa keaslian dokumen:<br/>"
                         f'<link href="{_e(verify_url, {chr(34): "&quot;"})}">{_e(verify_url)}</link>'
                     ),
-                    note=(
-                        "Dokumen ini ditandatangani secara elektronik menggunakan sertifikat elektronik. "
-                        "Keaslian dan keutuhan dokumen dapat diperiksa melalui kode QR di atas."
-                    ),
+                    below_left=_tembusan(tembusan or []),
                 ),
             ]
         ),
@@ -277,6 +289,8 @@ def render_permit(
         letterhead=letterhead,
         title=f"{title_text} {permit_number}",
         reference=permit_number,
+        statement=signing_statement,
+        notice=notice,
     )
 
 
@@ -290,8 +304,11 @@ def render_rejection_letter(
     reasons: list[str],
     issued_at: date,
     signature: SignatureBlock,
+    signing_statement: str | None = None,
+    notice: str | None = None,
 ) -> bytes:
-    """Render the *Surat Penolakan Permohonan Izin* listing the reasons for the refusal."""
+    """Render the *Surat Penolakan Permohonan Izin* listing the reasons for the refusal (``signing_statement``
+    and ``notice`` in the footer, as for the permit)."""
     s = _styles()
     story: list[Flowable] = [
         *_letterhead(letterhead),
@@ -336,6 +353,8 @@ def render_rejection_letter(
         letterhead=letterhead,
         title=f"Surat Penolakan {registration_number}",
         reference=letter_number or registration_number,
+        statement=signing_statement,
+        notice=notice,
     )
 
 
@@ -350,8 +369,13 @@ def render_technical_recommendation(
     visited_on: date | None,
     issued_at: date,
     signature: SignatureBlock,
+    letter_number: str | None = None,
+    permit_type_name: str | None = None,
 ) -> bytes:
-    """Render the sector agency's *Rekomendasi Teknis* with its findings and conclusion."""
+    """Render the sector agency's *Rekomendasi Teknis* with its findings and conclusion.
+
+    ``letterhead`` is the agency's own, ``letter_number`` its own letter number (from its own sequence).
+    The recommendation is decided in SILASTRI RV and not signed electronically: its signature area says so."""
     s = _styles()
     verdict = "MEREKOMENDASIKAN" if recommended else "TIDAK MEREKOMENDASIKAN"
     conclusion = (
@@ -363,13 +387,14 @@ def render_technical_recommendation(
     story: list[Flowable] = [
         *_letterhead(letterhead),
         _p("REKOMENDASI TEKNIS", s["title"]),
-        _p(f"Nomor Registrasi: {_e(registration_number)}", s["subtitle"]),
+        _p(f"NOMOR: {_e(letter_number or '-')}", s["subtitle"]),
         _spacer(4),
         _p("Berdasarkan pemeriksaan atas permohonan izin dengan data sebagai berikut:", s["body"]),
         _details_table(
             [
                 ("Nomor Registrasi", registration_number),
-                ("Nama Organisasi", organisation_name),
+                *([("Jenis Izin", permit_type_name)] if permit_type_name else []),
+                ("Nama Pemohon/Organisasi", organisation_name),
                 ("Instansi Teknis", agency_name),
                 ("Tanggal Peninjauan Lapangan", visit),
             ]
@@ -392,13 +417,14 @@ def render_technical_recommendation(
         _signature_with_qr(
             signature,
             place_lines=[f"{_e(letterhead.city)}, {format_date_id(issued_at)}"],
+            reserved_text=f"Diputuskan melalui {PRODUCT_NAME}<br/>(tanpa tanda tangan elektronik)",
         ),
     ]
     return _build(
         story,
         letterhead=letterhead,
-        title=f"Rekomendasi Teknis {registration_number}",
-        reference=f"Rekomendasi Teknis {registration_number}",
+        title=f"Rekomendasi Teknis {letter_number or registration_number}",
+        reference=f"Rekomendasi Teknis {letter_number or registration_number}",
     )
 
 
@@ -441,7 +467,7 @@ def _styles() -> dict[str, ParagraphStyle]:
     from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
     from reportlab.lib.styles import ParagraphStyle
 
-    base = ParagraphStyle("base", fontName="Helvetica", fontSize=10, leading=13, alignment=TA_JUSTIFY)
+    base = ParagraphStyle("base", fontName="Helvetica", fontSize=9.5, leading=11.2, alignment=TA_JUSTIFY)
     return {
         "base": base,
         "body": ParagraphStyle("body", parent=base, spaceAfter=4),
@@ -450,17 +476,20 @@ def _styles() -> dict[str, ParagraphStyle]:
         "cell": ParagraphStyle("cell", parent=base, alignment=TA_LEFT),
         "item": ParagraphStyle("item", parent=base, leftIndent=8 * _MM, bulletIndent=2 * _MM, spaceAfter=2),
         "title": ParagraphStyle(
-            "title", parent=base, fontName="Helvetica-Bold", fontSize=13, leading=17, alignment=TA_CENTER
+            "title", parent=base, fontName="Helvetica-Bold", fontSize=12, leading=14, alignment=TA_CENTER
         ),
         "subtitle": ParagraphStyle("subtitle", parent=base, fontName="Helvetica-Bold", alignment=TA_CENTER),
+        "head_line": ParagraphStyle(
+            "head_line", parent=base, fontName="Helvetica-Bold", fontSize=9, leading=11, alignment=TA_CENTER
+        ),
         "lh_gov": ParagraphStyle(
-            "lh_gov", parent=base, fontName="Helvetica-Bold", fontSize=14, leading=17, alignment=TA_CENTER
+            "lh_gov", parent=base, fontName="Helvetica-Bold", fontSize=14, leading=16, alignment=TA_CENTER
         ),
         "lh_office": ParagraphStyle(
-            "lh_office", parent=base, fontName="Helvetica-Bold", fontSize=12, leading=15, alignment=TA_CENTER
+            "lh_office", parent=base, fontName="Helvetica-Bold", fontSize=12, leading=14, alignment=TA_CENTER
         ),
         "lh_address": ParagraphStyle("lh_address", parent=base, fontSize=9, leading=11, alignment=TA_CENTER),
-        "sig": ParagraphStyle("sig", parent=base, alignment=TA_LEFT, leading=13),
+        "sig": ParagraphStyle("sig", parent=base, alignment=TA_LEFT),
         "sig_bold": ParagraphStyle("sig_bold", parent=base, fontName="Helvetica-Bold", alignment=TA_LEFT),
         "sig_reserved": ParagraphStyle(
             "sig_reserved",
@@ -472,6 +501,17 @@ def _styles() -> dict[str, ParagraphStyle]:
             textColor=colors.grey,
         ),
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10, alignment=TA_LEFT),
+        "small_body": ParagraphStyle("small_body", parent=base, fontSize=8.5, leading=10, alignment=TA_LEFT),
+        "small_item": ParagraphStyle(
+            "small_item",
+            parent=base,
+            fontSize=8.5,
+            leading=10,
+            alignment=TA_LEFT,
+            leftIndent=5 * _MM,
+            bulletIndent=0,
+            bulletFontSize=8.5,
+        ),
         "note": ParagraphStyle(
             "note",
             parent=base,
@@ -494,7 +534,7 @@ def _letterhead(letterhead: Letterhead) -> list[Flowable]:
         _p(_e(letterhead.office_name.upper()), s["lh_office"]),
         _p(_e(letterhead.address), s["lh_address"]),
         HRFlowable(width="100%", thickness=2, color=colors.black, spaceBefore=4, spaceAfter=1),
-        HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceBefore=0, spaceAfter=8),
+        HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceBefore=0, spaceAfter=6),
     ]
 
 
@@ -518,7 +558,7 @@ def _details_table(rows: Sequence[tuple[str, str]]) -> Flowable:
     """Label : value rows; values wrap."""
     s = _styles()
     data = [[_p(_e(label), s["cell"]), ":", _p(_e(value), s["cell"])] for label, value in rows]
-    return _plain_table(data, [55 * _MM, 4 * _MM, _FRAME_WIDTH - 59 * _MM])
+    return _plain_table(data, [52 * _MM, 4 * _MM, _FRAME_WIDTH - 56 * _MM])
 
 
 def _clause_table(label: str, items: Sequence[str], kind: str | None) -> Flowable:
@@ -561,11 +601,11 @@ def _plain_table(data: list[list[Any]], widths: list[float]) -> Flowable:
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("FONTNAME", (0, 0), (-1, -1), "Helvetica"),
-                ("FONTSIZE", (0, 0), (-1, -1), 10),
+                ("FONTSIZE", (0, 0), (-1, -1), 9.5),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-                ("TOPPADDING", (0, 0), (-1, -1), 1),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ("TOPPADDING", (0, 0), (-1, -1), 0.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
             ]
         )
     )
@@ -604,16 +644,37 @@ def _qr_with_text(payload: str, text: list[Flowable]) -> Flowable:
     return table
 
 
-def _signature_block(signature: SignatureBlock, place_lines: Sequence[str]) -> list[Flowable]:
-    """Place/date, title, a reserved box for the electronic signature appearance, name and NIP."""
+def _qr_with_caption(payload: str, caption: Flowable) -> Flowable:
+    """A small QR code (22 mm) with its caption beside it, bottom-aligned."""
+    from reportlab.platypus import Table, TableStyle
+
+    table = Table([[_qr_image(payload, 22), caption]], colWidths=[24 * _MM, None], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def _signature_block(
+    signature: SignatureBlock, place_lines: Sequence[str], reserved_text: str = "Ditandatangani secara elektronik"
+) -> list[Flowable]:
+    """Place/date, title, a reserved box for the electronic signature appearance, name, rank and NIP."""
     from reportlab.lib import colors
     from reportlab.platypus import Table, TableStyle
 
     s = _styles()
     reserved = Table(
-        [[_p("Ditandatangani secara elektronik", s["sig_reserved"])]],
+        [[_p(reserved_text, s["sig_reserved"])]],
         colWidths=[66 * _MM],
-        rowHeights=[17 * _MM],
+        rowHeights=[11 * _MM],
     )
     reserved.setStyle(
         TableStyle(
@@ -625,16 +686,26 @@ def _signature_block(signature: SignatureBlock, place_lines: Sequence[str]) -> l
     )
     flowables: list[Flowable] = [_p(line, s["sig"]) for line in place_lines]
     flowables += [
-        _spacer(1.5),
-        _p(f"<b>{_e(signature.display_title)}</b>", s["sig"]),
-        _spacer(1.5),
+        _spacer(1),
+        _p(f"<b>{_e(_printed_title(signature))},</b>", s["sig"]),
+        _spacer(1),
         reserved,
-        _spacer(1.5),
+        _spacer(1),
         _p(f"<u>{_e(signature.signer_name)}</u>", s["sig_bold"]),
     ]
+    if signature.rank:
+        flowables.append(_p(_e(signature.rank), s["sig"]))
     if signature.employee_id:
         flowables.append(_p(f"NIP. {_e(signature.employee_id)}", s["sig"]))
     return flowables
+
+
+def _printed_title(signature: SignatureBlock) -> str:
+    """The title in capitals as a decree prints it, the acting prefix kept as "Plt."."""
+    title = signature.display_title
+    if title.lower().startswith("plt."):
+        return "Plt. " + title[4:].strip().upper()
+    return title.upper()
 
 
 def _signature_with_qr(
@@ -644,8 +715,11 @@ def _signature_with_qr(
     qr_payload: str | None = None,
     qr_caption: str | None = None,
     note: str | None = None,
+    reserved_text: str = "Ditandatangani secara elektronik",
+    below_left: Sequence[Flowable] = (),
 ) -> Flowable:
-    """Signature block on the right; QR code, its caption and a note (if any) on the left.
+    """Signature block on the right; QR code, its caption, a note and ``below_left`` (e.g. the Tembusan), if
+    any, on the left.
 
     A single table row never splits, so the block always stays on one page.
     """
@@ -654,12 +728,13 @@ def _signature_with_qr(
     s = _styles()
     left: list[Flowable] = []
     if qr_payload:
-        left = [_qr_image(qr_payload, 28), _spacer(1), _p(qr_caption or _e(qr_payload), s["small"])]
+        left = [_qr_with_caption(qr_payload, _p(qr_caption or _e(qr_payload), s["small"]))]
     if note:
         left += [_spacer(2), _p(note, s["note"])]
-    sig_width = 76 * _MM
+    left += list(below_left)
+    sig_width = 92 * _MM
     table = Table(
-        [[left, _signature_block(signature, place_lines)]],
+        [[left, _signature_block(signature, place_lines, reserved_text)]],
         colWidths=[_FRAME_WIDTH - sig_width, sig_width],
         hAlign="LEFT",
     )
@@ -669,25 +744,67 @@ def _signature_with_qr(
                 ("VALIGN", (0, 0), (0, 0), "BOTTOM"),
                 ("VALIGN", (1, 0), (1, 0), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (0, 0), 10 * _MM),
+                ("RIGHTPADDING", (0, 0), (0, 0), 4 * _MM),
             ]
         )
     )
     return table
 
 
-def _build(story: list[Flowable], *, letterhead: Letterhead, title: str, reference: str) -> bytes:
-    """Lay out ``story`` on A4 pages with a footer and return the PDF bytes."""
+def _tembusan(addressees: Sequence[str]) -> list[Flowable]:
+    """ "Tembusan disampaikan kepada Yth.:" and the numbered addressees (nothing when there are none)."""
+    from reportlab.platypus import Paragraph
+
+    if not addressees:
+        return []
+    s = _styles()
+    last = len(addressees) - 1
+    return [
+        _spacer(2),
+        _p("<u>Tembusan</u> disampaikan kepada Yth.:", s["small_body"]),
+        *[
+            Paragraph(_e(text) + ("." if i == last else ";"), s["small_item"], bulletText=f"{i + 1}.")
+            for i, text in enumerate(addressees)
+        ],
+    ]
+
+
+def _build(
+    story: list[Flowable],
+    *,
+    letterhead: Letterhead,
+    title: str,
+    reference: str,
+    statement: str | None = None,
+    notice: str | None = None,
+) -> bytes:
+    """Lay out ``story`` on A4 pages with a footer and return the PDF bytes.
+
+    The footer of every page carries ``reference`` and the page number, and above them ``statement`` (how
+    the document is signed; wrapped) and ``notice`` (in red, e.g. that a development PKI signed it)."""
     from reportlab.lib import colors
+    from reportlab.lib.utils import simpleSplit
     from reportlab.platypus import SimpleDocTemplate
+
+    statement_lines = simpleSplit(statement + ".", "Helvetica-Oblique", 7, _FRAME_WIDTH) if statement else []
 
     def footer(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 7.5)
         canvas.setFillColor(colors.grey)
-        y = _MARGIN_BOTTOM / 2
+        y = 5 * _MM
         canvas.drawString(_MARGIN_LEFT, y, f"{reference} · {PRODUCT_NAME}")
         canvas.drawRightString(_PAGE_WIDTH - _MARGIN_RIGHT, y, f"Halaman {doc.page}")
+        y += 8.5 + 7.8 * len(statement_lines)  # drawn top-down, so the text reads in order
+        if notice:
+            canvas.setFont("Helvetica-Bold", 8)
+            canvas.setFillColor(colors.red)
+            canvas.drawString(_MARGIN_LEFT, y, notice.upper())
+        canvas.setFont("Helvetica-Oblique", 7)
+        canvas.setFillColor(colors.black)
+        for line in statement_lines:
+            y -= 7.8
+            canvas.drawString(_MARGIN_LEFT, y, line)
         canvas.restoreState()
 
     buffer = io.BytesIO()

@@ -27,6 +27,8 @@ NUMBERING_PLACEHOLDERS = frozenset({"classification", "unit", "seq", "month_roma
 #: placeholders every decree text may use, beside the permit type's own form fields
 DECREE_PLACEHOLDERS = frozenset({"holder_name", "regency", "government", "office_name", "permit_type_name",
                                  "validity", "agency"})
+#: placeholders a sector agency's letter-number format may use (`{seq:04d}` takes a format spec)
+AGENCY_NUMBERING_PLACEHOLDERS = frozenset({"seq", "month_roman", "month", "year"})
 #: the context key that makes a permit type skip its cross-reference checks (the file loader runs them itself,
 #: with the line of each mistake)
 DEFER_CHECKS = "defer_cross_checks"
@@ -156,14 +158,51 @@ class FormField(_Strict):
         return str(value)
 
 
+class AgencyLetterhead(_Strict):
+    """The sector agency's own letterhead (*kop surat*) on its Rekomendasi Teknis: `government` None means the
+    office's (e.g. "Pemerintah Kabupaten Rokan Hilir")."""
+
+    government: str | None = Field(default=None, min_length=3, max_length=200)
+    name: str = Field(min_length=3, max_length=200)          # "Dinas Sosial"
+    address: str = Field(min_length=3, max_length=300)
+    city: str = Field(min_length=2, max_length=100)          # place of issue
+
+
+class AgencyNumbering(_Strict):
+    """The sector agency's own letter numbers for its recommendations: one gap-free sequence per office, `code`
+    and year (types recommended by the same agency share its `code`, hence its sequence). `format` places
+    `{seq}` and may use AGENCY_NUMBERING_PLACEHOLDERS, e.g. `460/{seq:04d}/DINSOS/{month_roman}/{year}`."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
+    format: str = Field(min_length=3, max_length=100)
+
+    @model_validator(mode="after")
+    def _usable(self) -> AgencyNumbering:
+        problems = numbering_format_problems(self.format, AGENCY_NUMBERING_PLACEHOLDERS)
+        if problems:
+            raise ValueError(problems[0])
+        return self
+
+    def number(self, seq: int, when: datetime) -> str:
+        """The letter number with sequence `seq`, dated `when` (month and year in WIB)."""
+        from .clock import ROMAN_MONTHS, to_wib
+
+        local = to_wib(when)
+        return self.format.format(seq=seq, month_roman=ROMAN_MONTHS[local.month - 1], month=local.month,
+                                  year=local.year)
+
+
 class TechnicalRecommendation(_Strict):
     """SOP 3–4: whether the sector agency's technical team reviews the file (always, never, or when a form
-    answer matches), which agency, and whether its review includes a field visit."""
+    answer matches), which agency, whether its review includes a field visit, and the agency's letterhead and
+    letter numbering for its Rekomendasi Teknis (both required when there is a recommendation)."""
 
     mode: Literal["always", "never", "when"] = "never"
     when: Condition | None = None
     agency: str | None = None
     field_visit: bool = False
+    letterhead: AgencyLetterhead | None = None
+    numbering: AgencyNumbering | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> TechnicalRecommendation:
@@ -171,6 +210,9 @@ class TechnicalRecommendation(_Strict):
             raise ValueError("'when' is given exactly when mode is 'when'")
         if self.mode != "never" and not self.agency:
             raise ValueError("a technical recommendation needs the recommending agency")
+        if self.mode != "never" and (self.letterhead is None or self.numbering is None):
+            raise ValueError("a technical recommendation needs the agency's letterhead and numbering "
+                             "(its own letter numbers)")
         if self.mode == "never" and self.field_visit:
             raise ValueError("a field visit needs a technical recommendation (mode always or when)")
         return self
@@ -270,18 +312,21 @@ def _add_months(moment: _D, months: int) -> _D:
 
 class Decree(_Strict):
     """The decree's text: `title` (upper case on the decree), `articles` (KESATU, KEDUA, …), optional
-    `recitals` (Menimbang; a standard text when absent) and `noting` (Memperhatikan). Every text may use
-    `{placeholders}`: the type's form fields and `DECREE_PLACEHOLDERS`."""
+    `recitals` (Menimbang; a standard text when absent), `noting` (Memperhatikan) and `tembusan` (the copies'
+    addressees; None: the office's). Every text may use `{placeholders}`: the type's form fields and
+    `DECREE_PLACEHOLDERS`."""
 
     title: str = Field(min_length=3)
     articles: list[str] = Field(min_length=1, max_length=10)
     recitals: list[str] | None = None
     noting: list[str] = Field(default_factory=list)
+    tembusan: list[str] | None = Field(default=None, max_length=12)
 
     def texts(self) -> list[tuple[tuple[str | int, ...], str]]:
         found: list[tuple[tuple[str | int, ...], str]] = [(("articles", i), t) for i, t in enumerate(self.articles)]
         found += [(("recitals", i), t) for i, t in enumerate(self.recitals or [])]
         found += [(("noting", i), t) for i, t in enumerate(self.noting)]
+        found += [(("tembusan", i), t) for i, t in enumerate(self.tembusan or [])]
         return found
 
 
@@ -434,14 +479,15 @@ class PermitType(_Strict):
         return self.validity.until(issued_at)
 
 
-def numbering_format_problems(template: str) -> list[str]:
-    """Mistakes in a permit-number format: unknown placeholders, no `{seq…}`, a format that does not render."""
+def numbering_format_problems(template: str, allowed: frozenset[str] = NUMBERING_PLACEHOLDERS) -> list[str]:
+    """Mistakes in a number format (a permit's; `allowed` for another kind, e.g. AGENCY_NUMBERING_PLACEHOLDERS):
+    unknown placeholders, no `{seq…}`, a format that does not render."""
     try:
         names = format_names(template)
     except ValueError as exc:
         return [f"format nomor tidak valid: {exc}"]
-    found = [f"placeholder '{{{name}}}' tidak dikenal (gunakan {', '.join(sorted(NUMBERING_PLACEHOLDERS))})"
-             for name, _ in names if name not in NUMBERING_PLACEHOLDERS]
+    found = [f"placeholder '{{{name}}}' tidak dikenal (gunakan {', '.join(sorted(allowed))})"
+             for name, _ in names if name not in allowed]
     if found:
         return found
     if "seq" not in {name for name, _ in names}:
@@ -500,6 +546,20 @@ class SignatureAppearanceSetting(_Strict):
         return self
 
 
+class Official(_Strict):
+    """A named official whose NIP and rank a decree prints under the signature: the head of office (or an acting
+    head, Plt.). `rank` is the *pangkat/golongan*, e.g. "Pembina Utama Muda (IV/c)"; `nip` the 18-digit NIP,
+    with or without the usual spaces ("19700101 199003 1 001")."""
+
+    name: str = Field(min_length=2, max_length=200)
+    nip: str = Field(pattern=r"^\d{8} ?\d{6} ?\d ?\d{3}$")
+    rank: str = Field(min_length=3, max_length=100)
+
+    def is_named(self, name: str | None) -> bool:
+        """Whether `name` is this official's (case and spacing aside)."""
+        return bool(name) and " ".join(str(name).split()).casefold() == " ".join(self.name.split()).casefold()
+
+
 class Office(_Strict):
     # short enough that `<office>-<registration>-c<uuid>` stays within Step Functions' 80-character run names
     office_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,19}$")
@@ -528,6 +588,26 @@ class Office(_Strict):
     pickup_bring: str = ("KTP asli pemohon (atau surat kuasa dan KTP penerima kuasa) serta tanda terima")
     # the TTE specimen on signed documents; invisible by default
     signature_appearance: SignatureAppearanceSetting = Field(default_factory=SignatureAppearanceSetting)
+    # the head of office (and an acting head) as the decree prints them: name, NIP, rank. A signer the office does
+    # not name here signs without NIP and rank (never someone else's)
+    head: Official | None = None
+    acting_head: Official | None = None
+    # the regent's delegation of licensing authority to the head of office (a Peraturan Bupati on pelimpahan
+    # kewenangan): the last item of every decree's Mengingat
+    delegation: LegalBasis | None = None
+    # the decree's Tembusan when the permit type names none (may use DECREE_PLACEHOLDERS)
+    tembusan: list[str] = Field(default_factory=list, max_length=12)
+
+    def official(self, name: str | None, acting: bool) -> Official | None:
+        """The configured official signing as `name` (the acting head when `acting`); None when not configured
+        or the name is someone else's."""
+        official = self.acting_head if acting else self.head
+        return official if official is not None and official.is_named(name) else None
+
+    def full_title(self, title: str) -> str:
+        """A signer's title with the regency, e.g. `Kepala Dinas … Kabupaten Rokan Hilir` (unchanged when it
+        already names it)."""
+        return title if self.regency.casefold() in title.casefold() else f"{title} {self.regency}"
 
     def calendar(self, provisional: bool = False) -> WorkingCalendar:
         """The office's working-day calendar (national holidays, cuti bersama, its hours and closures);
@@ -549,6 +629,32 @@ class OfficeFile(_Strict):
     # YAML anchors reused by the permit types (e.g. the regency's kecamatan, a common legal basis); not read
     shared: dict[str, Any] = Field(default_factory=dict)
     permit_types: list[PermitType] = Field(min_length=1)
+
+    def problems(self) -> list[Problem]:
+        """Mistakes across the file, each with its path: the office's Tembusan placeholders, and sector agencies
+        sharing a numbering `code` (one sequence) with a different format or letterhead."""
+        found: list[Problem] = []
+        for i, text in enumerate(self.office.tembusan):
+            try:
+                names = format_names(text)
+            except ValueError as exc:
+                found.append((("office", "tembusan", i), f"teks tidak valid: {exc}"))
+                continue
+            found += [(("office", "tembusan", i), f"placeholder '{{{name}}}' tidak dikenal (gunakan "
+                                                  f"{', '.join(sorted(DECREE_PLACEHOLDERS))})")
+                      for name, spec in names if name not in DECREE_PLACEHOLDERS or spec]
+        agencies: dict[str, TechnicalRecommendation] = {}
+        for i, permit_type in enumerate(self.permit_types):
+            recommendation = permit_type.stages.technical_recommendation
+            if recommendation.mode == "never" or recommendation.numbering is None:
+                continue
+            first = agencies.setdefault(recommendation.numbering.code, recommendation)
+            if (first.numbering, first.letterhead, first.agency) != (
+                    recommendation.numbering, recommendation.letterhead, recommendation.agency):
+                found.append((("permit_types", i, "stages", "technical_recommendation", "numbering", "code"),
+                              f"kode penomoran '{recommendation.numbering.code}' dipakai instansi lain atau dengan "
+                              "format/kop surat lain (satu kode = satu instansi, satu urutan nomor)"))
+        return found
 
 
 class Catalog(BaseModel):

@@ -180,6 +180,7 @@ def read_office_file(label: str, text: str, stem: str | None = None) -> tuple[Of
             problems.append((("permit_types", i, "permit_type"), f"jenis izin '{permit_type.permit_type}' ganda"))
         seen.add(permit_type.permit_type)
         problems += [(("permit_types", i, *path), message) for path, message in permit_type.problems()]
+    problems += parsed.problems()
     mistakes += [CatalogMistake(label, _line_of(root, path), f"{_dotted(path)}: {message}") for path, message in problems]
     if mistakes:
         return None, sorted(mistakes, key=lambda m: m.line), root

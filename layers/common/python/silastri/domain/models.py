@@ -78,6 +78,10 @@ class Application(BaseModel):
     permit_key: str | None = None
     rejection_key: str | None = None
     technical_recommendation_key: str | None = None
+    # the Rekomendasi Teknis's own letter number (the sector agency's gap-free sequence: kept once taken, like the
+    # permit number) and its date (ISO, WIB): the decree's Memperhatikan cites both
+    technical_recommendation_number: str | None = None
+    technical_recommendation_date: str | None = None
     print_count: int = 0
     rejection_reasons: list[str] = Field(default_factory=list)
     submit_key: str | None = None

@@ -137,7 +137,7 @@ def render_permit(event: StepEvent) -> dict[str, Any]:
     if not app.permit_id:
         app = _mark(app.application_id, None, permit_id=permit_id)
     key = storage.issued_key(app.office_id, app.application_id, "permit-draft")
-    storage.put_document(key, permits.render_permit(app, default_catalog().office(app.office_id).head_title))
+    storage.put_document(key, permits.render_permit(app, draft=True))
     _mark(app.application_id, event.state, draft_permit_key=key)
     return {"permit_id": permit_id}
 
@@ -146,7 +146,7 @@ def prepare_rejection(event: StepEvent) -> dict[str, Any]:
     """Draft the rejection letter (signed by the head at the next step)."""
     app = dynamo.get_application(event.application_id)
     key = storage.issued_key(app.office_id, app.application_id, "rejection-letter-draft")
-    storage.put_document(key, permits.render_rejection(app, default_catalog().office(app.office_id).head_title))
+    storage.put_document(key, permits.render_rejection(app, draft=True))
     _mark(app.application_id, event.state)
     timeline.record(app.application_id, steps.StepId.REJECTION_SIGNING.value, "rejection_drafted", "system")
     return {"draft": True}

@@ -92,6 +92,37 @@ def letterhead(office: Office) -> Letterhead:
     return Letterhead(government=office.government, office_name=office.name, address=office.address, city=office.city)
 
 
+def agency_letterhead(office: Office, definition: PermitType) -> Letterhead:
+    """The recommending sector agency's own letterhead (catalog `technical_recommendation.letterhead`); the
+    office's when the type names none."""
+    from ..adapters.documents import Letterhead
+
+    own = definition.stages.technical_recommendation.letterhead
+    if own is None:
+        return letterhead(office)
+    return Letterhead(government=own.government or office.government, office_name=own.name, address=own.address,
+                      city=own.city)
+
+
+def signing_statement(draft: bool = False) -> tuple[str, str | None]:
+    """What a signed document's footer says about its signature, and a notice (None for none): the BSrE
+    sentence only when BSrE signs; the development PKI and the KMS signer say what they are. A draft says it
+    is not signed yet."""
+    from ..adapters.documents import BSRE_STATEMENT, DEV_PKI_NOTICE
+
+    if draft:
+        return ("Draf untuk pemeriksaan: belum ditandatangani. Dokumen resmi diterbitkan setelah ditandatangani "
+                "secara elektronik oleh Kepala Dinas", "Draf — belum ditandatangani")
+    mode = get_settings().signer_mode
+    if mode == "bsre":
+        return BSRE_STATEMENT, None
+    if mode == "kms":
+        return ("Dokumen ini ditandatangani secara elektronik dengan kunci AWS KMS dan sertifikat yang dipasang "
+                "kantor; sertifikat ini bukan sertifikat elektronik yang diterbitkan oleh BSrE", None)
+    return ("Dokumen ini ditandatangani dengan sertifikat PKI pengembangan lokal SILASTRI RV (bukan sertifikat "
+            "elektronik BSrE/BSSN) dan tidak berlaku sebagai dokumen resmi", DEV_PKI_NOTICE)
+
+
 def verify_url(permit_id: str) -> str:
     return f"{get_settings().public_base_url.rstrip('/')}/verifikasi/{permit_id}"
 
@@ -138,9 +169,13 @@ def render_receipt(app: Application, checked_at: datetime) -> bytes:
 
 
 def _signature(office: Office, name: str, acting: bool = False, title: str | None = None) -> SignatureBlock:
+    """The signature block: the title with the regency, and the NIP and rank of the official the catalog names
+    for `name` (the head, or the acting head when `acting`); none for a name it does not know."""
     from ..adapters.documents import SignatureBlock
 
-    return SignatureBlock(signer_name=name, signer_title=title or office.head_title, acting=acting)
+    official = office.official(name, acting)
+    return SignatureBlock(signer_name=name, signer_title=office.full_title(title or office.head_title), acting=acting,
+                          employee_id=official.nip if official else None, rank=official.rank if official else None)
 
 
 def signer_title(office: Office, definition: PermitType) -> str:
@@ -148,10 +183,28 @@ def signer_title(office: Office, definition: PermitType) -> str:
     return definition.signer.title or office.head_title
 
 
-def legal_bases(definition: PermitType) -> list[str]:
-    """The decree's *Mengingat*: each legal basis as text, `;` between them and `.` after the last."""
-    texts = [basis.text() for basis in definition.legal_bases]
+def legal_bases(definition: PermitType, office: Office | None = None) -> list[str]:
+    """The decree's *Mengingat*: each legal basis of the type as text, then (with `office`) the regent's delegation
+    of authority to the head of office; `;` between them and `.` after the last."""
+    bases = [*definition.legal_bases, *([office.delegation] if office and office.delegation else [])]
+    texts = [basis.text() for basis in bases]
     return [t + (";" if i < len(texts) - 1 else ".") for i, t in enumerate(texts)]
+
+
+def recommendation_citation(app: Application, definition: PermitType) -> str | None:
+    """The technical recommendation as the decree's *Memperhatikan* cites it, with the agency's letter number and
+    date when it has them, e.g. `Rekomendasi Teknis Dinas Sosial Kabupaten Rokan Hilir Nomor
+    460/DINSOS/0001/XI/2026 tanggal 21 November 2026.`; None when the application's plan had none."""
+    from ..domain.clock import format_date_id
+
+    if not (app.plan(definition)["technical_review"] and definition.technical_agency):
+        return None
+    text = f"Rekomendasi Teknis {definition.technical_agency}"
+    if app.technical_recommendation_number:
+        text += f" Nomor {app.technical_recommendation_number}"
+    if app.technical_recommendation_date:
+        text += f" tanggal {format_date_id(date.fromisoformat(app.technical_recommendation_date))}"
+    return text + "."
 
 
 class _Blank(dict[str, str]):
@@ -172,22 +225,36 @@ def decree_values(app: Application, office: Office, definition: PermitType) -> d
 
 
 def decree_texts(app: Application, office: Office, definition: PermitType) -> dict[str, Any]:
-    """The decree's texts with their placeholders filled: considerations (Mengingat), noting (Memperhatikan,
-    with the technical recommendation when the application's plan had one), articles and recitals."""
+    """The decree's texts with their placeholders filled: considerations (Mengingat, the delegation of authority
+    last), noting (Memperhatikan, with the technical recommendation's number and date when the application's
+    plan had one), articles, recitals and tembusan (the type's, else the office's)."""
     values = decree_values(app, office, definition)
     noting = [text.format_map(values) for text in definition.decree.noting]
-    if app.plan(definition)["technical_review"] and definition.technical_agency:
-        noting.append(f"Rekomendasi Teknis {definition.technical_agency}.")
+    citation = recommendation_citation(app, definition)
+    if citation:
+        noting.append(citation)
+    tembusan = definition.decree.tembusan if definition.decree.tembusan is not None else office.tembusan
     return {
-        "considerations": legal_bases(definition),
+        "considerations": legal_bases(definition, office),
         "noting": noting,
         "decision_text": [text.format_map(values) for text in definition.decree.articles],
         "recitals": [text.format_map(values) for text in definition.decree.recitals] if definition.decree.recitals else None,
+        "tembusan": [text.format_map(values) for text in tembusan],
     }
 
 
-def render_permit(app: Application, signer_name: str, acting: bool = False) -> bytes:
-    """The permit decree with its number, holder, validity, signature block and verification QR."""
+def _decree_label(office: Office, label: str) -> str:
+    """A form label as the decree prints it: `Kecamatan (Kabupaten Rokan Hilir)` is `Kecamatan` on a decree of
+    that regency."""
+    return label.removesuffix(f" ({office.regency})")
+
+
+def render_permit(app: Application, signer_name: str | None = None, acting: bool = False,
+                  draft: bool = False) -> bytes:
+    """The permit decree with its number, holder, validity, signature block, Tembusan and verification QR.
+
+    `signer_name` None: the head the catalog names (else the head's title); `draft`: the footer says the decree
+    is not signed yet (the preview before the head signs)."""
     from ..adapters import documents
 
     catalog = default_catalog()
@@ -196,29 +263,37 @@ def render_permit(app: Application, signer_name: str, acting: bool = False) -> b
     assert app.permit_number and app.permit_id
     issued = to_wib(now_utc()).date()
     fields = {f.field: f for f in definition.form_fields}
+    name = signer_name or (office.head.name if office.head else office.head_title)
+    statement, notice = signing_statement(draft)
     return documents.render_permit(
         letterhead(office), permit_number=app.permit_number, title=definition.decree_title,
         holder_name=app.holder_name(definition),
-        holder_details=[(fields[k].label, fields[k].display(v)) if k in fields else (k, v) for k, v in app.form.items()],
+        holder_details=[(_decree_label(office, fields[k].label), fields[k].display(v)) if k in fields else (k, v)
+                        for k, v in app.form.items() if k != definition.holder_field.field],  # the holder: "Nama"
         **decree_texts(app, office, definition), issued_at=issued, valid_until=definition.valid_until(issued),
         open_ended=definition.validity.label.lower(),
-        signature=_signature(office, signer_name, acting, signer_title(office, definition)),
-        verify_url=verify_url(app.permit_id),
+        signature=_signature(office, name, acting, signer_title(office, definition)),
+        verify_url=verify_url(app.permit_id), signing_statement=statement, notice=notice,
     )
 
 
-def render_rejection(app: Application, signer_name: str, acting: bool = False) -> bytes:
+def render_rejection(app: Application, signer_name: str | None = None, acting: bool = False,
+                     draft: bool = False) -> bytes:
+    """The rejection letter (`signer_name` and `draft` as for `render_permit`)."""
     from ..adapters import documents
 
     catalog = default_catalog()
     office = catalog.office(app.office_id)
     definition = catalog.permit_type(app.office_id, app.permit_type)
     assert app.registration_number
+    name = signer_name or (office.head.name if office.head else office.head_title)
+    statement, notice = signing_statement(draft)
     return documents.render_rejection_letter(
         letterhead(office), letter_number=None, registration_number=app.registration_number,
         addressee=app.holder_name(definition), permit_type_name=definition.name,
         reasons=app.rejection_reasons or ["Berkas tidak memenuhi persyaratan."],
-        issued_at=to_wib(now_utc()).date(), signature=_signature(office, signer_name, acting),
+        issued_at=to_wib(now_utc()).date(), signature=_signature(office, name, acting),
+        signing_statement=statement, notice=notice,
     )
 
 
@@ -314,9 +389,11 @@ def sign_rejection(application_id: str, principal: Principal, claim_id: str,
 
 
 def render_technical_recommendation(app: Application, principal: Principal, findings: list[str],
-                                    visited_on: date | None, recommended: bool, claim_id: str) -> str:
-    """SOP 4 output: the Rekomendasi Teknis PDF, generated from the team's findings, stored under the
-    deciding claim's key (so two officers can never overwrite each other's); returns its key."""
+                                    visited_on: date | None, recommended: bool, claim_id: str,
+                                    letter_number: str | None = None, issued_on: date | None = None) -> str:
+    """SOP 4 output: the Rekomendasi Teknis PDF on the sector agency's letterhead with its own `letter_number`,
+    generated from the team's findings and dated `issued_on` (default today, WIB), stored under the deciding
+    claim's key (so two officers can never overwrite each other's); returns its key."""
     from ..adapters import documents
 
     catalog = default_catalog()
@@ -324,9 +401,11 @@ def render_technical_recommendation(app: Application, principal: Principal, find
     definition = catalog.permit_type(app.office_id, app.permit_type)
     assert app.registration_number
     pdf = documents.render_technical_recommendation(
-        letterhead(office), registration_number=app.registration_number, organisation_name=app.holder_name(definition),
-        agency_name=definition.technical_agency or office.name, findings=findings, recommended=recommended,
-        visited_on=visited_on, issued_at=to_wib(now_utc()).date(),
+        agency_letterhead(office, definition), registration_number=app.registration_number,
+        organisation_name=app.holder_name(definition), agency_name=definition.technical_agency or office.name,
+        findings=findings, recommended=recommended, visited_on=visited_on,
+        issued_at=issued_on or to_wib(now_utc()).date(), letter_number=letter_number,
+        permit_type_name=definition.name,
         signature=documents.SignatureBlock(signer_name=principal.name or "Tim Teknis",
                                            signer_title=f"Tim Teknis {definition.technical_agency or ''}".strip()),
     )

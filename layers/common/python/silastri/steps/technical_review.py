@@ -57,15 +57,20 @@ def validate(ctx: StepContext) -> dict[str, Any]:
 
 def effects(ctx: StepContext, checked: dict[str, Any], claim_id: str,
             credentials: SigningCredentials | None) -> dict[str, Any]:
-    """Revision: the notes for the applicant's revision page. Otherwise: the Rekomendasi Teknis (rendered
-    once per claim), and for a negative one the reason the rejection letter gives."""
+    """Revision: the notes for the applicant's revision page. Otherwise: the agency's letter number (its own
+    gap-free sequence, kept by the application once taken), the Rekomendasi Teknis on the agency's letterhead
+    (rendered once per claim) and its date, and for a negative one the reason the rejection letter gives."""
     if ctx.outcome == REVISION:
         return {"changes": {"revision_notes": checked["revision_notes"]}}
-    from ..services import permits
+    from ..domain.clock import now_utc, to_wib
+    from ..services import numbering, permits
 
+    number = numbering.assign_recommendation(ctx.app.application_id)
+    issued_on = to_wib(now_utc()).date()
     changes: dict[str, Any] = {"technical_recommendation_key": permits.render_technical_recommendation(
         ctx.app, ctx.principal, checked["findings"], checked["visited_on"], recommended=ctx.outcome == "recommend",
-        claim_id=claim_id)}
+        claim_id=claim_id, letter_number=number, issued_on=issued_on),
+        "technical_recommendation_date": issued_on.isoformat()}
     if ctx.outcome == "not_recommend":
         changes["rejection_reasons"] = [ctx.note_text]
     return {"changes": changes}
