@@ -16,6 +16,7 @@ from chalice import Chalice, Response
 from chalice.app import Request
 from chalicelib.officer_pages import officer_pages
 from chalicelib.pages import applicant_pages  # packaged with this function (Lambda code root on the path)
+from chalicelib.report_pages import XLSX_TYPE, report_pages
 from silastri.adapters import dynamo, messaging
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
@@ -48,9 +49,10 @@ from silastri.settings import get_settings
 notifier.check_plans()  # at start: every office's notification plan names templates that exist and fit
 signing.warn_if_unencrypted()  # at start: BSRE_URL over plain http:// to a non-private address is logged (once)
 app = Chalice(app_name="silastri")
-app.api.binary_types = []
+app.api.binary_types = [XLSX_TYPE]  # the report's XLSX export (template.yaml: BinaryMediaTypes)
 app.register_blueprint(applicant_pages)
 app.register_blueprint(officer_pages)
+app.register_blueprint(report_pages)
 
 JSON = "application/json"
 

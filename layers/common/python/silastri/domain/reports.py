@@ -278,7 +278,7 @@ def step_rows(period: Period, decided: Iterable[TaskRecord], calendar: WorkingCa
         rows.append(StepRow(
             step=step_id, title=_title(step_id), standard_label=label,
             unit="hari kerja" if in_days else "menit",
-            standard_value=float(standard.working_days if in_days else standard.minutes or 0),
+            standard_value=float((standard.working_days if in_days else standard.minutes) or 0),
             decided=len(tasks), median=median(values), p90=percentile(values, 0.9),
             with_due=len(with_due), on_time=on_time))
     return rows
