@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 from silastri.domain.reports import number_id
 from silastri_local.journey import Journey, journey_at
 
-from .conftest import _PAGE_CHECKS, SCREENSHOTS
+from .conftest import _PAGE_CHECKS, PHONE, SCREENSHOTS
 from .officer_fixtures import DESKTOP, OfficerBrowser
 
 pytestmark = pytest.mark.browser
@@ -160,6 +160,10 @@ def test_report_page_and_exports_match_the_seeded_applications(officers, stack, 
     assert head.locator("#ikm-mutu").inner_text() == ikm_rows["Mutu pelayanan"][1]
     if respondents(before) == 0:  # only the seeded survey (all answers 4)
         assert ikm_rows["IKM (konversi)"][1] == 100.0 and ikm_rows["Mutu pelayanan"][1] == "A (Sangat Baik)"
+
+    head.set_viewport_size(PHONE)  # no sideways scrolling on a phone (tables scroll inside their box)
+    head.reload()
+    shot(head, "petugas-ponsel")
 
     # a bad period is refused with its reason; the back office does not see the report
     head.goto("/petugas/laporan?dari=2026-02-31")

@@ -76,7 +76,8 @@ def _charts(figures: Figures) -> dict[str, Any]:
     backlog = bar_chart("Tugas terbuka per tahap", [Bar(r.title, r.open, str(r.open)) for r in figures.backlog])
     times = bar_chart(
         "Median waktu per tahap terhadap waktu standar (100% = standar)",
-        [Bar(f"{r.title} ({r.standard_label})",
+        [Bar(r.title if len({x.step for x in figures.step_rows}) == len(figures.step_rows)
+             else f"{r.title} ({r.standard_label})",
              None if r.median is None or not r.standard_value else 100 * r.median / r.standard_value,
              None if r.median is None else f"{number_id(r.median)} {r.unit}",
              warn=r.median is not None and r.median > r.standard_value)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 WIDTH = 640
-LABEL_WIDTH = 230
-VALUE_WIDTH = 110
+LABEL_WIDTH = 300
+VALUE_WIDTH = 120
 ROW = 30
 BAR = 18
 TOP = 8
-LABEL_CHARS = 34
+LABEL_CHARS = 38
 
 _ids = itertools.count(1)
 
