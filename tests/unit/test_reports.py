@@ -190,3 +190,16 @@ def test_the_table_holds_the_same_figures_for_both_exports():
     step = next(r for r in rows if r and r[0] == "5. Verifikasi berkas")
     assert step == ["5. Verifikasi berkas", 10.0, "menit", 1, 5.0, 5.0, 1, 1, 100.0]
     assert ["IKM (konversi)", 100.0] in rows and ["Mutu pelayanan", "A (Sangat Baik)"] in rows
+
+
+def test_bar_chart_is_an_escaped_svg_without_script_or_style():
+    from chalicelib.svg_charts import Bar, bar_chart
+
+    svg = str(bar_chart('Grafik <b>"uji"</b>', [Bar("<script>alert(1)</script>", 3, "3 & lebih"), Bar("Kosong", None)],
+                        max_value=4, reference=2, reference_label="standar"))
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "3 &amp; lebih" in svg
+    assert "&lt;b&gt;&quot;uji&quot;&lt;/b&gt;" in svg
+    assert "style=" not in svg and 'role="img"' in svg
+    assert 'width="180.0"' not in svg and svg.count("<rect") == 1  # the empty bar draws no rectangle
+    assert "stroke-dasharray" in svg  # the reference line
