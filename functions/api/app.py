@@ -19,6 +19,7 @@ from chalicelib.pages import (  # packaged with this function (Lambda code root 
     applicant_pages,
     not_found_page,
 )
+from chalicelib.report_pages import XLSX_TYPE, report_pages
 from silastri.adapters import dynamo, messaging
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
@@ -99,9 +100,10 @@ def route_event(event: Any, routes: Mapping[str, Any]) -> Any:
 
 
 app = SilastriApp(app_name="silastri")
-app.api.binary_types = []
+app.api.binary_types = [XLSX_TYPE]  # the report's XLSX export (template.yaml: BinaryMediaTypes)
 app.register_blueprint(applicant_pages)
 app.register_blueprint(officer_pages)
+app.register_blueprint(report_pages)
 
 JSON = "application/json"
 

@@ -7,7 +7,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pynamodb.attributes import (
@@ -21,6 +21,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProject
 from pynamodb.models import Model
 
 from ..domain import audit
+from ..domain.clock import now_utc
 from ..domain.errors import ConflictError, NotFoundError, ValidationError
 from ..domain.ikm import SurveyAnswers
 from ..domain.models import Application, PermitRecord, Task, TaskStatus, TimelineEvent
@@ -57,6 +58,18 @@ class ByRegistrationIndex(GlobalSecondaryIndex["ApplicationItem"]):
     registration_number = UnicodeAttribute(hash_key=True)
 
 
+class ByOfficeSubmittedIndex(GlobalSecondaryIndex["ApplicationItem"]):
+    """Sparse index of submitted applications by office and submission time, for the office report: only what
+    the report reads (type, status, closing time). Drafts are not in it (no `submitted_key`)."""
+
+    class Meta:
+        index_name = "by_office_submitted"
+        projection = IncludeProjection(["permit_type", "status", "closed_at"])
+
+    office_id = UnicodeAttribute(hash_key=True)
+    submitted_key = UnicodeAttribute(range_key=True)
+
+
 class ApplicationItem(Model):
     class Meta(_Meta):
         pass
@@ -69,8 +82,13 @@ class ApplicationItem(Model):
     status = UnicodeAttribute()
     body = JSONAttribute()
     version = VersionAttribute()
+    # the report's attributes (copied from the body on every write; `submitted_key` keys `by_office_submitted`)
+    permit_type = UnicodeAttribute(null=True)
+    submitted_key = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
     by_applicant = ByApplicantIndex()
     by_registration = ByRegistrationIndex()
+    by_office_submitted = ByOfficeSubmittedIndex()
 
 
 class ByQueueIndex(GlobalSecondaryIndex["TaskItem"]):
@@ -120,6 +138,18 @@ class ByDeciderIndex(GlobalSecondaryIndex["TaskItem"]):
     decided_at = UnicodeAttribute(range_key=True)
 
 
+class ByOfficeDecidedIndex(GlobalSecondaryIndex["TaskItem"]):
+    """Sparse index of claimed or decided tasks by office and decision time (the office report's time per step
+    and SLA compliance): a task enters it when claimed (`decided_at`), leaves it when a claim is released."""
+
+    class Meta:
+        index_name = "by_office_decided"
+        projection = IncludeProjection(["application_id", "step", "status", "outcome", "opened_at", "due_at", "sla"])
+
+    office_id = UnicodeAttribute(hash_key=True)
+    decided_at = UnicodeAttribute(range_key=True)
+
+
 class TaskItem(Model):
     class Meta(_Meta):
         pass
@@ -153,6 +183,7 @@ class TaskItem(Model):
     by_application = ByApplicationIndex()
     by_due = ByDueIndex()
     by_decider = ByDeciderIndex()
+    by_office_decided = ByOfficeDecidedIndex()
 
 
 class EventItem(Model):
@@ -180,6 +211,7 @@ class SurveyItem(Model):
     office_id = UnicodeAttribute(hash_key=True)
     application_id = UnicodeAttribute(range_key=True)
     body = JSONAttribute()
+    filled_at = UnicodeAttribute(null=True)  # when the applicant filled it (UTC ISO): the IKM of a period
 
 
 class CodeItem(Model):
@@ -259,8 +291,15 @@ def _key(moment: datetime) -> str:
 
 # ----------------------------------------------------------------------------- applications
 
+def _report_attributes(app: Application) -> dict[str, str | None]:
+    """What the office report's index reads, copied from the body (see `ByOfficeSubmittedIndex`)."""
+    return {"permit_type": app.permit_type,
+            "submitted_key": _key(app.submitted_at) if app.submitted_at else None,
+            "closed_at": _key(app.closed_at) if app.closed_at else None}
+
+
 def _application_item(app: Application) -> ApplicationItem:
-    return ApplicationItem(
+    item = ApplicationItem(
         application_id=app.application_id,
         applicant_id=app.applicant_id,
         created_at=_iso(app.created_at),
@@ -269,6 +308,9 @@ def _application_item(app: Application) -> ApplicationItem:
         status=app.status.value,
         body=app.model_dump(mode="json"),
     )
+    for name, value in _report_attributes(app).items():
+        setattr(item, name, value)
+    return item
 
 
 def create_application(app: Application) -> None:
@@ -309,6 +351,8 @@ def update_application(application_id: str, change: Callable[[Application], T], 
         item.body = body
         item.status = app.status.value
         item.registration_number = app.registration_number
+        for name, value in _report_attributes(app).items():
+            setattr(item, name, value)
         try:
             item.save()
         except PutError as exc:
@@ -740,15 +784,69 @@ def permits_by_number(permit_number: str) -> list[PermitRecord]:
 
 # ----------------------------------------------------------------------------- SKM surveys
 
-def put_survey(office_id: str, application_id: str, survey: SurveyAnswers) -> None:
+def put_survey(office_id: str, application_id: str, survey: SurveyAnswers, filled_at: datetime | None = None) -> None:
+    """Keep one application's survey, with when it was filled (default: now)."""
     bind_tables()
-    SurveyItem(office_id=office_id, application_id=application_id, body=survey.model_dump(mode="json")).save(
-        condition=SurveyItem.application_id.does_not_exist())
+    SurveyItem(office_id=office_id, application_id=application_id, body=survey.model_dump(mode="json"),
+               filled_at=_key(filled_at or now_utc())).save(condition=SurveyItem.application_id.does_not_exist())
 
 
 def surveys_of(office_id: str) -> list[SurveyAnswers]:
     bind_tables()
     return [SurveyAnswers.model_validate(i.body) for i in SurveyItem.query(office_id)]
+
+
+def dated_surveys_of(office_id: str) -> list[tuple[str, datetime | None, SurveyAnswers]]:
+    """Every survey of the office with its application and when it was filled (None: filled before surveys
+    were dated). One office-wide query."""
+    bind_tables()
+    return [(i.application_id, datetime.fromisoformat(i.filled_at) if i.filled_at else None,
+             SurveyAnswers.model_validate(i.body)) for i in SurveyItem.query(office_id)]
+
+
+# ----------------------------------------------------------------------------- office report
+
+def report_applications(office_id: str, submitted_from: datetime, submitted_before: datetime) -> Iterator[dict[str, Any]]:
+    """Applications of the office submitted in [from, before) from the sparse `by_office_submitted` index:
+    `application_id`, `permit_type`, `status`, `submitted_at`, `closed_at` (UTC datetimes or None)."""
+    bind_tables()
+    condition = ApplicationItem.submitted_key.between(_key(submitted_from), _key(submitted_before))
+    for item in ApplicationItem.by_office_submitted.query(office_id, condition):
+        submitted = datetime.fromisoformat(item.submitted_key) if item.submitted_key else None
+        if submitted is None or submitted >= submitted_before:
+            continue
+        yield {"application_id": item.application_id, "permit_type": item.permit_type, "status": item.status,
+               "submitted_at": submitted,
+               "closed_at": datetime.fromisoformat(item.closed_at) if item.closed_at else None}
+
+
+def report_decided_tasks(office_id: str, decided_from: datetime, decided_before: datetime) -> Iterator[dict[str, Any]]:
+    """Tasks of the office claimed or decided in [from, before) from the sparse `by_office_decided` index:
+    `application_id`, `step`, `status`, `outcome`, `opened_at`, `decided_at`, `due_at`, `sla`."""
+    bind_tables()
+    # stored decision times are ISO strings of varying width: query a second wider, filter exactly here
+    condition = TaskItem.decided_at.between(_iso(decided_from - timedelta(seconds=1)),
+                                            _iso(decided_before + timedelta(seconds=1)))
+    for item in TaskItem.by_office_decided.query(office_id, condition):
+        decided = datetime.fromisoformat(item.decided_at) if item.decided_at else None
+        if decided is None or not decided_from <= decided < decided_before:
+            continue
+        yield {"application_id": item.application_id, "step": item.step, "status": item.status,
+               "outcome": item.outcome, "opened_at": datetime.fromisoformat(item.opened_at), "decided_at": decided,
+               "due_at": datetime.fromisoformat(item.due_at) if item.due_at else None,
+               "sla": dict(item.sla) if item.sla else None}
+
+
+def application_types(application_ids: list[str]) -> dict[str, str]:
+    """The permit type of each application (a batch read of only that attribute; unknown ids left out)."""
+    bind_tables()
+    found: dict[str, str] = {}
+    for item in ApplicationItem.batch_get(application_ids, attributes_to_get=["application_id", "permit_type"]):
+        if item.permit_type:
+            found[item.application_id] = item.permit_type
+        else:  # written before the attribute existed
+            found[item.application_id] = get_application(item.application_id).permit_type
+    return found
 
 
 def _is_conditional_failure(exc: Exception) -> bool:
