@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from silastri.settings import get_settings
+
+# the API function's own package (`chalicelib`: page helpers, SVG charts), as Lambda has it on its path
+API_ROOT = str(Path(__file__).resolve().parents[2] / "functions" / "api")
+if API_ROOT not in sys.path:
+    sys.path.append(API_ROOT)
 
 #: Every required setting, with placeholder values (unit tests never reach AWS).
 UNIT_ENV = {
