@@ -25,18 +25,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import signal
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .runtime import DEFAULT_DATA_DIR, OFFICERS_FILE, STACK_FILE, DataDirInUse, LocalStack
+from .runtime import DEFAULT_DATA_DIR, LOCK_FILE, OFFICERS_FILE, STACK_FILE, DataDirInUse, LocalStack
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -64,15 +64,30 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _owner(data_dir: Path) -> dict[str, Any] | None:
+def _owner(data_dir: Path, wait_seconds: float = 120) -> dict[str, Any] | None:
     """The running stack that owns `data_dir` (its `stack.json`: API and emulator addresses, functions'
-    environment), if it answers; None when no stack runs on that folder."""
-    try:
-        info = json.loads((data_dir / STACK_FILE).read_text())
-        urllib.request.urlopen(info["api_url"] + "/api/catalog", timeout=2).read()  # noqa: S310 - loopback
-    except (OSError, ValueError, KeyError, TypeError):
+    environment), or None when no stack runs on that folder. Ownership is the stack's lock on `stack.lock`, not
+    whether its API answers quickly (a busy machine is no reason to start a second stack on the same folder);
+    a stack still starting is waited for up to `wait_seconds`."""
+    lock_path = data_dir / LOCK_FILE
+    if not lock_path.exists():
         return None
-    return dict(info)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass  # held: a stack owns the folder
+        else:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return None
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return dict(json.loads((data_dir / STACK_FILE).read_text()))
+        except (OSError, ValueError):
+            if time.monotonic() > deadline:
+                raise DataDirInUse(data_dir) from None
+            time.sleep(0.5)
 
 
 def _officers(data_dir: Path) -> dict[str, dict[str, str]]:
