@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: what the two signing steps (the permit, the rejection letter) read from a decision's details
+SIGNING_DETAILS = {
+    "confirm_resign": "true — sign again after an attempt whose outcome is unknown (BSrE)",
+    "signer_nik, passphrase, totp": "BSrE one-time secrets, taken out before anything is stored",
+}
+
 
 @dataclass(frozen=True)
 class StepContext:

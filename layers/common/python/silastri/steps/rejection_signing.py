@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..domain.steps import Outcome, Role, StepDef, StepId
-from ._common import StepContext, resign_confirmation, signed
+from ._common import SIGNING_DETAILS, StepContext, resign_confirmation, signed
 
 if TYPE_CHECKING:
     from ..services.permits import SigningCredentials
@@ -18,10 +18,7 @@ DEFINITION = StepDef(step_id=StepId.REJECTION_SIGNING, sop_number=8, title="Pena
                      outcomes=[Outcome(outcome="signed", label="Tandatangani surat penolakan (TTE)",
                                        label_en="Sign the rejection letter")])
 
-DETAILS = {
-    "confirm_resign": "true — sign again after an attempt whose outcome is unknown (BSrE)",
-    "signer_nik, passphrase, totp": "BSrE one-time secrets, taken out before anything is stored",
-}
+DETAILS = SIGNING_DETAILS
 
 
 def validate(ctx: StepContext) -> dict[str, Any]:

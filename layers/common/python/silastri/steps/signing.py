@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..domain.steps import RETURN, Outcome, Role, StepDef, StepId
-from ._common import StepContext, resign_confirmation, signed
+from ._common import SIGNING_DETAILS, StepContext, resign_confirmation, signed
 
 if TYPE_CHECKING:
     from ..services.permits import SigningCredentials
@@ -18,10 +18,7 @@ DEFINITION = StepDef(step_id=StepId.SIGNING, sop_number=8, title="Penandatangana
                      title_en="Electronic signature", role=Role.HEAD, standard_minutes=15,
                      outcomes=[Outcome(outcome="signed", label="Tandatangani (TTE)", label_en="Sign"), RETURN])
 
-DETAILS = {
-    "confirm_resign": "true — sign again after an attempt whose outcome is unknown (BSrE)",
-    "signer_nik, passphrase, totp": "BSrE one-time secrets, taken out before anything is stored",
-}
+DETAILS = SIGNING_DETAILS
 
 
 def validate(ctx: StepContext) -> dict[str, Any]:
