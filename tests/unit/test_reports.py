@@ -203,3 +203,38 @@ def test_bar_chart_is_an_escaped_svg_without_script_or_style():
     assert "style=" not in svg and 'role="img"' in svg
     assert 'width="180.0"' not in svg and svg.count("<rect") == 1  # the empty bar draws no rectangle
     assert "stroke-dasharray" in svg  # the reference line
+
+
+@pytest.mark.parametrize(("start", "end", "field"), [
+    ("0001-01-01", "0001-01-31", "dari"),      # overflowed the UTC conversion: a 500 (review, issue 11)
+    ("9999-12-01", "9999-12-31", "dari"),
+    ("2026-11-01", "2026-11-30xyz", "sampai"),  # was cut to 10 characters and accepted
+    ("1999-12-31", "2000-01-05", "dari"),
+])
+def test_dates_outside_the_service_years_or_with_trailing_text_are_a_field_error(start, end, field):
+    with pytest.raises(ValidationError) as refused:
+        Period.parse(start, end, date(2026, 11, 29))
+    assert refused.value.field == field
+
+
+def test_text_a_spreadsheet_would_run_as_a_formula_stays_text_in_csv_and_xlsx():
+    import io
+
+    from openpyxl import load_workbook
+    from silastri.services import reports as service
+
+    figures = reports.compute("rokan-hilir", NOVEMBER, None, [], [], [], [], WorkingCalendar())
+    hostile = "=HYPERLINK(\"http://x\",\"klik\")"
+    rows = [("Judul", hostile), ("Tab", "\t=1+1"), ("Angka", -3)]
+    original = service._rows
+    service._rows = lambda _figures: rows  # type: ignore[assignment]
+    try:
+        text = service.to_csv(figures)
+        book = load_workbook(io.BytesIO(service.to_xlsx(figures)))
+    finally:
+        service._rows = original  # type: ignore[assignment]
+    assert "'=HYPERLINK" in text and "'\t=1+1" in text and ",-3" in text
+    cells = [cell for row in book.active.iter_rows() for cell in row if cell.value is not None]
+    hostile_cell = next(c for c in cells if str(c.value).startswith("=HYPERLINK"))
+    assert hostile_cell.data_type == "s"  # a string, not a formula
+    assert next(c for c in cells if c.value == -3).data_type == "n"

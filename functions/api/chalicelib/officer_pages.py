@@ -300,7 +300,7 @@ def _permit_type(office_id: str, permit_type: str) -> PermitType:
 def _queue_rows(who: Principal) -> list[dict[str, Any]]:
     rows = []
     for row in tasks.queue_view(who):
-        rows.append({**row, "permit_type_name": _permit_type(who.office_id or "", row["permit_type"]).name,
+        rows.append({**row, "permit_type_name": default_catalog().permit_type_name(who.office_id or "", row["permit_type"]),
                      "waiting": _duration(row["waiting_seconds"]), "countdown": _countdown(row["seconds_left"]),
                      "role_name": _role_name(row["role"])})
     return rows
@@ -435,7 +435,7 @@ def _search_rows(who: Principal, found: list[dict[str, Any]]) -> list[dict[str, 
     rows = []
     for row in found:
         current = row["current_task"]
-        rows.append({**row, "permit_type_name": _permit_type(who.office_id or "", row["permit_type"]).name,
+        rows.append({**row, "permit_type_name": default_catalog().permit_type_name(who.office_id or "", row["permit_type"]),
                      "status_label": APPLICATION_STATES.get(row["status"], row["status"]),
                      "where": (f"{current['title']} — menunggu {_role_name(current['role'])}" if current
                                else "Tidak ada tugas yang terbuka"),
@@ -484,7 +484,7 @@ def history_page(ctx: Ctx) -> Response:
     rows = [{**r, "step_title": _step_title(r["step"]),
              "outcome_label": OUTCOME_LABELS.get((r["step"], r["outcome"] or ""), r["outcome"] or "—"),
              "state": _DECISION_STATES.get(r["status"], ""),
-             "permit_type_name": _permit_type(who.office_id or "", r["permit_type"]).name}
+             "permit_type_name": default_catalog().permit_type_name(who.office_id or "", r["permit_type"])}
             for r in officer_search.decision_history(who)]
     return _page_render("petugas_riwayat.html", ctx, title="Riwayat keputusan", rows=rows,
                         limit=officer_search.HISTORY_LIMIT)

@@ -43,6 +43,9 @@ _CLOSED = {"rejected", "lapsed", "withdrawn"}
 ISSUING_STEP, ISSUING_OUTCOME = steps.StepId.SIGNING.value, "signed"
 
 
+FIRST_YEAR = 2000  # no report reaches before the service existed; far years would overflow UTC conversions
+
+
 @dataclass(frozen=True)
 class Period:
     """WIB calendar days `start`..`end`, both included."""
@@ -58,9 +61,14 @@ class Period:
             if text is None or not text.strip():
                 return default
             try:
-                return date.fromisoformat(text.strip()[:10])
+                day = date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
             except ValueError:
-                raise ValidationError("tanggal tidak valid; gunakan format YYYY-MM-DD", field=name) from None
+                day = None
+            if day is None:
+                raise ValidationError("tanggal tidak valid; gunakan format YYYY-MM-DD", field=name)
+            if not FIRST_YEAR <= day.year <= today.year + 1:
+                raise ValidationError(f"tahun harus antara {FIRST_YEAR} dan {today.year + 1}", field=name)
+            return day
 
         first = one(start, "dari", today.replace(day=1))
         last = one(end, "sampai", today)

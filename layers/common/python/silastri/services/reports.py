@@ -91,7 +91,12 @@ def export_name(figures: Figures, extension: str) -> str:
 def _csv_cell(value: reports.Cell) -> str:
     text = "" if value is None else str(value)
     # a cell that a spreadsheet would read as a formula is quoted as text (CSV injection)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not isinstance(value, int | float) else text
+    return "'" + text if _formula_like(value) else text
+
+
+def _formula_like(value: reports.Cell) -> bool:
+    """Text a spreadsheet would read as a formula (CSV/formula injection); numbers are numbers."""
+    return isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r")
 
 
 def to_csv(figures: Figures) -> str:
@@ -113,6 +118,9 @@ def to_xlsx(figures: Figures) -> bytes:
     sheet.title = "Laporan"
     for row in _rows(figures):
         sheet.append(list(row))
+        for cell in sheet[sheet.max_row]:
+            if _formula_like(cell.value):  # openpyxl would store it as a formula: keep it text
+                cell.data_type = "s"
         if len(row) >= 2 and row[0] and isinstance(row[1], str) and row[1] in ("Jumlah", "NRR", "Standar"):
             for cell in sheet[sheet.max_row]:
                 cell.font = Font(bold=True)
