@@ -880,7 +880,8 @@ def _date_id(value: str | None) -> str | None:
 
 
 def verification_view(result: dict[str, Any]) -> dict[str, Any]:
-    """What the verification page shows of `permits.verify`: the verdict (`sah`, `tidak-sah`, `dicabut`), the
+    """What the verification page shows of `permits.verify`: the verdict (`sah`, `kedaluwarsa`: genuine but past
+    its validity, `tidak-sah`, `dicabut`), the
     issuing office, dates in Indonesian (WIB) and the reasons in Bahasa."""
     verdict = "dicabut" if result["revoked"] else ("sah" if result["valid"] else "tidak-sah")
     catalog = default_catalog()
@@ -891,6 +892,8 @@ def verification_view(result: dict[str, Any]) -> dict[str, Any]:
         issuer = "—"
     valid_until = result.get("valid_until")
     expired = valid_until is not None and datetime.fromisoformat(valid_until) < datetime.now(UTC)
+    if verdict == "sah" and expired:  # genuine, but no longer in force: never a green "SAH"
+        verdict = "kedaluwarsa"
     timestamp = None
     if result.get("timestamp_at"):
         timestamp = {"at": _wib(result["timestamp_at"]), "valid": bool(result.get("timestamp_valid")),
