@@ -91,6 +91,19 @@ class StepLine:
     seconds: float
 
 
+#: who decides each officer step of STEP_ORDER (where `advance(until=...)` waits for the task to open)
+OFFICER_OF = {"completeness_check": "back_office", "technical_review": "technical_team", "verification": "verifier",
+              "approval": "approver", "payment_assessment": "technical_team", "payment_confirmation": "back_office",
+              "numbering": "back_office", "signing": "head", "printing": "back_office", "pickup": "back_office"}
+
+
+def _skipped(step: str, plan: dict[str, Any]) -> bool:
+    """Whether the stage plan leaves `step` out (no task will open there)."""
+    return ((step == "technical_review" and not plan["technical_review"])
+            or (step == "payment_assessment" and plan["payment"] != "assessed")
+            or (step == "payment_confirmation" and plan["payment"] == "none"))
+
+
 @dataclass
 class Journey:
     """One applicant and one application, moved through the SOP by the officers' API calls."""
@@ -235,10 +248,10 @@ class Journey:
         plan = self.plan()
         for step in STEP_ORDER[STEP_ORDER.index(start):]:
             if step == until:
-                if step == "numbering":
-                    self.task("back_office", "numbering")
-                elif step == "payment" and plan["payment"] != "none":
+                if step == "payment" and plan["payment"] != "none":
                     self.awaiting_payment()
+                elif step in OFFICER_OF and not _skipped(step, plan):
+                    self.task(OFFICER_OF[step], step)  # its task is open (the run got there), not merely next
                 return self
             getattr(self, "_" + step)(plan)
         return self
