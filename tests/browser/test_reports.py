@@ -108,7 +108,7 @@ def test_report_page_and_exports_match_the_seeded_applications(officers, stack, 
 
     head.goto(f"/petugas/laporan?{query}&jenis={SIP}")
     expect(head.get_by_role("heading", level=1)).to_have_text("Laporan kinerja pelayanan")
-    expect(head.locator('.officer-nav a[aria-current="page"]')).to_have_text("Laporan")  # in the officers' menu
+    expect(head.get_by_role("navigation", name="Menu utama").locator('a[aria-current="page"]')).to_have_text("Laporan")  # in the officers' menu
     expect(head.locator("#jenis-terpilih")).to_contain_text("Surat Izin Praktik")
     page_counts = {key: int(head.locator(f'[data-count="{key}"] .count-value').inner_text())
                    for key in ("received", "issued", "rejected", "lapsed", "withdrawn")}
@@ -172,7 +172,7 @@ def test_report_page_and_exports_match_the_seeded_applications(officers, stack, 
     back_office = officers.open("back_office")
     response = back_office.goto("/petugas/laporan")
     assert response is not None and response.status == 403
-    expect(back_office.locator(".officer-nav")).not_to_contain_text("Laporan")
+    expect(back_office.get_by_role("navigation", name="Menu utama")).not_to_contain_text("Laporan")
 
 
 def test_public_office_page_shows_service_standards_and_quarterly_ikm(officers):

@@ -103,7 +103,8 @@ def report_page(ctx: Ctx) -> Response:
     period, permit_type = _selection(office_id)
     figures = report_service.office_report(office_id, period, permit_type)
     query = urlencode({"dari": period.start.isoformat(), "sampai": period.end.isoformat(), "jenis": permit_type or ""})
-    return _page_render("laporan.html", ctx, title="Laporan kinerja pelayanan", laporan_css=_css_version(), figures=figures,
+    return _page_render("laporan.html", ctx, title="Laporan kinerja pelayanan", pnav="laporan", laporan_css=_css_version(),
+                        figures=figures,
                         office=default_catalog().office(office_id), types=default_catalog().offered(office_id),
                         type_name=report_service.type_name(office_id, permit_type), query=query,
                         charts=_charts(figures), labels=reports.COUNT_LABELS, ikm_labels=reports.IKM_LABELS,
