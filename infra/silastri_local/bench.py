@@ -16,6 +16,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from silastri.domain.numbering import first_run_name
+from silastri.settings import get_settings
+
 from .client import ApiClient
 from .journey import TYPES, Journey, officer_clients
 
@@ -263,7 +266,8 @@ def run_bench(stack: Any, count: int, kind: str = "orsos",
             journey.register()
             journey.applicant = TimedClient(journey.applicant, ledger)  # type: ignore[arg-type]
             journey.run_to_pickup()
-            execution = f"{machine.replace(':stateMachine:', ':execution:')}:{journey.registration_number}"
+            run_name = first_run_name(journey.office_id or get_settings().default_office_id, journey.registration_number)
+            execution = f"{machine.replace(':stateMachine:', ':execution:')}:{run_name}"
             events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
             transitions.append(sum(1 for e in events if e["type"].endswith("StateEntered")))
             workflow_lambdas.append(sum(1 for e in events if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled")))
