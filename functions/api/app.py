@@ -6,10 +6,9 @@ API Gateway authorizers are not enforced locally, so the app never relies on the
 from __future__ import annotations
 
 import functools
-import html
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote
 
 import pydantic
 from chalice import Chalice, Response
@@ -17,14 +16,14 @@ from chalice.app import Request
 from chalicelib.officer_pages import officer_pages
 from chalicelib.pages import (  # packaged with this function (Lambda code root on the path)
     applicant_pages,
+    method_not_allowed_page,
     not_found_page,
 )
-from chalicelib.report_pages import XLSX_TYPE, report_pages
+from chalicelib.report_pages import report_pages
 from silastri.adapters import dynamo, messaging
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
 from silastri.domain.catalog import PermitType, default_catalog
-from silastri.domain.clock import format_date_id, to_wib
 from silastri.domain.errors import (
     DomainError,
     ForbiddenError,
@@ -33,6 +32,7 @@ from silastri.domain.errors import (
     ValidationError,
 )
 from silastri.domain.ikm import compute_ikm
+from silastri.domain.reports import MIN_RESPONDENTS
 from silastri.domain.validation import clean_text, identifier, json_object
 from silastri.observability import flush_request_metrics, logger
 from silastri.services import (
@@ -65,7 +65,26 @@ class SilastriApp(Chalice):
     a path that matches none stays on `/{proxy+}`, whose view answers the Bahasa 404."""
 
     def __call__(self, event: Any, context: Any) -> Any:
-        return super().__call__(route_event(event, self.routes), context)
+        return super().__call__(refuse_other_methods(route_event(event, self.routes), self.routes), context)
+
+
+METHOD_NOT_ALLOWED = "silastriAllowedMethods"  # requestContext key: the methods the requested path has
+
+
+def refuse_other_methods(event: Any, routes: Mapping[str, Any]) -> Any:
+    """A known path asked with a method it does not have goes to the catch-all view with the path's methods
+    noted, which answers a Bahasa 405 with `Allow` (instead of Chalice's English `MethodNotAllowedError`)."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    method = str(event.get("httpMethod") or "").upper() if isinstance(event, dict) else ""
+    resource = context.get("resourcePath") if isinstance(context, dict) else None
+    if resource in (None, NOT_FOUND_ROUTE) or resource not in routes or not method or method == "OPTIONS" \
+            or method in routes[resource]:
+        return event
+    assert isinstance(context, dict)
+    context[METHOD_NOT_ALLOWED] = sorted(routes[resource])
+    context["resourcePath"] = NOT_FOUND_ROUTE
+    event["pathParameters"] = {"proxy": str(event.get("path") or "/").split("?", 1)[0].lstrip("/")}
+    return event
 
 
 def route_event(event: Any, routes: Mapping[str, Any]) -> Any:
@@ -100,7 +119,7 @@ def route_event(event: Any, routes: Mapping[str, Any]) -> Any:
 
 
 app = SilastriApp(app_name="silastri")
-app.api.binary_types = [XLSX_TYPE]  # the report's XLSX export (template.yaml: BinaryMediaTypes)
+app.api.binary_types = []  # every response is text: spreadsheets and PDFs are served from S3 (storage.py)
 app.register_blueprint(applicant_pages)
 app.register_blueprint(officer_pages)
 app.register_blueprint(report_pages)
@@ -507,11 +526,12 @@ def revoke_permit(permit_id: str) -> Any:
 @app.route("/api/reports/ikm", methods=["GET"])
 @api
 def ikm_report() -> Any:
-    """The office's Indeks Kepuasan Masyarakat from the SKM surveys (PermenPAN-RB 14/2017)."""
+    """The office's Indeks Kepuasan Masyarakat from the SKM surveys (PermenPAN-RB 14/2017); with fewer than
+    `reports.MIN_RESPONDENTS` respondents only their number (fewer would tell one applicant's answers)."""
     who = officer()
     surveys = dynamo.surveys_of(who.office_id or "")
-    if not surveys:
-        return {"respondents": 0}
+    if len(surveys) < MIN_RESPONDENTS:
+        return {"respondents": len(surveys), "shown_from": MIN_RESPONDENTS}
     return compute_ikm(surveys).model_dump()
 
 
@@ -559,7 +579,14 @@ _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 @app.route(NOT_FOUND_ROUTE, methods=_ALL_METHODS, content_types=["*/*"])
 def not_found() -> Response:
     """Any path no route has: JSON under `/api/`, otherwise the Bahasa 404 page (never API Gateway's
-    `Missing Authentication Token`)."""
+    `Missing Authentication Token`). A known path asked with another method: 405 with `Allow`, in Bahasa."""
+    allowed = (request().context or {}).get(METHOD_NOT_ALLOWED)
+    if allowed:
+        headers = {"Allow": ", ".join(allowed)}
+        message = f"alamat ini tidak menerima metode {request().method}; gunakan {' atau '.join(allowed)}"
+        if _requested_path().startswith("/api/"):
+            return _error(405, message, "method", headers=headers, code="method_not_allowed")
+        return method_not_allowed_page(message, headers)
     if _requested_path().startswith("/api/"):
         return _error(404, "alamat API tidak dikenal", "path", code="not_found")
     return not_found_page()
@@ -588,53 +615,6 @@ def _local_officer() -> Principal:
     return officer()
 
 
-@app.route("/lokal/kotak-keluar", methods=["GET"])
-def local_outbox_page() -> Response:
-    """The local outbox (WhatsApp/e-mail sent on the local stack), for local officers. Does not exist on AWS."""
-    try:
-        _local_officer()
-    except NotFoundError:
-        return _page("Tidak ditemukan", "<p>Halaman tidak ditemukan.</p>", status=404)
-    except AuthError:
-        return Response(body="", status_code=303, headers={
-            "Location": "/masuk?" + urlencode({"lanjut": "/lokal/kotak-keluar", "pesan": "perlu-masuk"})})
-    except DomainError:
-        return _page("Tidak diizinkan", "<p>Kotak keluar lokal hanya untuk petugas.</p>", status=403)
-    items = messaging.LocalOutbox(messaging.outbox_path()).messages()[-200:]
-    rows = "".join(_outbox_row(m) for m in reversed(items))
-    return _page("Kotak keluar lokal", "<p>Pesan WhatsApp dan email yang dikirim oleh stack lokal, terbaru di atas. "
-                 "Pesan WhatsApp dikirim sebagai templat: nama templat dan parameternya seperti yang diterima Meta, "
-                 "lalu pratinjau teksnya.</p>"
-                 "<table><tr><th>Waktu (WIB)</th><th>Kanal</th><th>Kepada</th><th>Templat</th><th>Pesan</th></tr>"
-                 f"{rows}</table>")
-
-
-_OUTBOX_CHANNELS = {"whatsapp": "WhatsApp", "email": "E-mail"}
-
-
-def _outbox_row(message: messaging.OutgoingMessage) -> str:
-    """One row of the local outbox page: time (WIB, to the second), channel, recipient, the WhatsApp template
-    call (name, language, numbered body parameters, button parameter) or the e-mail subject, the preview, link."""
-    local = to_wib(message.at)
-    when = f"{format_date_id(local.date())} {local:%H:%M:%S} WIB"
-    if message.template:
-        call = message.template
-        params = "".join(f"<li>{{{{{n}}}}} = {html.escape(v)}</li>" for n, v in enumerate(call.body_parameters, 1))
-        button = (f"<br>Parameter tombol: <code>{html.escape(call.button_parameter)}</code>"
-                  if call.button_parameter is not None else "")
-        template = (f"<code>{html.escape(call.name)}</code> ({html.escape(call.language)})"
-                    f"{'<ol class=params>' + params + '</ol>' if params else '<br>tanpa parameter isi'}{button}")
-    else:
-        template = f"Subjek: {html.escape(message.subject)}"
-    link = ""
-    if message.link and message.link.startswith(("http://", "https://", "/")):
-        link = f"<br><a href=\"{html.escape(message.link, quote=True)}\">{html.escape(message.link)}</a>"
-    text = html.escape(message.text).replace("\n", "<br>")
-    return (f"<tr class='outbox-{html.escape(message.channel)}'><td>{when}</td>"
-            f"<td>{_OUTBOX_CHANNELS.get(message.channel, html.escape(message.channel))}</td>"
-            f"<td>{html.escape(message.to)}</td><td>{template}</td><td>{text}{link}</td></tr>")
-
-
 @app.route("/lokal/pembayaran/{reference_number}", methods=["POST"])
 @api
 def local_payment_paid(reference_number: str) -> Any:
@@ -653,16 +633,6 @@ def local_outbox() -> Any:
     """Messages sent on the local runtime (officers only; 404 on AWS)."""
     _local_officer()
     return {"messages": [m.model_dump(mode="json") for m in messaging.LocalOutbox(messaging.outbox_path()).messages()]}
-
-
-def _page(title: str, content: str, status: int = 200) -> Response:
-    page = (f"<!doctype html><html lang='id'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
-            "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
-            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem;text-align:left}</style>"
-            f"</head><body><header><strong>SILASTRI RV</strong></header><main><h1>{html.escape(title)}</h1>"
-            f"{content}</main></body></html>")
-    return Response(status_code=status, headers={"Content-Type": "text/html; charset=utf-8"}, body=page)
 
 
 logger.debug("api loaded")

@@ -49,6 +49,12 @@ class ApiClient:
     def get(self, path: str) -> Any:
         return self.call("GET", path)
 
+    def page(self, path: str) -> Any:
+        """A page as a browser signed in as this client gets it (pages read the session cookie, not Bearer)."""
+        from silastri.services.sessions import SESSION_COOKIE
+
+        return self.call("GET", path, headers={"Cookie": f"{SESSION_COOKIE}={self.token}"} if self.token else None)
+
     def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         return self.call("POST", path, body if body is not None else {}, headers)
 

@@ -114,6 +114,9 @@ def test_each_role_finds_an_application_by_partial_number_and_sees_its_decisions
     elsewhere = Journey(api, officer_clients(api, stack.officers(), "bengkalis"), SIP, office_id="bengkalis")
     elsewhere.apply()
     elsewhere.submit()
+    not_sent = Journey(api, staff, ORSOS)   # still at the completeness check: not sent to the technical team
+    not_sent.apply()
+    not_sent.submit()
 
     # the completeness check returns the file: the banner says it went back to the applicant
     bo = officers.open("back_office", viewport=DESKTOP)
@@ -164,6 +167,14 @@ def test_each_role_finds_an_application_by_partial_number_and_sees_its_decisions
         expect(entry.first.locator(".history-when")).to_contain_text("WIB")
         if role in ("back_office", "technical_team"):
             shots.shot(page, f"riwayat-{role}")
+
+    # the sector agency's technical team finds only the files sent to it for a technical recommendation
+    technical = officers.open("technical_team")
+    search(technical, not_sent.registration_number)
+    expect(technical.locator(".search-results > li")).to_have_count(0)
+    expect(technical.locator("#f-nomor-error")).to_contain_text("tidak ditemukan")
+    search(bo, not_sent.registration_number)
+    expect(bo.locator(".search-results > li")).to_have_attribute("data-application", not_sent.application_id)
 
     # per office: another office's application is never found (registration numbers repeat across offices)
     search(bo, elsewhere.registration_number)

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
-from silastri.domain.reports import number_id
-from silastri_local.journey import Journey, journey_at
+from silastri.domain.reports import MIN_RESPONDENTS, number_id
+from silastri_local.journey import SKM_ELEMENTS, Journey, journey_at
 
 from .conftest import _PAGE_CHECKS, PHONE, SCREENSHOTS
 from .officer_fixtures import DESKTOP, OfficerBrowser
@@ -88,9 +90,23 @@ def per_step(report: dict[str, list[list[Cell]]], section: str) -> dict[str, lis
     return {str(r[0]): r for r in report.get(section, []) if r[0] != "(tidak ada)"}
 
 
-def respondents(report: dict[str, list[list[Cell]]]) -> float:
+def respondents(report: dict[str, list[list[Cell]]]) -> int:
+    """The respondents the export counts: shown with the IKM, or named in the note when too few to show it."""
     rows = {str(r[0]): r for r in report["Indeks Kepuasan Masyarakat (unsur)"]}
-    return float(rows["Responden"][1] or 0) if "Responden" in rows else 0.0
+    if "Responden" in rows:
+        return int(float(rows["Responden"][1] or 0))
+    withheld = next((re.match(r"\(baru (\d+) responden", key) for key in rows if key.startswith("(baru ")), None)
+    return int(withheld.group(1)) if withheld else 0
+
+
+def seed_surveys(stack, office_id: str, count: int, score: int) -> None:
+    """Other applicants' surveys filled now, stored as the survey endpoint stores them (the report counts every
+    dated survey of the office when no permit type is chosen)."""
+    now = datetime.now(UTC).isoformat()
+    for n in range(count):
+        stack.aws("dynamodb").put_item(TableName="silastri-SurveysTable", Item={
+            "office_id": {"S": office_id}, "application_id": {"S": f"survei-uji-{uuid.uuid4().hex}-{n}"},
+            "body": {"S": json.dumps({"scores": dict.fromkeys(SKM_ELEMENTS, score)})}, "filled_at": {"S": now}})
 
 
 def test_report_page_and_exports_match_the_seeded_applications(officers, stack, api, staff):
@@ -123,7 +139,12 @@ def test_report_page_and_exports_match_the_seeded_applications(officers, stack, 
     old_steps = per_step(before, "Waktu per tahap")
     assert int(signing_row.locator('[data-col="decided"]').inner_text()) == float(
         old_steps.get("8. Penandatanganan elektronik (TTE)", [0, 0, 0, 0.0])[3] or 0) + 1
-    expect(head.locator("#ikm-responden")).to_have_text(str(int(respondents(before)) + 1))
+    sip_respondents = respondents(before) + 1
+    if sip_respondents < MIN_RESPONDENTS:   # too few to show: only their number, no score
+        expect(head.locator("#ikm-ditahan")).to_contain_text(f"Baru {sip_respondents} responden")
+        expect(head.locator("#ikm-nilai")).to_have_count(0)
+    else:
+        expect(head.locator("#ikm-responden")).to_have_text(str(sip_respondents))
     assert head.locator("svg.chart").count() >= 4  # drawn on the server
     shot(head, "petugas")
 
@@ -156,11 +177,22 @@ def test_report_page_and_exports_match_the_seeded_applications(officers, stack, 
         assert row.locator('[data-col="on_time"]').inner_text() == f"{int(exported[7] or 0)} dari {int(exported[6] or 0)}"
     backlog = per_step(from_csv, "Tugas terbuka saat ini per tahap")
     assert backlog["5. Verifikasi berkas"][1] == float(backlog_row.inner_text())
-    ikm_rows = {str(r[0]): r for r in from_csv["Indeks Kepuasan Masyarakat (unsur)"]}
+    assert respondents(from_csv) == sip_respondents
+    if sip_respondents < MIN_RESPONDENTS:
+        assert "IKM (konversi)" not in {str(r[0]) for r in from_csv["Indeks Kepuasan Masyarakat (unsur)"]}
+
+    # with enough respondents (five more, all answers 2, over every permit type) the IKM is shown and exported
+    all_types = f"/petugas/laporan?{query}&jenis="
+    before_all = respondents(csv_sections(head.request.get(f"/petugas/laporan/csv?{query}&jenis=").body()))
+    seed_surveys(stack, "rokan-hilir", MIN_RESPONDENTS, 2)
+    head.goto(all_types)
+    expect(head.locator("#ikm-responden")).to_have_text(str(before_all + MIN_RESPONDENTS))
+    with_ikm = csv_sections(head.request.get(f"/petugas/laporan/csv?{query}&jenis=").body())
+    ikm_rows = {str(r[0]): r for r in with_ikm["Indeks Kepuasan Masyarakat (unsur)"]}
     assert number_id(ikm_rows["IKM (konversi)"][1], truncate=True) == head.locator("#ikm-nilai").inner_text()  # type: ignore[arg-type]
     assert head.locator("#ikm-mutu").inner_text() == ikm_rows["Mutu pelayanan"][1]
-    if respondents(before) == 0:  # only the seeded survey (all answers 4)
-        assert ikm_rows["IKM (konversi)"][1] == 100.0 and ikm_rows["Mutu pelayanan"][1] == "A (Sangat Baik)"
+    if before_all == 0:  # only the seeded surveys: all answers 2 → 50,00, D
+        assert ikm_rows["IKM (konversi)"][1] == 50.0 and ikm_rows["Mutu pelayanan"][1] == "D (Tidak Baik)"
 
     head.set_viewport_size(PHONE)  # no sideways scrolling on a phone (tables scroll inside their box)
     head.reload()

@@ -67,3 +67,19 @@ def test_favicon_is_served(lambda_app):
     icon = call(lambda_app, "/favicon.ico")
     assert icon["statusCode"] == 200 and icon["headers"]["Content-Type"] == "image/svg+xml"
     assert icon["body"].startswith("<svg")
+
+
+def test_a_known_path_with_another_method_answers_a_bahasa_405_with_allow(lambda_app):
+    page = call(lambda_app, "/ajukan", method="DELETE")
+    assert page["statusCode"] == 405 and page["headers"]["Allow"] == "GET"
+    assert page["headers"]["Content-Type"].startswith("text/html") and 'lang="id"' in page["body"]
+    assert "tidak menerima metode DELETE" in page["body"] and "MethodNotAllowed" not in page["body"]
+    api = call(lambda_app, "/api/catalog", method="POST")
+    assert api["statusCode"] == 405 and api["headers"]["Allow"] == "GET"
+    error = json.loads(api["body"])["error"]
+    assert error["code"] == "method_not_allowed" and error["field"] == "method" and "POST" in error["message"]
+    with_parameter = call(lambda_app, "/api/tasks/abc123/decision", method="GET")  # a route with a parameter
+    assert with_parameter["statusCode"] == 405 and with_parameter["headers"]["Allow"] == "POST"
+    # the same request with a route-specific resource (as Chalice's own deployment would send it)
+    direct = call(lambda_app, "/api/catalog", method="PUT", resource="/api/catalog")
+    assert direct["statusCode"] == 405 and json.loads(direct["body"])["error"]["code"] == "method_not_allowed"

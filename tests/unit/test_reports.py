@@ -141,14 +141,31 @@ def test_backlog_counts_open_officer_tasks_per_step_in_sop_order():
 
 
 def test_ikm_of_the_period_with_its_grade():
-    surveys = [survey("a1", wib(21, 10), 4), survey("a2", wib(22, 10), 3),
+    surveys = [survey("a1", wib(21, 10), 4), survey("a2", wib(22, 10), 3), survey("a5", wib(23, 10), 4),
+               survey("a6", wib(24, 10), 3), survey("a7", wib(25, 10), 4), survey("a8", wib(26, 10), 3),
                survey("a3", wib(20, 10, month=10), 1),  # October: left out
                survey("a4", None, 1)]                   # undated: left out
     result = reports.survey_ikm(surveys, NOVEMBER)
     assert result is not None
-    assert result.respondents == 2 and result.converted == pytest.approx(87.5)
+    assert result.respondents == 6 and result.converted == pytest.approx(87.5)
     assert (result.grade, result.grade_label) == ("B", "Baik")
-    assert reports.survey_ikm(surveys[2:3], NOVEMBER) is None
+    assert reports.survey_ikm(surveys[6:7], NOVEMBER) is None
+
+
+def test_ikm_of_fewer_than_five_respondents_is_withheld_everywhere():
+    """One or two surveys are one or two applicants' answers: the report names their number, not the scores."""
+    four = [survey(f"a{n}", wib(21, 10), 1) for n in (1, 2, 3, 4)]
+    assert reports.MIN_RESPONDENTS == 5
+    assert reports.survey_ikm(four, NOVEMBER) is None
+    figures = reports.compute("rokan-hilir", NOVEMBER, None, APPS, [], [], four, CAL)
+    assert figures.ikm is None and figures.ikm_withheld == 4
+    rows = reports.table(figures, "DPMPTSP Rokan Hilir", "Semua jenis izin")
+    assert ["(baru 4 responden; IKM ditampilkan mulai 5 responden)"] in rows
+    assert not any(r and r[0] in ("IKM (konversi)", "Mutu pelayanan", "Responden") for r in rows)
+    assert reports.ikm_per_quarter(four) == []   # a quarter with four is not published either
+    five = four + [survey("a5", wib(22, 10), 1)]
+    shown = reports.compute("rokan-hilir", NOVEMBER, None, APPS, [], [], five, CAL)
+    assert shown.ikm is not None and shown.ikm.respondents == 5 and shown.ikm_withheld == 0
 
 
 def test_converted_ikm_is_shown_truncated_so_it_never_contradicts_its_grade():
@@ -161,29 +178,35 @@ def test_converted_ikm_is_shown_truncated_so_it_never_contradicts_its_grade():
 def test_compute_filters_every_figure_by_permit_type():
     decided = [verification("a1", wib(2, 8), 5), verification("a4", wib(4, 8), 20)]
     open_tasks = [TaskRecord("a5", "approval", "open", wib(20, 9), TEN_MIN)]
-    surveys = [survey("a1", wib(21, 10), 4), survey("a4", wib(21, 11), 1)]
-    sip = reports.compute("rokan-hilir", NOVEMBER, "sip", APPS, decided, open_tasks, surveys, CAL)
-    assert sip.counts == {"received": 2, "issued": 0, "rejected": 0, "lapsed": 1, "withdrawn": 1}
+    orsos = [survey(f"o{n}", wib(21, 10), 4) for n in range(5)]
+    sips = [survey(f"s{n}", wib(21, 11), 1) for n in range(5)]
+    apps = APPS + [ApplicationRecord(s.application_id, "izin-operasional-orsos", "completed", wib(2, 9)) for s in orsos] \
+        + [ApplicationRecord(s.application_id, "sip", "completed", wib(2, 9)) for s in sips]
+    surveys = orsos + sips
+    sip = reports.compute("rokan-hilir", NOVEMBER, "sip", apps, decided, open_tasks, surveys, CAL)
+    assert sip.counts == {"received": 7, "issued": 0, "rejected": 0, "lapsed": 1, "withdrawn": 1}
     assert [(r.step, r.decided, r.on_time) for r in sip.step_rows] == [("verification", 1, 0)]
     assert [(r.step, r.open) for r in sip.backlog] == [("approval", 1)]
     assert sip.ikm is not None and sip.ikm.grade == "D"
-    everything = reports.compute("rokan-hilir", NOVEMBER, None, APPS, decided, open_tasks, surveys, CAL)
-    assert everything.counts["received"] == 4
+    everything = reports.compute("rokan-hilir", NOVEMBER, None, apps, decided, open_tasks, surveys, CAL)
+    assert everything.counts["received"] == 14
     assert everything.ikm is not None and everything.ikm.converted == pytest.approx(62.5)
 
 
 def test_ikm_per_quarter_newest_first():
-    surveys = [survey("a1", wib(21, 10), 4), survey("a2", wib(1, 10, month=10), 2),
-               survey("a3", wib(30, 23, month=9), 3),  # 30 Sept 23:00 WIB: Q3
+    surveys = [survey("a1", wib(21, 10), 4), *[survey(f"q4-{n}", wib(1, 10, month=10), 2) for n in range(5)],
+               *[survey(f"q3-{n}", wib(30, 23, month=9), 3) for n in range(5)],  # 30 Sept 23:00 WIB: Q3
+               *[survey(f"q2-{n}", wib(30, 9, month=6), 3) for n in range(4)],   # Q2: four, not published
                survey("a4", None, 1)]
     quarters = reports.ikm_per_quarter(surveys)
-    assert [(q.label, q.result.respondents) for q in quarters] == [("Triwulan IV 2026", 2), ("Triwulan III 2026", 1)]
-    assert quarters[0].result.converted == pytest.approx(75.0) and quarters[0].result.grade == "C"
+    assert [(q.label, q.result.respondents) for q in quarters] == [("Triwulan IV 2026", 6), ("Triwulan III 2026", 5)]
+    assert quarters[0].result.converted == pytest.approx(25 * (4 + 5 * 2) / 6) and quarters[0].result.grade == "D"  # 58,33
 
 
 def test_the_table_holds_the_same_figures_for_both_exports():
     decided = [verification("a1", wib(2, 8), 5)]
-    figures = reports.compute("rokan-hilir", NOVEMBER, None, APPS, decided, [], [survey("a1", wib(21, 10), 4)], CAL)
+    figures = reports.compute("rokan-hilir", NOVEMBER, None, APPS, decided, [],
+                              [survey(f"a{n}", wib(21, 10), 4) for n in range(5)], CAL)
     rows = reports.table(figures, "DPMPTSP Rokan Hilir", "Semua jenis izin")
     assert ["Permohonan diterima", 4] in rows
     assert ["Periode", "2026-11-01", "2026-11-30"] in rows

@@ -289,3 +289,25 @@ def test_a_directly_given_cdn_is_validated_at_start(secrets_and_ssm: tuple[dict[
                   {"documents_cdn_url": CDN_URL, "documents_cdn_key_pair_id": KEY_PAIR_ID}):
         with pytest.raises(ValidationError):
             Settings(**_REQUIRED, **wrong)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_report_export_is_stored_under_an_unguessable_key_and_served_as_a_download(s3: _RecordingS3) -> None:
+    """A spreadsheet cannot pass API Gateway's REST API to a browser: it is stored and linked like the PDFs."""
+    key = storage.put_export("rokan-hilir", "laporan-rokan-hilir-2026-11-01-2026-11-30-sip.xlsx", b"PK\x03\x04", XLSX)
+    assert key.startswith("exports/rokan-hilir/") and key.endswith("/laporan-rokan-hilir-2026-11-01-2026-11-30-sip.xlsx")
+    assert key != storage.put_export("rokan-hilir", "laporan.xlsx", b"PK", XLSX).rsplit("/", 1)[0]  # fresh each time
+    stored = s3.puts[0]
+    assert (stored["Bucket"], stored["Key"], stored["Body"], stored["ContentType"]) == ("documents", key, b"PK\x03\x04", XLSX)
+    assert stored["ContentDisposition"] == 'attachment; filename="laporan-rokan-hilir-2026-11-01-2026-11-30-sip.xlsx"'
+    url = storage.export_url(key, "laporan.xlsx", XLSX)
+    query = _query(url)
+    assert urlsplit(url).path.endswith(key)
+    assert query["response-content-type"] == XLSX
+    assert query["response-content-disposition"] == 'attachment; filename="laporan.xlsx"'
+    assert query["response-cache-control"] == "private, no-store"
+    assert query["X-Amz-Expires"] == "300"
+    with pytest.raises(ValueError):
+        storage.export_url("issued/rokan-hilir/app-1/permit.pdf", "izin.pdf", XLSX)  # only exports

@@ -166,9 +166,9 @@ def test_the_local_outbox_is_for_officers_only(stack, api, staff):
     anonymous = ApiClient(api.base_url)
     refused(lambda: anonymous.get("/api/local/outbox"), 401)
     refused(lambda: journey.applicant.get("/api/local/outbox"), 403, "role")
-    refused(lambda: journey.applicant.get("/lokal/kotak-keluar"), 403)
+    refused(lambda: journey.applicant.page("/lokal/kotak-keluar"), 403)
     assert any(m["to"] == journey.credentials["phone"] for m in staff["verifier"].get("/api/local/outbox")["messages"])
-    assert journey.credentials["phone"] in staff["head"].get("/lokal/kotak-keluar").decode()
+    assert journey.credentials["phone"] in staff["head"].page("/lokal/kotak-keluar").decode()
 
 
 def test_cookie_sessions_need_the_csrf_header_for_changes(stack, api, staff):

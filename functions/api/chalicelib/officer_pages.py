@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
 from chalice import Blueprint, Response
-from silastri.adapters import dynamo, storage
+from silastri.adapters import dynamo, messaging, storage
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
 from silastri.domain.catalog import PermitType, default_catalog
@@ -836,3 +836,28 @@ def revoke_submit(ctx: Ctx, permit_id: str) -> Response:
         ctx.errors = {"reason" if exc.field == "reason" else "_form": _sentence(exc.message)}
         return _revoke_page(ctx, permit_id, 400, reason)
     return _see_other(f"/petugas/izin/{quote(permit_id)}/cabut?info=dicabut")
+
+
+# ----------------------------------------------------------------------------- local stack only
+
+_OUTBOX_CHANNELS = {"whatsapp": "WhatsApp", "email": "E-mail"}
+
+
+@officer_pages.route("/lokal/kotak-keluar", methods=["GET"])
+@officer_page
+def local_outbox_page(ctx: Ctx) -> Response:
+    """The local outbox (WhatsApp/e-mail sent on the local stack, newest first, the last 200), for officers.
+    Does not exist on AWS (404): it shows codes and phone numbers. WhatsApp messages as the template call Meta
+    receives (name, language, numbered body parameters, button parameter) and the preview; times WIB."""
+    if get_settings().messaging_mode != "local-outbox":
+        raise NotFoundError("halaman tidak ditemukan")
+    _officer(ctx)
+    rows = []
+    for message in reversed(messaging.LocalOutbox(messaging.outbox_path()).messages()[-200:]):
+        local = to_wib(message.at)
+        link = message.link if message.link and message.link.startswith(("http://", "https://", "/")) else None
+        rows.append({"message": message, "when": f"{format_date_id(local.date())} {local:%H:%M:%S} WIB",
+                     "channel": _OUTBOX_CHANNELS.get(message.channel, message.channel), "link": link,
+                     "lines": message.text.split("\n")})
+    return _page_render("lokal_kotak_keluar.html", ctx, title="Kotak keluar lokal", rows=rows)
+

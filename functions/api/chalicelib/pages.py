@@ -346,6 +346,15 @@ def not_found_page() -> Response:
     return _render("tidak_ditemukan.html", _context(), 404, title="Halaman tidak ditemukan")
 
 
+def method_not_allowed_page(message: str, headers: dict[str, str]) -> Response:
+    """The Bahasa 405 page for a known path asked with a method it does not have (e.g. a form re-sent as GET
+    is fine, a POST to a page is not); `headers` carry `Allow`."""
+    response = _render("metode_tidak_diizinkan.html", _context(), 405, title="Permintaan tidak dapat diproses",
+                       message=message)
+    response.headers.update(headers)
+    return response
+
+
 # ----------------------------------------------------------------------------- accounts
 
 @applicant_pages.route("/daftar", methods=["GET"])

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from chalice import Blueprint, Response
+from silastri.adapters import storage
 from silastri.domain import ikm, reports
 from silastri.domain.catalog import default_catalog
 from silastri.domain.clock import now_utc, to_wib
@@ -108,7 +109,7 @@ def report_page(ctx: Ctx) -> Response:
                         office=default_catalog().office(office_id), types=default_catalog().offered(office_id),
                         type_name=report_service.type_name(office_id, permit_type), query=query,
                         charts=_charts(figures), labels=reports.COUNT_LABELS, ikm_labels=reports.IKM_LABELS,
-                        elements=ikm.ELEMENT_IDS, num=number_id)
+                        elements=ikm.ELEMENT_IDS, num=number_id, min_respondents=reports.MIN_RESPONDENTS)
 
 
 def _export(ctx: Ctx, extension: str) -> Response:
@@ -121,7 +122,11 @@ def _export(ctx: Ctx, extension: str) -> Response:
     if extension == "csv":
         return Response(body=report_service.to_csv(figures), status_code=200,
                         headers={**headers, "Content-Type": "text/csv; charset=utf-8"})
-    return Response(body=report_service.to_xlsx(figures), status_code=200, headers={**headers, "Content-Type": XLSX_TYPE})
+    # a binary body cannot pass API Gateway (REST) for a browser's download: stored, then a short-lived link
+    key = storage.put_export(office_id, name, report_service.to_xlsx(figures), XLSX_TYPE)
+    return Response(body="", status_code=302, headers={"Location": storage.export_url(key, name, XLSX_TYPE),
+                                                       "Cache-Control": "no-store",
+                                                       "Content-Type": "text/html; charset=utf-8"})
 
 
 @report_pages.route("/petugas/laporan/csv", methods=["GET"])
@@ -151,4 +156,4 @@ def office_page(ctx: Ctx, office_id: str) -> Response:
                       max_value=100) if quarters else None
     return _render("kantor.html", ctx, title=f"Standar pelayanan — {office.name}", office=office, laporan_css=_css_version(),
                    standards=report_service.service_standards(office_id), quarters=quarters, chart=chart,
-                   num=number_id)
+                   num=number_id, min_respondents=reports.MIN_RESPONDENTS)

@@ -34,22 +34,23 @@ from .aws import client
 QUARANTINE_PREFIX = "quarantine/"
 PROMOTED_PREFIX = "documents/"
 ISSUED_PREFIX = "issued/"
+EXPORTS_PREFIX = "exports/"  # report exports (no personal data), expired by the bucket's lifecycle after a day
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
-def safe_filename(filename: str) -> str:
-    """``filename`` reduced to ``[A-Za-z0-9._ -]`` (at most 120 characters), ending in ``.pdf``.
+def safe_filename(filename: str, extension: str = ".pdf") -> str:
+    """``filename`` reduced to ``[A-Za-z0-9._ -]`` (at most 120 characters), ending in ``extension``.
 
     Safe inside a quoted ``Content-Disposition`` parameter: no quotes, backslashes, separators, control or
     non-ASCII characters; never empty and never a hidden file name.
     """
     name = _UNSAFE_NAME.sub("_", filename).strip(" .")[:120].strip(" .") or "dokumen"
-    return name if name.lower().endswith(".pdf") else f"{name}.pdf"
+    return name if name.lower().endswith(extension) else f"{name}{extension}"
 
 
-def content_disposition(filename: str, *, inline: bool = False) -> str:
+def content_disposition(filename: str, *, inline: bool = False, extension: str = ".pdf") -> str:
     """``attachment`` (or ``inline``) with the :func:`safe_filename` of ``filename``."""
-    return f'{"inline" if inline else "attachment"}; filename="{safe_filename(filename)}"'
+    return f'{"inline" if inline else "attachment"}; filename="{safe_filename(filename, extension)}"'
 
 
 def _require_prefix(key: str, prefix: str) -> None:
@@ -154,6 +155,44 @@ def upload_url(key: str, filename: str) -> str:
     _require_prefix(key, PROMOTED_PREFIX)
     settings = get_settings()
     return _pdf_link(settings.uploads_bucket, key, filename, True, settings.download_url_seconds)
+
+
+def put_export(office_id: str, filename: str, data: bytes, content_type: str) -> str:
+    """Store a report export (CSV/XLSX of office figures, no personal data) under a fresh unguessable key in the
+    documents bucket's ``exports/`` prefix and return its key. Served by :func:`export_url`: API Gateway's REST
+    API hands binary bodies through only when the request's first Accept type is binary, which a browser's
+    download click never sends, so spreadsheets are downloaded from S3 like the PDFs."""
+    import uuid
+
+    extension = _extension(filename)
+    key = f"{EXPORTS_PREFIX}{office_id}/{uuid.uuid4().hex}/{safe_filename(filename, extension)}"
+    client("s3").put_object(Bucket=get_settings().documents_bucket, Key=key, Body=data, ContentType=content_type,
+                            ContentDisposition=content_disposition(filename, extension=extension),
+                            CacheControl="private, no-store")
+    return key
+
+
+def _extension(filename: str) -> str:
+    """The export's own extension (``.xlsx``, ``.csv``), kept when its name is made safe."""
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return suffix if suffix in (".xlsx", ".csv") else ".xlsx"
+
+
+def export_url(key: str, filename: str, content_type: str) -> str:
+    """A short-lived presigned GET of a report export (``exports/…``) as a download with its file name.
+
+    Raises:
+        ValueError: ``key`` is not an export's key.
+    """
+    _require_prefix(key, EXPORTS_PREFIX)
+    settings = get_settings()
+    return str(client("s3").generate_presigned_url(
+        "get_object",
+        Params={"Bucket": settings.documents_bucket, "Key": key,
+                "ResponseContentDisposition": content_disposition(filename, extension=_extension(filename)),
+                "ResponseContentType": content_type, "ResponseCacheControl": "private, no-store"},
+        ExpiresIn=settings.download_url_seconds,
+    ))
 
 
 def _pdf_link(bucket: str, key: str, filename: str, inline: bool, seconds: int) -> str:

@@ -12,7 +12,8 @@ exports. Periods are WIB calendar days, both ends included. Definitions (also pr
   a step whose standard is in working days is shown in working days (its clock's budget is that many days);
 - median and p90 (nearest rank: the smallest value that at least 90% of the tasks do not exceed);
 - SLA compliance: the share of the step's tasks decided at or before their due time;
-- IKM: the SKM surveys filled in the period (`ikm.compute_ikm`)."""
+- IKM: the SKM surveys filled in the period (`ikm.compute_ikm`), shown only from `MIN_RESPONDENTS` respondents
+  on (fewer and an officer could tell how one applicant, whose file they handled, rated them)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ COUNT_LABELS = [
 _CLOSED = {"rejected", "lapsed", "withdrawn"}
 ISSUING_STEP, ISSUING_OUTCOME = steps.StepId.SIGNING.value, "signed"
 
+
+# The fewest respondents whose IKM a report or the public page shows (k-anonymity, k = 5: the threshold
+# statistics offices commonly use for small cells). Each survey belongs to one application, and an officer
+# knows whose files they handled: with one or two respondents in a period or type, the scores are one person's.
+MIN_RESPONDENTS = 5
 
 FIRST_YEAR = 2000  # no report reaches before the service existed; far years would overflow UTC conversions
 
@@ -166,6 +172,7 @@ class Figures:
     step_rows: list[StepRow]
     ikm: ikm.IkmResult | None
     notes: list[str] = field(default_factory=list)
+    ikm_withheld: int = 0     # respondents in the selection when fewer than MIN_RESPONDENTS (ikm is then None)
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -292,10 +299,16 @@ def step_rows(period: Period, decided: Iterable[TaskRecord], calendar: WorkingCa
     return rows
 
 
+def dated_answers(surveys: Iterable[SurveyRecord], period: Period | None = None) -> list[ikm.SurveyAnswers]:
+    """The answers of the surveys filled in the period (every dated survey without one)."""
+    return [s.answers for s in surveys if s.filled_at is not None and (period is None or period.contains(s.filled_at))]
+
+
 def survey_ikm(surveys: Iterable[SurveyRecord], period: Period | None = None) -> ikm.IkmResult | None:
-    """The IKM of the surveys filled in the period (all dated surveys without one); None when there are none."""
-    answers = [s.answers for s in surveys if s.filled_at is not None and (period is None or period.contains(s.filled_at))]
-    return ikm.compute_ikm(answers) if answers else None
+    """The IKM of the surveys filled in the period (all dated surveys without one); None when fewer than
+    `MIN_RESPONDENTS` filled one (none, or too few to show without telling one applicant's answers)."""
+    answers = dated_answers(surveys, period)
+    return ikm.compute_ikm(answers) if len(answers) >= MIN_RESPONDENTS else None
 
 
 def compute(office_id: str, period: Period, permit_type: str | None, applications: Iterable[ApplicationRecord],
@@ -317,10 +330,12 @@ def compute(office_id: str, period: Period, permit_type: str | None, application
     undated = sum(1 for s in survey_list if s.filled_at is None)
     if undated:
         notes.append(f"{undated} survei tanpa tanggal pengisian (diisi sebelum laporan tersedia) tidak dihitung.")
+    respondents = len(dated_answers(survey_list, period))
+    withheld = respondents if 0 < respondents < MIN_RESPONDENTS else 0
     return Figures(office_id=office_id, period=period, permit_type=permit_type,
                    counts=counts(period, apps, decided_list), backlog=backlog(open_list),
                    step_rows=step_rows(period, decided_list, calendar), ikm=survey_ikm(survey_list, period),
-                   notes=notes)
+                   notes=notes, ikm_withheld=withheld)
 
 
 # ----------------------------------------------------------------------------- quarters (the public page)
@@ -342,12 +357,13 @@ def quarter_of(moment: datetime) -> tuple[int, int]:
 
 
 def ikm_per_quarter(surveys: Iterable[SurveyRecord], last: int = 4) -> list[QuarterIkm]:
-    """The IKM of each of the `last` quarters (WIB) that have dated surveys, newest first."""
+    """The IKM of each of the `last` quarters (WIB) with at least `MIN_RESPONDENTS` dated surveys, newest first
+    (a quarter with fewer is not published)."""
     per: dict[tuple[int, int], list[ikm.SurveyAnswers]] = {}
     for survey in surveys:
         if survey.filled_at is not None:
             per.setdefault(quarter_of(survey.filled_at), []).append(survey.answers)
-    keys = sorted(per, reverse=True)[:last]
+    keys = sorted((key for key, answers in per.items() if len(answers) >= MIN_RESPONDENTS), reverse=True)[:last]
     return [QuarterIkm(y, q, ikm.compute_ikm(per[(y, q)])) for y, q in keys]
 
 
@@ -386,7 +402,9 @@ def table(figures: Figures, office_name: str, type_name: str) -> list[list[Cell]
     rows += [[r.title, r.standard_value, r.unit, r.decided, _round(r.median), _round(r.p90), r.with_due, r.on_time,
               _round(r.compliance)] for r in figures.step_rows]
     rows += [[], ["Indeks Kepuasan Masyarakat (unsur)", "NRR"]]
-    if figures.ikm is None:
+    if figures.ikm is None and figures.ikm_withheld:
+        rows.append([f"(baru {figures.ikm_withheld} responden; IKM ditampilkan mulai {MIN_RESPONDENTS} responden)"])
+    elif figures.ikm is None:
         rows.append(["(belum ada survei pada periode ini)"])
     else:
         rows += [[IKM_LABELS[e], float(truncate2(figures.ikm.nrr[e]))] for e in ikm.ELEMENT_IDS]

@@ -70,13 +70,24 @@ def candidates(office_id: str, text: str) -> list[str]:
 def find_applications(principal: Principal, text: str) -> list[Application]:
     """The applications of the officer's office that a typed registration number names (newest first).
 
-    Never another office's (registration numbers repeat across offices). Raises ValidationError (field
-    `nomor`) for text that is not a registration number, ForbiddenError for a non-officer."""
+    Never another office's (registration numbers repeat across offices). The sector agency's technical team
+    (not a DPMPTSP officer) finds only the files sent to it for a rekomendasi teknis (SOP 4): those with a
+    technical-review task. Raises ValidationError (field `nomor`) for text that is not a registration number,
+    ForbiddenError for a non-officer."""
     office_id = _officer(principal)
     found: list[Application] = []
     for number in candidates(office_id, text):
         found.extend(app for app in dynamo.applications_by_registration(number) if app.office_id == office_id)
+    if agency_only(principal):
+        found = [app for app in found if any(t.role == steps.Role.TECHNICAL_TEAM.value
+                                             for t in dynamo.tasks_of_application(app.application_id))]
     return found
+
+
+def agency_only(principal: Principal) -> bool:
+    """Whether the officer is only the sector agency's technical team (no DPMPTSP role): such an officer sees
+    only the files sent to it for a technical recommendation."""
+    return principal.roles & _OFFICER_ROLES == {steps.Role.TECHNICAL_TEAM.value}
 
 
 def handed_over(application_id: str) -> bool:

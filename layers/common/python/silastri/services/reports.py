@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -196,7 +197,21 @@ def service_standards(office_id: str) -> list[ServiceStandard]:
     return found
 
 
+PUBLIC_IKM_SECONDS = 300  # the public page's quarterly IKM is read from the surveys at most every 5 minutes
+
+
+_public_ikm: dict[tuple[str, int], tuple[float, list[reports.QuarterIkm]]] = {}
+
+
 def quarterly_ikm(office_id: str, last: int = 4) -> list[reports.QuarterIkm]:
-    """The office's IKM for each of its `last` quarters with surveys, newest first (one office-wide query)."""
+    """The office's IKM for each of its `last` quarters with at least `reports.MIN_RESPONDENTS` surveys, newest
+    first. One office-wide query, kept `PUBLIC_IKM_SECONDS` per process: the public page is open to anyone, and
+    a quarter's figure moving a few minutes late is harmless. Raises NotFoundError for an unknown office."""
     default_catalog().office(office_id)
-    return reports.ikm_per_quarter(_surveys(office_id), last)
+    now = time.monotonic()
+    kept = _public_ikm.get((office_id, last))
+    if kept is not None and now - kept[0] < PUBLIC_IKM_SECONDS:
+        return kept[1]
+    quarters = reports.ikm_per_quarter(_surveys(office_id), last)
+    _public_ikm[(office_id, last)] = (now, quarters)
+    return quarters
