@@ -45,13 +45,18 @@ class OfficerScreens:
         return path
 
 
+def submit_login(page: Page, email: str, password: str) -> None:
+    """Fill and send the /masuk form on the page as it is."""
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Kata sandi").fill(password)
+    page.get_by_role("button", name="Masuk").click()
+
+
 def login(page: Page, email: str, password: str, target: str = "/petugas") -> None:
     """Sign in through the shared /masuk page, coming from an officer page (which asks for the login)."""
     page.goto(target)
     page.wait_for_url(re.compile(r"/masuk\?"))
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Kata sandi").fill(password)
-    page.get_by_role("button", name="Masuk").click()
+    submit_login(page, email, password)
     page.wait_for_url(re.compile(re.escape(target.split("?")[0]) + r"(\?|$)"))
 
 

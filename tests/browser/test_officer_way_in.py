@@ -15,7 +15,7 @@ from silastri_local.client import ApiClient
 from silastri_local.journey import Journey, journey_at, officer_clients, sample_pdf
 
 from .conftest import _PAGE_CHECKS, ACTION_TIMEOUT_MS, PHONE, SCREENSHOTS, Watch
-from .officer_fixtures import DESKTOP, OfficerBrowser, notice, open_task_from_queue
+from .officer_fixtures import DESKTOP, OfficerBrowser, notice, open_task_from_queue, submit_login
 
 pytestmark = pytest.mark.browser
 
@@ -58,9 +58,7 @@ def officers(browser, stack) -> Iterator[OfficerBrowser]:
 def sign_in_at_masuk(page: Page, creds: dict[str, str]) -> None:
     """The only login link: /masuk itself (no `lanjut` from an officer page)."""
     page.goto("/masuk")
-    page.get_by_label("Email").fill(creds["email"])
-    page.get_by_label("Kata sandi").fill(creds["password"])
-    page.get_by_role("button", name="Masuk").click()
+    submit_login(page, creds["email"], creds["password"])
 
 
 def search(page: Page, typed: str) -> None:

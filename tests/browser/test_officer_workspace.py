@@ -26,6 +26,7 @@ from .officer_fixtures import (
     outbox_task_link,
     plain_get,
     signed_link,
+    submit_login,
     task_item,
     timeline_length,
 )
@@ -305,9 +306,7 @@ def test_task_links_are_safe_to_preview_and_refused_when_forged(officers, stack,
     officer.goto(link)
     officer.wait_for_url(re.compile(r"/masuk\?"))
     creds = stack.officers()["back_office"]
-    officer.get_by_label("Email").fill(creds["email"])
-    officer.get_by_label("Kata sandi").fill(creds["password"])
-    officer.get_by_role("button", name="Masuk").click()
+    submit_login(officer, creds["email"], creds["password"])
     officer.wait_for_url(re.compile(re.escape(link.split("?")[0]) + r"\?l="))
     expect(officer.locator("#keputusan-complete")).to_be_visible()
     shots.shot(officer, "tautan-tugas")

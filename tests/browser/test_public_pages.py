@@ -25,7 +25,7 @@ from silastri_local.client import fetch
 from silastri_local.journey import FORMS, Journey, form_for, journey_at
 
 from .conftest import _PAGE_CHECKS, ACTION_TIMEOUT_MS, PHONE, SCREENSHOTS, Watch
-from .officer_fixtures import DESKTOP, login
+from .officer_fixtures import DESKTOP, login, submit_login
 
 OFFICE = "rokan-hilir"  # the local stack's default office
 ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
@@ -269,9 +269,7 @@ def test_every_page_is_bahasa_only(browsers, shots, stack, issued, more_work):
     # the applicant: list (with the holder of each application, drafts too), detail, survey, account, every form
     applicant = browsers.open()
     applicant.goto("/masuk")
-    applicant.get_by_label("Email").fill(issued.credentials["email"])
-    applicant.get_by_label("Kata sandi").fill(issued.credentials["password"])
-    applicant.get_by_role("button", name="Masuk").click()
+    submit_login(applicant, issued.credentials["email"], issued.credentials["password"])
     applicant.wait_for_url(re.compile(r"/permohonan$"))
     holders = applicant.locator(".application-item .holder")
     expect(holders).to_have_count(2)

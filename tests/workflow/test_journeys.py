@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 
 import pytest
+from pypdf import PdfReader
 from silastri.adapters.signing import DevPkiSigner, verify_signed_pdf
 from silastri.domain.numbering import first_run_name
 from silastri_local.client import ApiError, fetch, wait_for
@@ -86,8 +89,13 @@ def test_negative_technical_recommendation_ends_with_a_signed_rejection_letter(s
     assert status["permit_number"] is None
     assert journey.applicant
     link = journey.applicant.get(f"/api/applications/{journey.application_id}/files/rejection-letter")
-    report = verify_signed_pdf(fetch(link["url"]), DevPkiSigner(stack.data_dir / "pki").trust_roots_pem())
+    letter = fetch(link["url"])
+    report = verify_signed_pdf(letter, DevPkiSigner(stack.data_dir / "pki").trust_roots_pem())
     assert report.valid, report.reasons
+    # the letter carries the office's own rejection letter number (catalog `rejection_numbering`)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(letter)).pages)
+    number = re.search(r"NOMOR: (503/DPMPTSP/TL/\d{4}/[IVX]+/\d{4})", text)
+    assert number, text[:400]
 
 
 def test_approver_return_sends_the_file_back_to_the_verifier(stack, api, staff):

@@ -597,6 +597,9 @@ class Office(_Strict):
     delegation: LegalBasis | None = None
     # the decree's Tembusan when the permit type names none (may use DECREE_PLACEHOLDERS)
     tembusan: list[str] = Field(default_factory=list, max_length=12)
+    # the office's own letter numbers for its Surat Penolakan (one gap-free sequence per office, code and year);
+    # without it a rejection letter prints "-" as its number
+    rejection_numbering: AgencyNumbering | None = None
 
     def official(self, name: str | None, acting: bool) -> Official | None:
         """The configured official signing as `name` (the acting head when `acting`); None when not configured

@@ -81,6 +81,7 @@ class Application(BaseModel):
     # the Rekomendasi Teknis's own letter number (the sector agency's gap-free sequence: kept once taken, like the
     # permit number) and its date (ISO, WIB): the decree's Memperhatikan cites both
     technical_recommendation_number: str | None = None
+    rejection_letter_number: str | None = None  # the Surat Penolakan's own number, taken when it is signed
     technical_recommendation_date: str | None = None
     print_count: int = 0
     rejection_reasons: list[str] = Field(default_factory=list)

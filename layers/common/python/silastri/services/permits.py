@@ -289,7 +289,7 @@ def render_rejection(app: Application, signer_name: str | None = None, acting: b
     name = signer_name or (office.head.name if office.head else office.head_title)
     statement, notice = signing_statement(draft)
     return documents.render_rejection_letter(
-        letterhead(office), letter_number=None, registration_number=app.registration_number,
+        letterhead(office), letter_number=app.rejection_letter_number, registration_number=app.registration_number,
         addressee=app.holder_name(definition), permit_type_name=definition.name,
         reasons=app.rejection_reasons or ["Berkas tidak memenuhi persyaratan."],
         issued_at=to_wib(now_utc()).date(), signature=_signature(office, name, acting),
@@ -378,7 +378,11 @@ def publish_permit(record: PermitRecord) -> None:
 
 def sign_rejection(application_id: str, principal: Principal, claim_id: str,
                    credentials: SigningCredentials | None = None) -> str:
-    """Sign the rejection letter and store it under the claim's key; returns the key (not yet on the file)."""
+    """Sign the rejection letter and store it under the claim's key; returns the key (not yet on the file).
+    The letter takes its number first (kept: signing again after a refused attempt reprints the same one)."""
+    from . import letter_numbers
+
+    letter_numbers.assign_rejection(application_id)
     app = dynamo.get_application(application_id)
     office = default_catalog().office(app.office_id)
     signed = _sign(render_rejection(app, principal.name or "Kepala Dinas", acting=principal.acting), principal,
