@@ -12,14 +12,14 @@ from urllib.parse import unquote
 
 import pydantic
 from chalice import Chalice, Response
-from chalice.app import Request
+from chalice.app import Request, _matches_content_type  # the same matching Chalice applies
 from chalicelib.officer_pages import officer_pages
 from chalicelib.pages import (  # packaged with this function (Lambda code root on the path)
     applicant_pages,
     method_not_allowed_page,
     not_found_page,
 )
-from chalicelib.report_pages import report_pages
+from chalicelib.report_pages import REPORT_ROLES, report_pages
 from silastri.adapters import dynamo, messaging
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import steps
@@ -32,7 +32,7 @@ from silastri.domain.errors import (
     ValidationError,
 )
 from silastri.domain.ikm import compute_ikm
-from silastri.domain.reports import MIN_RESPONDENTS
+from silastri.domain.reports import MIN_RESPONDENTS, truncate2
 from silastri.domain.validation import clean_text, identifier, json_object
 from silastri.observability import flush_request_metrics, logger
 from silastri.services import (
@@ -69,21 +69,33 @@ class SilastriApp(Chalice):
 
 
 METHOD_NOT_ALLOWED = "silastriAllowedMethods"  # requestContext key: the methods the requested path has
+UNSUPPORTED_MEDIA = "silastriAcceptedTypes"     # requestContext key: the body types the route takes
 
 
 def refuse_other_methods(event: Any, routes: Mapping[str, Any]) -> Any:
-    """A known path asked with a method it does not have goes to the catch-all view with the path's methods
-    noted, which answers a Bahasa 405 with `Allow` (instead of Chalice's English `MethodNotAllowedError`)."""
+    """A known path asked with a method it does not have, or with a body type its route does not take, goes to
+    the catch-all view with the path's methods (or the route's types) noted: it answers a Bahasa 405 with
+    `Allow` (or 415) instead of Chalice's English `MethodNotAllowedError`/`UnsupportedMediaType`. API Gateway
+    puts the method and path at the top of the event; Chalice's local server only in `requestContext`."""
     context = event.get("requestContext") if isinstance(event, dict) else None
-    method = str(event.get("httpMethod") or "").upper() if isinstance(event, dict) else ""
-    resource = context.get("resourcePath") if isinstance(context, dict) else None
-    if resource in (None, NOT_FOUND_ROUTE) or resource not in routes or not method or method == "OPTIONS" \
-            or method in routes[resource]:
+    if not isinstance(context, dict):
         return event
-    assert isinstance(context, dict)
-    context[METHOD_NOT_ALLOWED] = sorted(routes[resource])
+    method = str(event.get("httpMethod") or context.get("httpMethod") or "").upper()
+    resource = context.get("resourcePath")
+    if resource in (None, NOT_FOUND_ROUTE) or resource not in routes or not method or method == "OPTIONS":
+        return event
+    entry = routes[resource].get(method)
+    if entry is None:
+        context[METHOD_NOT_ALLOWED] = sorted(routes[resource])
+    else:
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        accepted = list(entry.content_types or [])
+        if not accepted or _matches_content_type(headers.get("content-type", "application/json"), accepted):
+            return event
+        context[UNSUPPORTED_MEDIA] = accepted
     context["resourcePath"] = NOT_FOUND_ROUTE
-    event["pathParameters"] = {"proxy": str(event.get("path") or "/").split("?", 1)[0].lstrip("/")}
+    path = str(event.get("path") or context.get("path") or "/").split("?", 1)[0]
+    event["pathParameters"] = {"proxy": path.lstrip("/")}
     return event
 
 
@@ -208,7 +220,7 @@ def principal() -> Principal:
 def officer() -> Principal:
     who = principal()
     if not who.roles & {r.value for r in steps.OFFICER_ROLES} or not who.office_id:
-        raise ForbiddenError("officers only", field="role")
+        raise ForbiddenError("khusus petugas DPMPTSP", field="role")
     return who
 
 
@@ -529,10 +541,15 @@ def ikm_report() -> Any:
     """The office's Indeks Kepuasan Masyarakat from the SKM surveys (PermenPAN-RB 14/2017); with fewer than
     `reports.MIN_RESPONDENTS` respondents only their number (fewer would tell one applicant's answers)."""
     who = officer()
+    if not who.roles & REPORT_ROLES:  # as the report page: not the back office, not the sector agency's team
+        raise ForbiddenError("IKM kantor hanya untuk Kepala Dinas, Koordinator dan Sub Koordinator", field="role")
     surveys = dynamo.surveys_of(who.office_id or "")
     if len(surveys) < MIN_RESPONDENTS:
         return {"respondents": len(surveys), "shown_from": MIN_RESPONDENTS}
-    return compute_ikm(surveys).model_dump()
+    result = compute_ikm(surveys)
+    # two decimals, truncated as the report prints them (never more precision than the published figure)
+    return {**result.model_dump(), "nrr": {e: float(truncate2(v)) for e, v in result.nrr.items()},
+            "ikm": float(truncate2(result.ikm)), "converted": float(truncate2(result.converted))}
 
 
 # ----------------------------------------------------------------------------- public
@@ -580,7 +597,14 @@ _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 def not_found() -> Response:
     """Any path no route has: JSON under `/api/`, otherwise the Bahasa 404 page (never API Gateway's
     `Missing Authentication Token`). A known path asked with another method: 405 with `Allow`, in Bahasa."""
-    allowed = (request().context or {}).get(METHOD_NOT_ALLOWED)
+    context = request().context or {}
+    accepted = context.get(UNSUPPORTED_MEDIA)
+    if accepted:
+        message = "jenis isi permintaan tidak diterima di alamat ini; kirim " + " atau ".join(accepted)
+        if _requested_path().startswith("/api/"):
+            return _error(415, message, "content-type", code="unsupported_media_type")
+        return method_not_allowed_page(message, {}, status=415)
+    allowed = context.get(METHOD_NOT_ALLOWED)
     if allowed:
         headers = {"Allow": ", ".join(allowed)}
         message = f"alamat ini tidak menerima metode {request().method}; gunakan {' atau '.join(allowed)}"

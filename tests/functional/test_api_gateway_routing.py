@@ -83,3 +83,41 @@ def test_a_known_path_with_another_method_answers_a_bahasa_405_with_allow(lambda
     # the same request with a route-specific resource (as Chalice's own deployment would send it)
     direct = call(lambda_app, "/api/catalog", method="PUT", resource="/api/catalog")
     assert direct["statusCode"] == 405 and json.loads(direct["body"])["error"]["code"] == "method_not_allowed"
+
+
+def _http(url: str, method: str, body: bytes | None = None, content_type: str | None = None) -> tuple[int, dict, str]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, method=method,  # noqa: S310 - loopback stack
+                                     headers={"Content-Type": content_type} if content_type else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            return answer.status, dict(answer.headers), answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read().decode()
+
+
+def test_the_local_server_answers_the_same_bahasa_405_and_415(local_stack):
+    """Chalice's local server puts the method and path only in requestContext (red-team finding: the 405 was
+    Chalice's English JSON on `make run`)."""
+    status, headers, body = _http(local_stack.api_url + "/ajukan", "DELETE")
+    assert status == 405 and headers["Allow"] == "GET" and "tidak menerima metode DELETE" in body and 'lang="id"' in body
+    status, headers, body = _http(local_stack.api_url + "/api/catalog", "POST", b"{}", "application/json")
+    assert status == 405 and json.loads(body)["error"]["code"] == "method_not_allowed"
+    status, _, body = _http(local_stack.api_url + "/masuk", "POST", b"x", "text/plain")
+    assert status == 415 and 'lang="id"' in body and "UnsupportedMediaType" not in body
+    status, _, body = _http(local_stack.api_url + "/api/applications", "POST", b"a=1", "application/x-www-form-urlencoded")
+    assert status == 415 and json.loads(body)["error"]["code"] == "unsupported_media_type"
+
+
+def test_a_page_speaks_for_its_own_office(lambda_app):
+    """Red-team finding: Bengkalis's public page was branded Rokan Hilir and said every permit was free."""
+    page = call(lambda_app, "/kantor/bengkalis")
+    assert page["statusCode"] == 200
+    header = page["body"].split("</header>", 1)[0]
+    footer = page["body"].split('<footer class="site-footer">', 1)[1]
+    assert "DPMPTSP Kabupaten Bengkalis" in header and "Rokan Hilir" not in header
+    assert "Bengkalis" in footer and "Rokan Hilir" not in footer and "Semua layanan perizinan" not in footer
+    default = call(lambda_app, "/ajukan")  # no office of its own: the deployment's default office
+    assert "DPMPTSP Kabupaten Rokan Hilir" in default["body"].split("</header>", 1)[0]

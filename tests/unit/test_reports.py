@@ -160,7 +160,8 @@ def test_ikm_of_fewer_than_five_respondents_is_withheld_everywhere():
     figures = reports.compute("rokan-hilir", NOVEMBER, None, APPS, [], [], four, CAL)
     assert figures.ikm is None and figures.ikm_withheld == 4
     rows = reports.table(figures, "DPMPTSP Rokan Hilir", "Semua jenis izin")
-    assert ["(baru 4 responden; IKM ditampilkan mulai 5 responden)"] in rows
+    assert ["(4 responden; IKM ditampilkan bila responden pilihan ini dan responden lainnya masing-masing paling "
+            "sedikit 5)"] in rows
     assert not any(r and r[0] in ("IKM (konversi)", "Mutu pelayanan", "Responden") for r in rows)
     assert reports.ikm_per_quarter(four) == []   # a quarter with four is not published either
     five = four + [survey("a5", wib(22, 10), 1)]
@@ -261,3 +262,18 @@ def test_text_a_spreadsheet_would_run_as_a_formula_stays_text_in_csv_and_xlsx():
     hostile_cell = next(c for c in cells if str(c.value).startswith("=HYPERLINK"))
     assert hostile_cell.data_type == "s"  # a string, not a formula
     assert next(c for c in cells if c.value == -3).data_type == "n"
+
+
+def test_a_types_ikm_is_withheld_when_the_rest_would_tell_by_subtraction():
+    """Red-team finding: all types (9 respondents) minus one type (5) gave the other 4's per-unsur sums."""
+    orsos = [survey(f"o{n}", wib(21, 10), 4) for n in range(5)]
+    sips = [survey(f"s{n}", wib(21, 11), 1) for n in range(4)]
+    apps = APPS + [ApplicationRecord(s.application_id, "izin-operasional-orsos", "completed", wib(2, 9)) for s in orsos] \
+        + [ApplicationRecord(s.application_id, "sip", "completed", wib(2, 9)) for s in sips]
+    one_type = reports.compute("rokan-hilir", NOVEMBER, "izin-operasional-orsos", apps, [], [], orsos + sips, CAL)
+    assert one_type.ikm is None and one_type.ikm_withheld == 5
+    everything = reports.compute("rokan-hilir", NOVEMBER, None, apps, [], [], orsos + sips, CAL)
+    assert everything.ikm is not None and everything.ikm.respondents == 9
+    more = sips + [survey("s9", wib(21, 12), 1)]   # the rest reaches five: both shown
+    apps.append(ApplicationRecord("s9", "sip", "completed", wib(2, 9)))
+    assert reports.compute("rokan-hilir", NOVEMBER, "izin-operasional-orsos", apps, [], [], orsos + more, CAL).ikm is not None

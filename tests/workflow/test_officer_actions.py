@@ -232,6 +232,37 @@ def test_ikm_report_from_the_surveys(stack, api, staff):
                 "filled_at": {"S": "2026-11-02T03:00:00+00:00"}})
         report = staff["head"].get("/api/reports/ikm")
     assert report["respondents"] >= 5 and 25 <= report["converted"] <= 100 and report["grade"] in "ABCD"
+    assert all(round(v, 2) == v for v in report["nrr"].values())  # as published: two decimals
+    for role in ("back_office", "technical_team"):   # as the report page: not theirs to read
+        with pytest.raises(ApiError) as barred:
+            staff[role].get("/api/reports/ikm")
+        assert barred.value.status == 403
     with pytest.raises(ApiError) as applicant:
         journey.applicant.get("/api/reports/ikm")
     assert applicant.value.status == 403
+
+
+def test_the_technical_team_sees_only_files_sent_to_it(stack, api, staff):
+    """The sector agency's team is not a DPMPTSP officer: a file that never went to it (a SIP, no recommendation)
+    is not found through its documents or messages; one sent to it is (red-team finding: search was filtered,
+    downloads and messages were not)."""
+    sip = Journey(api, staff, "sip")
+    sip.apply()
+    sip.submit()
+    sip.decide("back_office", "completeness_check", "complete")
+    sip.wait_status(lambda s: s["downloads"]["receipt"], "receipt")
+    team = staff["technical_team"]
+    with pytest.raises(ApiError) as files:
+        team.get(f"/api/applications/{sip.application_id}/files/receipt")
+    assert files.value.status == 404
+    with pytest.raises(ApiError) as messages:
+        team.get(f"/api/applications/{sip.application_id}/messages")
+    assert messages.value.status == 403
+    assert staff["verifier"].get(f"/api/applications/{sip.application_id}/files/receipt")["url"]  # DPMPTSP: yes
+    orsos = Journey(api, staff, "izin-operasional-orsos")
+    orsos.apply()
+    orsos.submit()
+    orsos.decide("back_office", "completeness_check", "complete")
+    orsos.task("technical_team", "technical_review")
+    assert team.get(f"/api/applications/{orsos.application_id}/files/receipt")["url"]
+    assert isinstance(team.get(f"/api/applications/{orsos.application_id}/messages")["messages"], list)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -262,9 +263,14 @@ def _check_csrf(ctx: Ctx, form: Mapping[str, str]) -> Principal:
     return who
 
 
+# A local path as this site writes them: printable ASCII without spaces, backslashes or control characters
+# (browsers drop TAB/CR/LF inside URLs, so `/\t/host` would become `//host`; a newline cannot be a header).
+_LOCAL_PATH = re.compile(r"/(?![/\\])[!#-\[\]-~]*")
+
+
 def _safe_next(target: str) -> str:
-    """Only local paths (no scheme, no `//host`) are followed after login."""
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/permohonan"
+    """Only local paths (no scheme, no `//host`, no control or space characters) are followed after login."""
+    return target if _LOCAL_PATH.fullmatch(target or "") else "/permohonan"
 
 
 def _field_errors(exc: DomainError, fields: Iterable[str]) -> dict[str, str]:
@@ -278,6 +284,9 @@ def _required(form: Mapping[str, str], labels: Mapping[str, str]) -> dict[str, s
 
 
 def _render(template: str, ctx: Ctx, status: int = 200, **context: Any) -> Response:
+    # the office the page speaks for (header and footer): the page's own (a permit's, /kantor/<office>), else
+    # the deployment's default office
+    context.setdefault("site_office", default_catalog().office(get_settings().default_office_id))
     body = _env.get_template(template).render(
         who=ctx.who, csrf=ctx.csrf, errors=ctx.errors, static_version=_static_version(),
         flash=MESSAGES.get(_query("pesan")), flash_warning=WARNINGS.get(_query("pesan")), **context)
@@ -346,10 +355,10 @@ def not_found_page() -> Response:
     return _render("tidak_ditemukan.html", _context(), 404, title="Halaman tidak ditemukan")
 
 
-def method_not_allowed_page(message: str, headers: dict[str, str]) -> Response:
-    """The Bahasa 405 page for a known path asked with a method it does not have (e.g. a form re-sent as GET
-    is fine, a POST to a page is not); `headers` carry `Allow`."""
-    response = _render("metode_tidak_diizinkan.html", _context(), 405, title="Permintaan tidak dapat diproses",
+def method_not_allowed_page(message: str, headers: dict[str, str], status: int = 405) -> Response:
+    """The Bahasa page for a known path asked with a method it does not have (405; `headers` carry `Allow`) or
+    with a body type it does not take (415)."""
+    response = _render("metode_tidak_diizinkan.html", _context(), status, title="Permintaan tidak dapat diproses",
                        message=message)
     response.headers.update(headers)
     return response
@@ -449,7 +458,9 @@ def activate_resend(ctx: Ctx) -> Response:
 
 def _officer_next(target: str) -> str:
     """Where an officer goes after login: the officer page they asked for, otherwise their dashboard."""
-    return target if target == "/petugas" or target.startswith(("/petugas/", "/petugas?", "/ambil/")) else "/petugas"
+    target = _safe_next(target)
+    return target if target == "/petugas" or target.startswith(("/petugas/", "/petugas?", "/ambil/", "/lokal/")) \
+        else "/petugas"
 
 
 @applicant_pages.route("/masuk", methods=["GET"])
@@ -926,7 +937,12 @@ def verification_page(ctx: Ctx, permit_id: str) -> Response:
         result = permits.verify(permit_id)
     except NotFoundError:
         return _render("verifikasi.html", ctx, 404, title="Verifikasi izin", permit=None)
-    return _render("verifikasi.html", ctx, title="Verifikasi izin", permit=verification_view(result))
+    try:
+        office = default_catalog().office(str(result.get("office_id") or ""))
+    except NotFoundError:  # an office no longer in the catalog: the default frame
+        office = None
+    extra: dict[str, Any] = {"site_office": office} if office else {}
+    return _render("verifikasi.html", ctx, title="Verifikasi izin", permit=verification_view(result), **extra)
 
 
 # ----------------------------------------------------------------------------- public tracking

@@ -154,6 +154,7 @@ def office_page(ctx: Ctx, office_id: str) -> Response:
                       [Bar(q.label, q.result.converted,
                            f"{number_id(q.result.converted, truncate=True)} ({q.result.grade})") for q in quarters],
                       max_value=100) if quarters else None
-    return _render("kantor.html", ctx, title=f"Standar pelayanan — {office.name}", office=office, laporan_css=_css_version(),
+    return _render("kantor.html", ctx, title=f"Standar pelayanan — {office.name}", office=office, site_office=office,
+                   laporan_css=_css_version(),
                    standards=report_service.service_standards(office_id), quarters=quarters, chart=chart,
                    num=number_id, min_respondents=reports.MIN_RESPONDENTS)

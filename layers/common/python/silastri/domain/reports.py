@@ -13,7 +13,9 @@ exports. Periods are WIB calendar days, both ends included. Definitions (also pr
 - median and p90 (nearest rank: the smallest value that at least 90% of the tasks do not exceed);
 - SLA compliance: the share of the step's tasks decided at or before their due time;
 - IKM: the SKM surveys filled in the period (`ikm.compute_ikm`), shown only from `MIN_RESPONDENTS` respondents
-  on (fewer and an officer could tell how one applicant, whose file they handled, rated them)."""
+  on (fewer and an officer could tell how one applicant, whose file they handled, rated them); for one permit
+  type also only when the office's other respondents in the period are none or at least as many (else the
+  all-types figures minus this type's would tell theirs)."""
 
 from __future__ import annotations
 
@@ -172,7 +174,9 @@ class Figures:
     step_rows: list[StepRow]
     ikm: ikm.IkmResult | None
     notes: list[str] = field(default_factory=list)
-    ikm_withheld: int = 0     # respondents in the selection when fewer than MIN_RESPONDENTS (ikm is then None)
+    # respondents in the selection when its IKM is not shown (ikm None): they, or the office's other respondents
+    # in the period, are fewer than MIN_RESPONDENTS
+    ikm_withheld: int = 0
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -325,17 +329,22 @@ def compute(office_id: str, period: Period, permit_type: str | None, application
     apps = [a for a in apps if permit_type is None or a.permit_type == permit_type]
     decided_list = [t for t in decided if wanted(t.application_id)]
     open_list = [t for t in open_tasks if wanted(t.application_id)]
-    survey_list = [s for s in surveys if wanted(s.application_id)]
+    surveys_all = list(surveys)
+    survey_list = [s for s in surveys_all if wanted(s.application_id)]
     notes = []
     undated = sum(1 for s in survey_list if s.filled_at is None)
     if undated:
         notes.append(f"{undated} survei tanpa tanggal pengisian (diisi sebelum laporan tersedia) tidak dihitung.")
     respondents = len(dated_answers(survey_list, period))
-    withheld = respondents if 0 < respondents < MIN_RESPONDENTS else 0
+    # the rest of the office's respondents in the period: were they fewer than the threshold, this type's
+    # figures beside the all-types figures would tell theirs by subtraction (secondary suppression)
+    rest = len(dated_answers(surveys_all, period)) - respondents
+    hidden = 0 < respondents < MIN_RESPONDENTS or 0 < rest < MIN_RESPONDENTS
     return Figures(office_id=office_id, period=period, permit_type=permit_type,
                    counts=counts(period, apps, decided_list), backlog=backlog(open_list),
-                   step_rows=step_rows(period, decided_list, calendar), ikm=survey_ikm(survey_list, period),
-                   notes=notes, ikm_withheld=withheld)
+                   step_rows=step_rows(period, decided_list, calendar),
+                   ikm=None if hidden else survey_ikm(survey_list, period),
+                   notes=notes, ikm_withheld=respondents if hidden else 0)
 
 
 # ----------------------------------------------------------------------------- quarters (the public page)
@@ -403,7 +412,8 @@ def table(figures: Figures, office_name: str, type_name: str) -> list[list[Cell]
               _round(r.compliance)] for r in figures.step_rows]
     rows += [[], ["Indeks Kepuasan Masyarakat (unsur)", "NRR"]]
     if figures.ikm is None and figures.ikm_withheld:
-        rows.append([f"(baru {figures.ikm_withheld} responden; IKM ditampilkan mulai {MIN_RESPONDENTS} responden)"])
+        rows.append([f"({figures.ikm_withheld} responden; IKM ditampilkan bila responden pilihan ini dan responden "
+                     f"lainnya masing-masing paling sedikit {MIN_RESPONDENTS})"])
     elif figures.ikm is None:
         rows.append(["(belum ada survei pada periode ini)"])
     else:

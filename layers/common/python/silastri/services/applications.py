@@ -146,12 +146,14 @@ FILE_NAMES = {"receipt": "tanda-terima", "permit": "surat-izin", "rejection-lett
 
 
 def document_link(principal: Principal, application_id: str, kind: str) -> dict[str, str]:
-    """A short-lived download link for an issued document: the applicant's own, or any of the
-    officer's office (officers also see drafts and the technical recommendation)."""
+    """A short-lived download link for an issued document: the applicant's own, or one the officer may see
+    (`officer_search.may_see`; officers also see drafts and the technical recommendation)."""
+    from . import officer_search
+
     app = dynamo.get_application(application_id)
     if app.applicant_id == principal.user_id:
         allowed = APPLICANT_FILES
-    elif principal.office_id == app.office_id and principal.roles & {r.value for r in steps.OFFICER_ROLES}:
+    elif officer_search.may_see(principal, app):  # the technical team: only files sent to it
         allowed = OFFICER_FILES
     else:
         raise NotFoundError("permohonan tidak ditemukan", field="application_id")

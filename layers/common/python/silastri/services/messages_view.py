@@ -47,6 +47,10 @@ def application_messages(principal: Principal, application_id: str) -> list[dict
         raise ForbiddenError("daftar pesan hanya untuk petugas", field="role")
     if principal.office_id != app.office_id:
         raise ForbiddenError("permohonan ini milik kantor lain", field="office_id")
+    from . import officer_search
+
+    if not officer_search.may_see(principal, app):
+        raise ForbiddenError("permohonan ini belum diteruskan kepada tim teknis", field="application_id")
     rows = []
     for item in message_log.for_application(application_id):
         rows.append({

@@ -79,9 +79,21 @@ def find_applications(principal: Principal, text: str) -> list[Application]:
     for number in candidates(office_id, text):
         found.extend(app for app in dynamo.applications_by_registration(number) if app.office_id == office_id)
     if agency_only(principal):
-        found = [app for app in found if any(t.role == steps.Role.TECHNICAL_TEAM.value
-                                             for t in dynamo.tasks_of_application(app.application_id))]
+        found = [app for app in found if sent_to_agency(app.application_id)]
     return found
+
+
+def sent_to_agency(application_id: str) -> bool:
+    """Whether the file was sent to the sector agency's technical team (it has a technical-review task)."""
+    return any(t.role == steps.Role.TECHNICAL_TEAM.value for t in dynamo.tasks_of_application(application_id))
+
+
+def may_see(principal: Principal, app: Application) -> bool:
+    """Whether an officer may see this application (its files, its messages): an officer of its office; the
+    sector agency's technical team only once the file was sent to it for a rekomendasi teknis (SOP 4)."""
+    if principal.office_id != app.office_id or not principal.roles & _OFFICER_ROLES:
+        return False
+    return not agency_only(principal) or sent_to_agency(app.application_id)
 
 
 def agency_only(principal: Principal) -> bool:
