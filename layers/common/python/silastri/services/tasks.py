@@ -216,6 +216,7 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
         dynamo.release_claim(task_id, claim_id)
         raise
     extra: dict[str, Any] = {name: checked[name] for name in step.audit if name in checked}
+    extra.update(effects.get("audit") or {})  # what the effects settled (e.g. the permit number assigned)
     if principal.acting:
         extra["acting"] = "Plt."  # an acting head decides in their own name, marked as Plt.
     extra.update(sla.actual_vs_standard(claimed, claimed.decided_at or now_utc()))
@@ -224,6 +225,12 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     _deliver(claimed, token, effects)
     logger.info("task decided", application_id=app.application_id, step=task.step, outcome=outcome)
     return dynamo.get_task(task_id)
+
+
+def settled(task_id: str) -> dict[str, Any]:
+    """What a decided task's effects settled, as written into its audit entry (e.g. numbering:
+    {"number": the permit number assigned, "proposed_number": the one shown when it differs}); {} if nothing."""
+    return dict(dynamo.claim_of(task_id)[2].get("audit") or {})
 
 
 def finish_pending_decisions(application_id: str, step_id: str, token: str) -> Task | None:

@@ -8,8 +8,9 @@ and, for a human step,
 - ``validate(ctx) -> dict``: checks that must hold before the decision is claimed (no effects); returns the
   checked inputs the effects need; raises ValidationError / ForbiddenError / ConflictError;
 - ``effects(ctx, checked, claim_id, credentials) -> dict``: the claimed decision's effects, keyed by the
-  claim, publishing nothing; returns ``changes`` (application fields the run's next steps read) and what
-  services.tasks publishes once the run accepted the decision (``permit``, ``signed``);
+  claim, publishing nothing; returns ``changes`` (application fields the run's next steps read), what
+  services.tasks publishes once the run accepted the decision (``permit``, ``signed``) and ``audit`` (values
+  the effects settled, written into the decision's audit entry, e.g. the permit number assigned);
 and optionally
 - ``view(app, task) -> dict``: extra fields for the officer's task page (e.g. the proposed number);
 - ``opened(app, task)``: what happens when the step's task opens, beyond queueing it (e.g. a message);

@@ -34,11 +34,14 @@ def validate(ctx: StepContext) -> dict[str, Any]:
 
 def effects(ctx: StepContext, checked: dict[str, Any], claim_id: str,
             credentials: SigningCredentials | None) -> dict[str, Any]:
-    """Assign the number (ConflictError/NumberCollisionError when it is no longer the next one)."""
+    """Assign the next free number (services.numbering.assign: another file confirmed at the same moment may
+    have taken the one shown; this file then gets the next). The decision's audit entry says which number was
+    assigned (`number`) and, when it differs, which one the officer was shown (`proposed_number`)."""
     from ..services import numbering
 
-    numbering.assign(ctx.app.application_id, checked["number"])
-    return {}
+    assigned = numbering.assign(ctx.app.application_id)
+    shown = checked["number"]
+    return {"audit": {"number": assigned, **({"proposed_number": shown} if shown != assigned else {})}}
 
 
 def view(app: Application, task: Task) -> dict[str, Any]:
