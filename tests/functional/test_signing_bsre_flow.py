@@ -108,7 +108,7 @@ def bsre(local_stack, monkeypatch, tmp_path):
 @pytest.fixture
 def resumed(monkeypatch) -> list[dict[str, Any]]:
     outputs: list[dict[str, Any]] = []
-    monkeypatch.setattr(workflow, "resume", lambda token, output: outputs.append(output))
+    monkeypatch.setattr(workflow, "resume", lambda token, output, error=None: outputs.append(output))
     return outputs
 
 

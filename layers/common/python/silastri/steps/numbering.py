@@ -1,5 +1,5 @@
-"""SOP 7 — Penomoran izin: the back office confirms the proposed permit number (ASL `ProposeNumber`,
-`ConfirmNumber`). Numbers are gap-free per office, format and year; a number confirmed here stays with the
+"""SOP 7 — Penomoran izin: the back office confirms the permit number proposed as the task opens (ASL
+`ConfirmNumber`); the next free number is assigned on confirmation. Numbers are gap-free per office, format and year; a number confirmed here stays with the
 application and becomes public only once a permit with it is signed.
 """
 
@@ -49,3 +49,10 @@ def view(app: Application, task: Task) -> dict[str, Any]:
     from ..services import numbering
 
     return {"proposed_number": numbering.propose(app)}
+
+
+def prepare(app: Application) -> None:
+    """The next number is proposed (and noted in the timeline) as the task opens."""
+    from ..services import automated
+
+    automated.propose_number(app.application_id)
