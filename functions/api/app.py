@@ -469,7 +469,8 @@ def decide(task_id: str) -> Any:
     data = body()
     decided = tasks.decide(who, identifier(task_id, "task_id"), _field(data, "outcome"), _text(data, "note", 2000),
                            data.get("details") or {})
-    return decided.model_dump(mode="json")
+    # what the decision settled, e.g. the permit number assigned (another file may have taken the one shown)
+    return {**decided.model_dump(mode="json"), "settled": tasks.settled(decided.task_id)}
 
 
 @app.route("/api/signing/batch", methods=["POST"])

@@ -302,7 +302,8 @@ class Journey:
         number = self.officers["back_office"].get(f"/api/tasks/{row['task_id']}")["proposed_number"]
         self.officers["back_office"].post(f"/api/tasks/{row['task_id']}/decision",
                                           {"outcome": "confirmed", "details": {"number": number}})
-        self._done("7", "back_office", f"Nomor izin {number}")
+        # another file confirmed at the same moment may have taken the number shown: this one got the next
+        self._done("7", "back_office", f"Nomor izin {self.status()['permit_number']}")
 
     def _signing(self, plan: dict[str, Any]) -> None:
         self.decide("head", "signing", "signed")

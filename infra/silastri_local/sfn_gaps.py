@@ -15,6 +15,10 @@ botocore drops the unknown ones, so the call fails (`States.Runtime: 'StateMachi
 `install()` also maps them, and gives the integration's result as AWS does (`ExecutionArn`, `StartDate`
 as text): moto kept botocore's datetime there, which later broke DescribeExecution of the calling run (500).
 
+SendTaskFailure's `cause` is dropped by moto's API layer (it passes the error only), so a Catch's ResultPath
+saw `Cause: null`; AWS keeps it. The workflow resumes decisions that leave the normal path with a named error
+and the decision's JSON as the cause (adapters.workflow.resume): `install()` passes the cause on.
+
 Pinned by tests/contract/test_sfn_gaps.py.
 """
 
@@ -75,14 +79,26 @@ def _normalise_sfn_response(self: Any, response: Any, boto_service_name: str | N
                                                    else value)
 
 
+def _send_task_failure_with_cause(self: Any) -> Any:
+    from moto.core.responses import EmptyResult
+
+    self.stepfunction_backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"),
+                                                cause=self._get_param("cause"))
+    return EmptyResult()
+
+
 def install() -> None:
     """Patch moto's Step Functions interpreter (idempotent, process-wide)."""
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
         StateTaskServiceSfn,
     )
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
+    from moto.stepfunctions.responses import StepFunctionResponse
 
     with _LOCK:
+        if "task_failure" not in _ORIGINAL:
+            _ORIGINAL["task_failure"] = StepFunctionResponse.send_task_failure
+            StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
         if "sfn_normalise" not in _ORIGINAL:
             _ORIGINAL["sfn_normalise"] = StateTaskServiceSfn._normalise_parameters
             StateTaskServiceSfn._normalise_parameters = _normalise_sfn_parameters  # type: ignore[method-assign]
@@ -96,4 +112,4 @@ def install() -> None:
 
 
 def installed() -> bool:
-    return "stop" in _ORIGINAL and "sfn_normalise" in _ORIGINAL
+    return "stop" in _ORIGINAL and "sfn_normalise" in _ORIGINAL and "task_failure" in _ORIGINAL

@@ -89,6 +89,28 @@ def test_a_token_can_be_used_inside_the_invocation_that_received_it(sfn):
     assert json.loads(done["output"])["decision"] == {"outcome": "delivered"}
 
 
+def test_a_task_failure_keeps_its_cause_for_the_catch(sfn):
+    """A decision that leaves the normal path resumes the wait with SendTaskFailure (a named error, the decision
+    as JSON cause); the Catch's ResultPath keeps both, as on AWS (moto alone drops the cause: see sfn_gaps)."""
+    definition = machine("keep_token")
+    definition["States"]["Await"].pop("End")
+    definition["States"]["Await"] |= {"Next": "Normal", "Catch": [
+        {"ErrorEquals": ["Keputusan.Kembalikan"], "ResultPath": "$.decision", "Next": "Returned"}]}
+    definition["States"] |= {"Normal": {"Type": "Pass", "End": True}, "Returned": {"Type": "Pass", "End": True}}
+    arn = sfn.create_state_machine(name="gaps-cause", definition=json.dumps(definition),
+                                   roleArn=ROLE)["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=arn, name="app-cause", input=json.dumps({"app": "app-cause"}))
+    cause = json.dumps({"outcome": "returned", "task_id": "t-1", "step": "verification"})
+    sfn.send_task_failure(taskToken=wait(lambda: TOKENS.get("app-cause")), error="Keputusan.Kembalikan", cause=cause)
+    done = wait(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(
+        sfn.describe_execution(executionArn=run["executionArn"])))
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"])["decision"] == {"Error": "Keputusan.Kembalikan", "Cause": cause}
+    entered = [e["stateEnteredEventDetails"]["name"] for e in sfn.get_execution_history(
+        executionArn=run["executionArn"])["events"] if "stateEnteredEventDetails" in e]
+    assert entered == ["Await", "Returned"]
+
+
 def test_the_patch_is_what_makes_stop_end_a_token_wait():
     assert sfn_gaps.installed()
     from moto.stepfunctions.parser.backend.execution import Execution

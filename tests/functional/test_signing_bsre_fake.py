@@ -52,7 +52,7 @@ def fake(local_stack, pki, monkeypatch):
         get_settings.cache_clear()
         service = BsreSigner(server.url, "esign", "client-secret", timeout=3, trust_roots_pem=pki.trust_roots_pem())
         monkeypatch.setattr(signing, "bsre_service", lambda: service)
-        monkeypatch.setattr(workflow, "resume", lambda token, output: None)
+        monkeypatch.setattr(workflow, "resume", lambda token, output, error=None: None)
         yield server
     get_settings.cache_clear()
 

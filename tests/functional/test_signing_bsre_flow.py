@@ -108,7 +108,7 @@ def bsre(local_stack, monkeypatch, tmp_path):
 @pytest.fixture
 def resumed(monkeypatch) -> list[dict[str, Any]]:
     outputs: list[dict[str, Any]] = []
-    monkeypatch.setattr(workflow, "resume", lambda token, output: outputs.append(output))
+    monkeypatch.setattr(workflow, "resume", lambda token, output, error=None: outputs.append(output))
     return outputs
 
 
@@ -170,7 +170,7 @@ def test_an_unknown_outcome_is_recorded_refused_without_confirmation_and_signed_
     # with it and a new passphrase: a second attempt, signed and published; both attempts stay in the trail
     decided = tasks.decide(HEAD, task_id, "signed", None,
                            {"signer_nik": NIK, "passphrase": "rahasia-kedua", "confirm_resign": True})
-    assert decided.status == TaskStatus.DECIDED and resumed == [{"outcome": "signed", "task_id": task_id}]
+    assert decided.status == TaskStatus.DECIDED and resumed == [{"outcome": "signed", "task_id": task_id, "step": "signing"}]
     assert [c for c in bsre.calls if c[0] == "sign"] == [("sign", NIK, "passphrase", "rahasia-pertama"),
                                                          ("sign", NIK, "passphrase", "rahasia-kedua")]
     stored = dynamo.get_application(app.application_id)

@@ -147,7 +147,7 @@ def fake(local_stack, pki, monkeypatch):
     identity = SignerIdentity(name="H. Ahmad Fauzi", title="Kepala Dinas")
     users = {NIK: fake_bsre.User(identity=identity, passphrase=PASSPHRASE)}
     with fake_bsre.FakeBsre(pki, users, username="esign", password="client-secret") as server:
-        monkeypatch.setattr(workflow, "resume", lambda token, output: None)
+        monkeypatch.setattr(workflow, "resume", lambda token, output, error=None: None)
         yield server
 
 
@@ -208,7 +208,7 @@ def test_a_decree_signed_by_an_untrusted_chain_is_not_published_in_the_documente
     rogue_pki = fake_bsre.TestBsrePki()  # not BSrE's: nobody configured it as trusted
     identity = SignerIdentity(name="H. Ahmad Fauzi", title="Kepala Dinas")
     users = {NIK: fake_bsre.User(identity=identity, passphrase=PASSPHRASE)}
-    monkeypatch.setattr(workflow, "resume", lambda token, output: None)
+    monkeypatch.setattr(workflow, "resume", lambda token, output, error=None: None)
     with fake_bsre.FakeBsre(rogue_pki, users, username="esign", password="client-secret") as server:
         deployed_bsre(server.url, pki.trust_roots_pem())  # BSrE's (the test PKI's) roots, not the rogue's
         app, task_id = _signing_task()

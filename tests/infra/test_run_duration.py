@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from silastri.domain.catalog import PaymentStage, default_catalog
+from silastri.domain.steps import LEAVING_PATH
 from silastri.services.automated import MAX_RETURNS
 from silastri_local import template as tpl
 
@@ -144,5 +145,12 @@ def test_the_calculation_sees_loops_and_limits():
     revision wait), and a long wait alone pushes a run past the limit."""
     assert state_seconds({"Type": "Wait", "Seconds": 400 * 86400}) > LIMIT
     assert PATH_BOUNDS["$.revision.timeout_seconds"] >= 14 * 86400
-    assert not re.search(r"send_task_failure", "\n".join(
-        p.read_text() for p in (ROOT / "layers").rglob("*.py"))), "a task failure could trigger a token-wait retry"
+    # decisions that leave the normal path resume a wait with SendTaskFailure (domain.steps.LEAVING_PATH): no
+    # wait may retry on those errors, or a decision would restart the wait and the bound above would not hold
+    sent = set(LEAVING_PATH.values())
+    assert sent and re.search(r"send_task_failure", (ROOT / "layers/common/python/silastri/adapters/workflow.py")
+                              .read_text())
+    for name, state in ASL["States"].items():
+        if str(state.get("Resource", "")).endswith(".waitForTaskToken"):
+            retried = {e for retrier in state.get("Retry", []) for e in retrier["ErrorEquals"]}
+            assert not retried & (sent | {"States.ALL", "States.TaskFailed"}), (name, retried)

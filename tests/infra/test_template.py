@@ -32,7 +32,7 @@ def test_asl_validator_accepts_the_state_machine():
 
 def test_asl_validator_catches_a_next_to_a_missing_state(tmp_path):
     asl = json.loads((ROOT / "statemachine/licensing.asl.json").read_text())
-    asl["States"]["RecordSubmission"]["Next"] = "NoSuchState"
+    asl["States"]["IssueReceipt"]["Next"] = "NoSuchState"
     broken = tmp_path / "broken.asl.json"
     broken.write_text(json.dumps(asl))
     result = subprocess.run([str(ROOT / "node_modules/.bin/asl-validator"), "--json-path", str(broken)],

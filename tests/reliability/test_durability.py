@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from silastri_local.client import ApiClient, ApiError
+from silastri_local.client import ApiClient
 from silastri_local.journey import SKM_ELEMENTS, Journey, officer_clients
 from silastri_local.stack_process import StackProcess
 
@@ -76,21 +76,15 @@ def _journeys(url: str, officer_logins: dict[str, dict[str, str]], ledger: Ledge
                     assert journey.applicant
                     journey.applicant.post(f"/api/applications/{journey.application_id}/survey",
                                            {"scores": dict.fromkeys(SKM_ELEMENTS, 4)})
-                for attempt in range(3):  # two journeys may propose the same next number: take the next one
-                    if step == "numbering":
-                        number = officers[role].get(f"/api/tasks/{task['task_id']}")["proposed_number"]
-                        details = {"number": number}
-                    try:
-                        officers[role].post(f"/api/tasks/{task['task_id']}/decision",
-                                            {"outcome": outcome, "details": details or {}})
-                        break
-                    except ApiError as exc:
-                        if step != "numbering" or exc.status != 409 or attempt == 2:
-                            raise
+                if step == "numbering":  # the number shown; another journey may take it first (then the next)
+                    number = officers[role].get(f"/api/tasks/{task['task_id']}")["proposed_number"]
+                    details = {"number": number}
+                answer = officers[role].post(f"/api/tasks/{task['task_id']}/decision",
+                                             {"outcome": outcome, "details": details or {}})
                 with ledger.lock:
                     ledger.decisions[task["task_id"]] = (journey.application_id, step, outcome)
-                    if step == "numbering":
-                        ledger.permits[journey.application_id] = str(details["number"])  # type: ignore[index]
+                    if step == "numbering":  # the number the 200 says was assigned
+                        ledger.permits[journey.application_id] = str(answer["settled"]["number"])
     except Exception as exc:  # the stack was killed under this journey (or refused it): stop here
         with ledger.lock:
             ledger.errors.append(f"{type(exc).__name__}: {str(exc)[:160]}")

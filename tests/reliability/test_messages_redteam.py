@@ -162,7 +162,7 @@ def test_submitted_is_still_published_when_record_submission_runs_again_after_a_
     ("a retried step publishes the same event")."""
     app = _fake_application()
     entries: list[TimelineEvent] = []
-    monkeypatch.setattr(automated, "_mark", lambda application_id, state, **fields: app)
+    monkeypatch.setattr(dynamo, "get_application", lambda application_id: app)
     monkeypatch.setattr(dynamo, "timeline", lambda application_id: list(entries))
 
     def record(application_id: str, step: str, action: str, actor_role: str, actor_id: str | None = None,
@@ -176,10 +176,9 @@ def test_submitted_is_still_published_when_record_submission_runs_again_after_a_
     published = _Published(fail=1)
     monkeypatch.setattr(messaging, "publish", published)
 
-    event = automated.StepEvent(application_id="a1", state="RecordSubmission")
     with pytest.raises(RuntimeError):
-        automated.record_submission(event)  # the publish fails: the step fails
-    automated.record_submission(event)  # the same step again (retry / continued run / restart)
+        automated.record_submission("a1")  # the publish fails: the task's opener fails
+    automated.record_submission("a1")  # the same opener again (Lambda retry / continued run / restart)
 
     assert [n.kind for n in published] == ["submitted"]
 

@@ -18,8 +18,9 @@ from silastri.steps import StepContext
 
 ASL = json.loads((Path(__file__).parents[2] / "statemachine" / "licensing.asl.json").read_text())
 
-#: steps done by the system, and the ASL state that does each
-SYSTEM_STATES = {"submission": "RecordSubmission", "forwarding": "ForwardApplication"}
+#: steps done by the system, and the ASL state that does each (SOP 1 is recorded as the completeness check
+#: opens; SOP 3 forwards with the receipt)
+SYSTEM_STATES = {"submission": "CheckCompleteness", "forwarding": "IssueReceipt"}
 
 
 def _states(states: dict) -> dict:
@@ -78,14 +79,23 @@ def test_every_human_step_in_the_workflow_has_a_module_and_no_module_is_missing_
 
 
 def test_the_workflow_routes_every_outcome_of_each_waiting_step_and_nothing_else():
+    """Each wait goes on to its "Next" for the step's one normal outcome (SendTaskSuccess); every outcome that
+    leaves the normal path resumes with its named error (SendTaskFailure), which the wait catches, keeping the
+    decision in $.decision; no wait catches a decision error its step cannot produce."""
     for step_id, names in waits().items():
         outcomes = {o.outcome for o in registry.definition(step_id).outcomes}
+        normal = {o for o in outcomes if steps.resume_error(o) is None}
+        leaving = {steps.resume_error(o) for o in outcomes} - {None}
+        assert len(normal) == 1, (step_id, normal)
         for name in names:
-            choice = STATES[STATES[name]["Next"]]
-            assert choice["Type"] == "Choice", name
-            routed = {c["StringEquals"] for c in choice["Choices"] if c.get("Variable") == "$.decision.outcome"}
-            # withdrawing is routed wherever the applicant may still withdraw (not once the decision is taken)
-            assert outcomes <= routed <= outcomes | {steps.WITHDRAWN}, (step_id, name)
+            state = STATES[name]
+            assert state["Next"] in STATES, name
+            caught = {e: c for c in state["Catch"] for e in c["ErrorEquals"] if e.startswith("Keputusan.")}
+            assert all(c["ResultPath"] == "$.decision" and c["Next"] in STATES for c in caught.values()), name
+            # withdrawing is caught wherever the applicant may still withdraw (not once the decision is taken)
+            assert leaving <= set(caught) <= leaving | {steps.resume_error(steps.WITHDRAWN)}, (step_id, name)
+            errors = [e for c in state["Catch"] for e in c["ErrorEquals"]]
+            assert errors[-1] == "States.ALL" and len(errors) == len(set(errors)), name  # catch-all last
 
 
 def test_every_human_step_declares_its_checks_and_effects():

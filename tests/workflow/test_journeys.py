@@ -42,7 +42,7 @@ def test_orsos_happy_path_reaches_pickup_with_a_valid_signature(stack, api, staf
     assert {"submission", "completeness_check", "forwarding", "technical_review", "verification", "approval",
             "numbering", "signing", "printing", "pickup"} <= done
     states = entered_states(history(stack, journey))
-    assert "TechnicalReview" in states and states[-1] == "Issued"
+    assert "TechnicalReview" in states and states[-1] == "CloseCompleted"
 
 
 def test_sip_skips_the_technical_steps(stack, api, staff):

@@ -8,12 +8,13 @@ import json
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pypdf import PdfReader, PdfWriter
 from silastri.adapters.signing import DevPkiSigner
 from silastri_local.client import ApiError, fetch
-from silastri_local.journey import SKM_ELEMENTS, Journey
+from silastri_local.journey import SKM_ELEMENTS, Journey, journey_at
 
 
 def to_signing(api, staff, permit_type: str = "sip") -> Journey:
@@ -200,6 +201,44 @@ def test_two_concurrent_decisions_record_one(stack, api, staff):
     assert sorted(outcomes) == [200, 409]
     decided = [e for e in journey.status()["timeline"] if e["action"] == "decided"]
     assert len(decided) == 1
+
+
+def test_concurrent_confirmations_of_different_files_each_get_the_next_free_number(stack, api, staff):
+    """Issue 12 item 6: files waiting at numbering at once are all shown the same next number; confirmed at
+    the same moment, each gets its own (distinct, gap-free), none is refused; a second confirmation of the
+    same file is the only 409."""
+    files = 12
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        journeys = list(pool.map(lambda _: journey_at(api, staff, "numbering", permit_type="sip"), range(files)))
+    back_office = staff["back_office"]
+    rows = [j.task("back_office", "numbering") for j in journeys]
+    shown = [back_office.get(f"/api/tasks/{row['task_id']}")["proposed_number"] for row in rows]
+    start = threading.Barrier(files)
+
+    def confirm(index: int) -> int:
+        start.wait()
+        try:
+            back_office.post(f"/api/tasks/{rows[index]['task_id']}/decision",
+                             {"outcome": "confirmed", "details": {"number": shown[index]}})
+            return 200
+        except ApiError as exc:
+            return exc.status
+
+    with ThreadPoolExecutor(max_workers=files) as pool:
+        answers = list(pool.map(confirm, range(files)))
+    assert answers == [200] * files
+    assigned = [j.status()["permit_number"] for j in journeys]
+    sequences = sorted(int(n.split("/")[2]) for n in assigned)
+    assert sequences == list(range(sequences[0], sequences[0] + files))  # distinct and gap-free
+    for journey, number, proposal in zip(journeys, assigned, shown, strict=True):
+        decided = [e for e in journey.status()["timeline"] if e["step"] == "numbering" and e["action"] == "decided"]
+        assert decided[0]["details"]["number"] == number  # the audit trail says which number was assigned
+        assert decided[0]["details"].get("proposed_number", number) == proposal  # and what was shown, if other
+    with pytest.raises(ApiError) as twice:
+        back_office.post(f"/api/tasks/{rows[0]['task_id']}/decision",
+                         {"outcome": "confirmed", "details": {"number": shown[0]}})
+    assert twice.value.status == 409
+    assert journeys[0].status()["permit_number"] == assigned[0]
 
 
 def test_a_signing_passphrase_is_never_stored_or_logged(stack, api, staff):

@@ -78,7 +78,7 @@ def test_fixed_payment_is_referenced_paid_rejected_once_confirmed_and_the_permit
     assert {"payment", "payment_confirmation", "numbering", "pickup"} <= done
     states = runs_states(stack, journey)
     assert "RecordFixedAssessment" in states and "AssessPayment" not in states and "TechnicalReview" not in states
-    assert states.index("ConfirmPayment") < states.index("ProposeNumber") < states.index("SignPermit")
+    assert states.index("ConfirmPayment") < states.index("ConfirmNumber") < states.index("SignPermit")
 
 
 def test_assessed_payment_is_entered_by_the_technical_team_and_confirmed_from_the_provider(stack, api, staff):
@@ -116,7 +116,7 @@ def test_assessed_payment_is_entered_by_the_technical_team_and_confirmed_from_th
     assert status["status"] == "completed"
     assert {"payment_assessment", "payment", "payment_confirmation"} <= {s["step"] for s in status["steps"]}
     states = runs_states(stack, journey)
-    assert states.index("TechnicalReview") < states.index("AssessPayment") < states.index("ProposeNumber")
+    assert states.index("TechnicalReview") < states.index("AssessPayment") < states.index("ConfirmNumber")
 
 
 def test_an_unpaid_application_lapses_at_the_deadline(stack, api, bengkalis):

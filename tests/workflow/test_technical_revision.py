@@ -107,7 +107,7 @@ def test_technical_team_returns_the_file_for_revision_and_the_resubmission_reach
     assert versions == [1, 2]  # the earlier version stays in the history
     states = entered_states(stack, journey)
     assert states.count("TechnicalReview") == 2 and states.count("CheckCompleteness") == 2
-    assert "RequestRevision" in states and "ContinueAsNewRun" in states and states[-1] == "Issued"
+    assert "RequestRevision" in states and "ContinueAsNewRun" in states and states[-1] == "CloseCompleted"
 
 
 def test_technical_revisions_count_against_the_revision_round_limit(stack, api, staff):

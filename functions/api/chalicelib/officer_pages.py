@@ -29,7 +29,6 @@ from silastri.domain.errors import (
     DomainError,
     ForbiddenError,
     NotFoundError,
-    NumberCollisionError,
     ValidationError,
 )
 from silastri.domain.validation import clean_text, copies, identifier
@@ -564,10 +563,6 @@ def decide_task(ctx: Ctx, task_id: str) -> Response:
     try:
         note = clean_text(form.get("note"), "note", 2000, label="Catatan", required=False, multiline=True) or None
         tasks.decide(who, task_id, outcome, note, _details(form))
-    except NumberCollisionError:
-        ctx.errors = {"number": "Nomor yang diusulkan sudah dipakai permohonan lain. Periksa nomor baru di bawah, "
-                                "lalu konfirmasi lagi."}
-        return _task_page(ctx, task_id, 409, chosen=outcome)
     except ConflictError as exc:
         if tasks.task_view(who, task_id)["task"]["status"] != "open":
             return _task_page(ctx, task_id, 409, conflict=True)

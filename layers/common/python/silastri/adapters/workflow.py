@@ -22,10 +22,15 @@ def start_run(name: str, payload: dict[str, Any]) -> str:
         return f"{arn.replace(':stateMachine:', ':execution:')}:{name}"
 
 
-def resume(task_token: str, output: dict[str, Any]) -> None:
-    """Hand a human decision to the waiting run. Raises ConflictError if the run no longer waits."""
+def resume(task_token: str, output: dict[str, Any], error: str | None = None) -> None:
+    """Hand a human decision to the waiting run: SendTaskSuccess with `output`, or, with `error` (a decision
+    that leaves the normal path, e.g. "Keputusan.Kembalikan"), SendTaskFailure with that error and `output`
+    as its JSON cause (caught on the wait state). Raises ConflictError if the run no longer waits."""
     sfn = client("stepfunctions")
     try:
-        sfn.send_task_success(taskToken=task_token, output=json.dumps(output))
+        if error is None:
+            sfn.send_task_success(taskToken=task_token, output=json.dumps(output))
+        else:
+            sfn.send_task_failure(taskToken=task_token, error=error, cause=json.dumps(output))
     except (sfn.exceptions.TaskDoesNotExist, sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken) as exc:
         raise ConflictError("the workflow is no longer waiting for this task") from exc

@@ -40,9 +40,5 @@ class TooManyRequestsError(DomainError):
         self.retry_after = max(1, int(retry_after))
 
 
-class NumberCollisionError(ConflictError):
-    """The proposed permit number was taken meanwhile."""
-
-
 class TransientStepError(Exception):
     """A workflow step failed for a reason worth retrying (ASL Retry matches this name)."""

@@ -116,6 +116,24 @@ STEPS: Mapping[StepId, StepDef] = _Definitions()
 
 WITHDRAWN = "withdrawn"
 
+#: Decisions that leave a step's normal path resume the waiting run with SendTaskFailure and this error name,
+#: which the wait state catches (statemachine/licensing.asl.json, "Catch"); every other outcome is the step's
+#: normal path and resumes it with SendTaskSuccess (the wait's "Next"). Named in Bahasa Indonesia like the SOP.
+LEAVING_PATH: dict[str, str] = {
+    WITHDRAWN: "Keputusan.Tarik",               # the applicant withdraws (any wait)
+    "incomplete": "Keputusan.TidakLengkap",     # SOP 2: the file goes back to the applicant
+    "revision": "Keputusan.Perbaikan",          # SOP 4: the technical team asks the applicant for a revision
+    "returned": "Keputusan.Kembalikan",         # one step back (verification, approval, signing)
+    "not_recommend": "Keputusan.Tolak",         # SOP 4: not recommended → rejection letter
+    "rejected": "Keputusan.Tolak",              # SOP 6: rejected → rejection letter
+    "proof_rejected": "Keputusan.BuktiDitolak",  # payment: the proof is rejected, the applicant pays again
+}
+
+
+def resume_error(outcome: str) -> str | None:
+    """The error name a decision `outcome` resumes its run with (LEAVING_PATH), None for the normal path."""
+    return LEAVING_PATH.get(outcome)
+
 
 def step(step_id: str) -> StepDef:
     """The definition of `step_id` (declared by its module in ``silastri.steps``).

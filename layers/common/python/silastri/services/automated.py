@@ -1,8 +1,10 @@
-"""The automated SOP steps, one function per Lambda. Each takes the run's payload (ids only) and is
-idempotent: the workflow may retry it, and a resumed run may repeat it."""
+"""The automated SOP steps: one function per Lambda (taking the run's payload, ids only), and the work a human
+step's task opener does first, without a workflow state of its own (`record_submission`, `propose_number`,
+`render_permit`: steps.*.prepare). Each is idempotent: the workflow may retry it, a resumed run may repeat it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -37,17 +39,17 @@ def _mark(application_id: str, state: str | None, **fields: Any) -> Application:
     return dynamo.update_application(application_id, change)[0]
 
 
-def record_submission(event: StepEvent) -> dict[str, Any]:
-    """SOP 1: the submission is on record; the applicant gets SILASTRI's notification."""
-    app = _mark(event.application_id, event.state)
+def record_submission(application_id: str) -> None:
+    """SOP 1: the submission is on record; the applicant gets SILASTRI's notification. Done as the completeness
+    check's task opens (steps.completeness_check.prepare), not as a workflow state of its own; idempotent."""
+    app = dynamo.get_application(application_id)
     if not any(e.action == "submitted" for e in dynamo.timeline(app.application_id)):
         timeline.record(app.application_id, steps.StepId.SUBMISSION.value, "submitted", steps.Role.APPLICANT.value,
                         app.applicant_id)
         timeline.record(app.application_id, steps.StepId.SUBMISSION.value, "done", "system")
-    # outside the guard: a retried step publishes again and the event id makes it one message per recipient
+    # outside the guard: an opener run again publishes again and the event id makes it one message per recipient
     timeline.notify("submitted", application_id=app.application_id, registration_number=app.registration_number,
                     user_id=app.applicant_id, office_id=app.office_id, event_id=f"submitted:{app.application_id}")
-    return {"registration_number": app.registration_number}
 
 
 def request_revision(event: StepEvent) -> dict[str, Any]:
@@ -86,7 +88,8 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
 
 
 def issue_receipt(event: StepEvent) -> dict[str, Any]:
-    """SOP 2 output: the Tanda Terima PDF."""
+    """SOP 2 output: the Tanda Terima PDF; then SOP 3: the file is forwarded (`forward_application`), one
+    workflow state (ASL `IssueReceipt`)."""
     app = dynamo.get_application(event.application_id)
     key = storage.issued_key(app.office_id, app.application_id, "receipt")
     if not app.receipt_key:
@@ -96,12 +99,13 @@ def issue_receipt(event: StepEvent) -> dict[str, Any]:
                     registration_number=app.registration_number, user_id=app.applicant_id,
                     office_id=app.office_id, event_id=f"receipt_issued:{app.application_id}")
     _mark(app.application_id, event.state, receipt_key=key, revision_notes={})
-    return {"receipt": True}
+    return {"receipt": True, **forward_application(app.application_id)}
 
 
-def forward_application(event: StepEvent) -> dict[str, Any]:
-    """SOP 3: the back office forwards to the technical team, or (SIP) straight to the verifier."""
-    app = _mark(event.application_id, event.state)
+def forward_application(application_id: str) -> dict[str, Any]:
+    """SOP 3: the back office forwards to the technical team, or (SIP) straight to the verifier, as the stage
+    plan stored at submission says (the ASL's NeedsTechnicalRecommendation routes the run)."""
+    app = dynamo.get_application(application_id)
     definition = default_catalog().permit_type(app.office_id, app.permit_type)
     technical = bool(app.plan(definition)["technical_review"])  # the plan stored at submission
     target = steps.Role.TECHNICAL_TEAM if technical else steps.Role.VERIFIER
@@ -116,30 +120,38 @@ def record_return(event: StepEvent) -> dict[str, Any]:
     count = app.return_count + 1
     _mark(app.application_id, None, return_count=count)
     target = event.input.get("return_to")
-    timeline.record(app.application_id, str(event.input.get("decision", {}).get("step", app.current_step)),
+    decision = event.input.get("decision") or {}
+    if isinstance(decision.get("Cause"), str):  # caught as Keputusan.Kembalikan: the decision is the JSON cause
+        try:
+            decision = json.loads(decision["Cause"])
+        except ValueError:
+            decision = {}
+    timeline.record(app.application_id, str(decision.get("step") or app.current_step),
                     "returned", "system", return_to=target, count=count)
     return {"count": count, "limit_reached": count > MAX_RETURNS}
 
 
-def propose_number(event: StepEvent) -> dict[str, Any]:
-    """SOP 7: the next number in the office's format, shown to the back office for confirmation."""
-    app = dynamo.get_application(event.application_id)
+def propose_number(application_id: str) -> str:
+    """SOP 7: the next number in the office's format, shown to the back office for confirmation (as the
+    numbering task opens: steps.numbering.prepare; the task page proposes it again when viewed)."""
+    app = dynamo.get_application(application_id)
     proposal = numbering.propose(app)
-    _mark(app.application_id, event.state, proposed_number=proposal)
+    _mark(app.application_id, None, proposed_number=proposal)
     timeline.record(app.application_id, steps.StepId.NUMBERING.value, "number_proposed", "system", number=proposal)
-    return {"proposed_number": proposal}
+    return proposal
 
 
-def render_permit(event: StepEvent) -> dict[str, Any]:
-    """Draft the decree (number, holder, validity, QR to the public verification page) for the head's preview."""
-    app = dynamo.get_application(event.application_id)
+def render_permit(application_id: str) -> str:
+    """Draft the decree (number, holder, validity, QR to the public verification page) for the head's preview,
+    as the signing task opens (steps.signing.prepare); returns the permit id."""
+    app = dynamo.get_application(application_id)
     permit_id = app.permit_id or permits.new_permit_id()
     if not app.permit_id:
         app = _mark(app.application_id, None, permit_id=permit_id)
     key = storage.issued_key(app.office_id, app.application_id, "permit-draft")
     storage.put_document(key, permits.render_permit(app, draft=True))
-    _mark(app.application_id, event.state, draft_permit_key=key)
-    return {"permit_id": permit_id}
+    _mark(app.application_id, None, draft_permit_key=key)
+    return permit_id
 
 
 def prepare_rejection(event: StepEvent) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Permit numbers: proposed at SOP 7, assigned when the back office confirms.
+"""Permit numbers: proposed on the SOP 7 task, assigned when the back office confirms.
 
 Gap-free and unique per office, permit type and year without a transaction: the counter item holds the
 last number and the application that took it. Taking a number is one conditional write (value n-1 → n,
@@ -8,10 +8,13 @@ written (helping), so a crash between the two writes can never leave a gap or lo
 
 from __future__ import annotations
 
+import random
+import time
+
 from ..adapters import dynamo
 from ..domain.catalog import default_catalog
 from ..domain.clock import now_utc, to_wib
-from ..domain.errors import ConflictError, NumberCollisionError
+from ..domain.errors import ConflictError
 from ..domain.models import Application
 from ..domain.numbering import counter_id, format_permit_number
 
@@ -27,7 +30,8 @@ def _format(app: Application, seq: int) -> str:
 
 
 def propose(app: Application) -> str:
-    """The number this application would get if confirmed now."""
+    """The number this application would get if confirmed now (shown on the numbering task; another file
+    confirmed first takes it, and this one then gets the next free number: `assign`)."""
     if app.permit_number:
         return app.permit_number
     value, holder = dynamo.read_counter(_counter(app))
@@ -36,42 +40,44 @@ def propose(app: Application) -> str:
     return _format(app, value + 1)
 
 
-def _write_number(application_id: str, number: str) -> None:
+def _write_number(application_id: str, number: str) -> str:
+    """Write `number` unless the application has one already; returns the one it has."""
     def change(target: Application) -> None:
         if target.permit_number is None:
             target.permit_number = number
 
-    dynamo.update_application(application_id, change)
+    return dynamo.update_application(application_id, change)[0].permit_number or number
 
 
-def assign(application_id: str, expected_number: str) -> str:
-    """Confirm `expected_number` for the application; idempotent for the same application.
+#: attempts to take the next number before giving up (each lost race means another file took one: with
+#: n officers confirming at the same moment a caller loses at most n-1 times in a row)
+MAX_ATTEMPTS = 200
 
-    Raises NumberCollisionError when the number was taken meanwhile (nothing changes; propose again).
-    """
+
+def assign(application_id: str) -> str:
+    """Give the application the next free permit number and return it; idempotent (an application that has a
+    number keeps it: a file returned from signing to numbering, a retried effect).
+
+    Confirmations of different files at once each get their own number, gap-free: taking the number is one
+    conditional write on the counter (n → n+1, holder = this application); a caller that loses the race to
+    another file reads the counter again and takes the next one (never an error in the normal flow). What was
+    proposed to the officer may therefore differ from what is assigned; the caller records both.
+    Raises ConflictError only if the counter stays contended for MAX_ATTEMPTS rounds."""
     app = dynamo.get_application(application_id)
     if app.permit_number:
-        if app.permit_number != expected_number:
-            raise ConflictError(f"permohonan ini sudah bernomor {app.permit_number}", field="number")
         return app.permit_number
     counter = _counter(app)
-    for _ in range(20):
+    for attempt in range(MAX_ATTEMPTS):
         value, holder = dynamo.read_counter(counter)
         if holder == app.application_id:  # we took it earlier but crashed before writing it down
-            number = _format(app, value)
-            _write_number(app.application_id, number)
-            return number
+            return _write_number(app.application_id, _format(app, value))
         if holder:  # help the previous holder finish, so no number is ever lost
             previous = dynamo.get_application(holder)
             if previous.permit_number is None:
                 _write_number(holder, _format(previous, value))
-        number = _format(app, value + 1)
-        if number != expected_number:
-            raise NumberCollisionError(f"nomor {expected_number} sudah terpakai; nomor berikutnya {number}",
-                                       field="number")
         if dynamo.advance_counter(counter, value, app.application_id):
-            _write_number(app.application_id, number)
-            return number
+            return _write_number(app.application_id, _format(app, value + 1))
+        time.sleep(random.uniform(0, min(0.05, 0.002 * (attempt + 1))))  # noqa: S311 - jitter, not security
     raise ConflictError("penomoran sedang sibuk; coba lagi")
 
 

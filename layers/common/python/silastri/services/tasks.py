@@ -35,13 +35,16 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
     pending = finish_pending_decisions(application_id, step_id, token)
     if pending is not None:
         return pending
+    current = dynamo.get_application(application_id)
+    if current.status not in CLOSED_STATUSES:
+        step.prepare(current)  # what the task shows must be ready before anyone sees it (e.g. the draft decree)
     opened_at = now_utc()
     candidate = Task(task_id=uuid.uuid4().hex, application_id=application_id, office_id=office_id, step=step_id,
                      role=definition.role.value, opened_at=opened_at, execution_name=execution_name)
     clock_problem = None
     if definition.role != steps.Role.APPLICANT:
         try:
-            clock = sla.clock_for(dynamo.get_application(application_id), step_id, opened_at)
+            clock = sla.clock_for(current, step_id, opened_at)
             candidate.due_at, candidate.remind_at = clock.due_at, clock.remind_at
             candidate.sla = {"standard": clock.standard.label, "budget_minutes": clock.budget_minutes,
                              "consumed_minutes": clock.consumed_minutes}
@@ -157,10 +160,22 @@ def _refused(task: Task, effects: dict[str, Any]) -> None:
     count(DECISIONS_REFUSED, step=task.step)
 
 
+def _resume(token: str, task: Task) -> None:
+    """Resume the waiting run with the task's decision: SendTaskSuccess on the step's normal path, else
+    SendTaskFailure with the outcome's named error (domain.steps.LEAVING_PATH), caught on the wait state."""
+    assert task.outcome
+    output = {"outcome": task.outcome, "task_id": task.task_id, "step": task.step}
+    error = steps.resume_error(task.outcome)
+    if error is None:
+        workflow.resume(token, output)
+    else:
+        workflow.resume(token, output, error=error)
+
+
 def _deliver(task: Task, token: str, effects: dict[str, Any]) -> None:
     """Resume the run with the claimed decision, then publish; if the run refuses, void the claim."""
     try:
-        workflow.resume(token, {"outcome": task.outcome, "task_id": task.task_id})
+        _resume(token, task)
     except ConflictError:
         _refused(task, effects)
         raise ConflictError("alur kerja permohonan ini sudah berhenti; keputusan tidak berlaku dan tidak ada "
@@ -216,6 +231,7 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
         dynamo.release_claim(task_id, claim_id)
         raise
     extra: dict[str, Any] = {name: checked[name] for name in step.audit if name in checked}
+    extra.update(effects.get("audit") or {})  # what the effects settled (e.g. the permit number assigned)
     if principal.acting:
         extra["acting"] = "Plt."  # an acting head decides in their own name, marked as Plt.
     extra.update(sla.actual_vs_standard(claimed, claimed.decided_at or now_utc()))
@@ -224,6 +240,12 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     _deliver(claimed, token, effects)
     logger.info("task decided", application_id=app.application_id, step=task.step, outcome=outcome)
     return dynamo.get_task(task_id)
+
+
+def settled(task_id: str) -> dict[str, Any]:
+    """What a decided task's effects settled, as written into its audit entry (e.g. numbering:
+    {"number": the permit number assigned, "proposed_number": the one shown when it differs}); {} if nothing."""
+    return dict(dynamo.claim_of(task_id)[2].get("audit") or {})
 
 
 def finish_pending_decisions(application_id: str, step_id: str, token: str) -> Task | None:
@@ -242,7 +264,7 @@ def finish_pending_decisions(application_id: str, step_id: str, token: str) -> T
             continue
         if task.step == step_id:
             _set_fields(application_id, effects.get("changes") or {})
-            workflow.resume(token, {"outcome": task.outcome, "task_id": task.task_id})
+            _resume(token, task)
             _publish(task, effects)
             delivered = task
         else:
@@ -273,7 +295,7 @@ def _redeliver_decided(application_id: str, step_id: str, token: str) -> Task | 
     since = latest.decided_at or latest.opened_at
     if any(e.action in _RUN_ENDINGS and e.at >= since for e in dynamo.timeline(application_id)):
         return None
-    workflow.resume(token, {"outcome": latest.outcome, "task_id": latest.task_id})
+    _resume(token, latest)
     logger.info("decision delivered again to a restarted run", application_id=application_id, step=step_id,
                 outcome=latest.outcome)
     return latest

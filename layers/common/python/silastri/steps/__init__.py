@@ -8,10 +8,14 @@ and, for a human step,
 - ``validate(ctx) -> dict``: checks that must hold before the decision is claimed (no effects); returns the
   checked inputs the effects need; raises ValidationError / ForbiddenError / ConflictError;
 - ``effects(ctx, checked, claim_id, credentials) -> dict``: the claimed decision's effects, keyed by the
-  claim, publishing nothing; returns ``changes`` (application fields the run's next steps read) and what
-  services.tasks publishes once the run accepted the decision (``permit``, ``signed``);
+  claim, publishing nothing; returns ``changes`` (application fields the run's next steps read), what
+  services.tasks publishes once the run accepted the decision (``permit``, ``signed``) and ``audit`` (values
+  the effects settled, written into the decision's audit entry, e.g. the permit number assigned);
 and optionally
 - ``view(app, task) -> dict``: extra fields for the officer's task page (e.g. the proposed number);
+- ``prepare(app)``: what must be ready before the step's task opens (idempotent: a resumed run prepares
+  again), e.g. SOP 1's submission record before the completeness check, the number proposed at SOP 7, the
+  draft decree the head reviews at SOP 8 — work that has no workflow state of its own;
 - ``opened(app, task)``: what happens when the step's task opens, beyond queueing it (e.g. a message);
 - ``STATUS_WHILE_OPEN``: the application's status while the task is open (the applicant must act);
 - ``AUDIT``: names of checked values written into the decision's audit entry.
@@ -77,6 +81,10 @@ def _nothing_on_open(app: Application, task: Task) -> None:
     return None
 
 
+def _nothing_to_prepare(app: Application) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Step:
     """A step module with its optional parts filled in (system steps have no checks and no effects)."""
@@ -87,6 +95,7 @@ class Step:
     validate: Callable[[StepContext], dict[str, Any]] = _no_checks
     effects: Callable[[StepContext, dict[str, Any], str, SigningCredentials | None], dict[str, Any]] = _no_effects
     view: Callable[[Application, Task], dict[str, Any]] = _no_view
+    prepare: Callable[[Application], None] = _nothing_to_prepare
     opened: Callable[[Application, Task], None] = _nothing_on_open
     status_while_open: ApplicationStatus | None = None
     audit: tuple[str, ...] = field(default_factory=tuple)
@@ -98,7 +107,8 @@ class Step:
 
 def _load(source: ModuleType) -> Step:
     optional = {name: getattr(source, attribute) for name, attribute in (
-        ("validate", "validate"), ("effects", "effects"), ("view", "view"), ("opened", "opened"),
+        ("validate", "validate"), ("effects", "effects"), ("view", "view"), ("prepare", "prepare"),
+        ("opened", "opened"),
         ("status_while_open", "STATUS_WHILE_OPEN"), ("audit", "AUDIT")) if hasattr(source, attribute)}
     return Step(source=source, definition=source.DEFINITION, details=getattr(source, "DETAILS", {}), **optional)
 

@@ -1,4 +1,5 @@
-"""SOP 2 — Pemeriksaan kelengkapan berkas: the back office checks the file (ASL `CheckCompleteness`).
+"""SOP 2 — Pemeriksaan kelengkapan berkas: the back office checks the file (ASL `CheckCompleteness`; SOP 1's
+submission is recorded as this task opens).
 
 `complete` issues the receipt (Tanda Terima); `incomplete` sends the file back to the applicant
 (`RequestRevision`) with a note and, per document, what to replace.
@@ -12,6 +13,7 @@ from ..domain.steps import Outcome, Role, StepDef, StepId
 from ._common import StepContext, document_notes
 
 if TYPE_CHECKING:
+    from ..domain.models import Application
     from ..services.permits import SigningCredentials
 
 DEFINITION = StepDef(
@@ -35,3 +37,10 @@ def effects(ctx: StepContext, checked: dict[str, Any], claim_id: str,
             credentials: SigningCredentials | None) -> dict[str, Any]:
     """The applicant's revision page reads `revision_notes` (emptied when the file is complete)."""
     return {"changes": {"revision_notes": checked["revision_notes"]}}
+
+
+def prepare(app: Application) -> None:
+    """SOP 1 before SOP 2: the submission is on record and announced (services.automated.record_submission)."""
+    from ..services import automated
+
+    automated.record_submission(app.application_id)

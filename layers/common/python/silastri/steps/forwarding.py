@@ -1,5 +1,5 @@
 """SOP 3 — Penerusan berkas: the file goes to the technical team, or straight to the verifier when the
-permit type needs no technical recommendation (a system step: `ForwardApplication`).
+permit type needs no technical recommendation (a system step, done with the receipt in ASL `IssueReceipt`).
 
 No decision is taken here (services.automated.forward_application).
 """

@@ -1,5 +1,5 @@
-"""SOP 7 — Penomoran izin: the back office confirms the proposed permit number (ASL `ProposeNumber`,
-`ConfirmNumber`). Numbers are gap-free per office, format and year; a number confirmed here stays with the
+"""SOP 7 — Penomoran izin: the back office confirms the permit number proposed as the task opens (ASL
+`ConfirmNumber`); the next free number is assigned on confirmation. Numbers are gap-free per office, format and year; a number confirmed here stays with the
 application and becomes public only once a permit with it is signed.
 """
 
@@ -34,11 +34,14 @@ def validate(ctx: StepContext) -> dict[str, Any]:
 
 def effects(ctx: StepContext, checked: dict[str, Any], claim_id: str,
             credentials: SigningCredentials | None) -> dict[str, Any]:
-    """Assign the number (ConflictError/NumberCollisionError when it is no longer the next one)."""
+    """Assign the next free number (services.numbering.assign: another file confirmed at the same moment may
+    have taken the one shown; this file then gets the next). The decision's audit entry says which number was
+    assigned (`number`) and, when it differs, which one the officer was shown (`proposed_number`)."""
     from ..services import numbering
 
-    numbering.assign(ctx.app.application_id, checked["number"])
-    return {}
+    assigned = numbering.assign(ctx.app.application_id)
+    shown = checked["number"]
+    return {"audit": {"number": assigned, **({"proposed_number": shown} if shown != assigned else {})}}
 
 
 def view(app: Application, task: Task) -> dict[str, Any]:
@@ -46,3 +49,10 @@ def view(app: Application, task: Task) -> dict[str, Any]:
     from ..services import numbering
 
     return {"proposed_number": numbering.propose(app)}
+
+
+def prepare(app: Application) -> None:
+    """The next number is proposed (and noted in the timeline) as the task opens."""
+    from ..services import automated
+
+    automated.propose_number(app.application_id)

@@ -1,5 +1,5 @@
 """SOP 8 — Penandatanganan elektronik (TTE): the head signs the decree, or returns it to numbering
-(ASL `RenderPermit`, `SignPermit`, `SigningDecision`).
+(ASL `SignPermit`; the draft decree the head reviews is rendered as the task opens).
 
 The signed permit is published (registry, download) only after the run accepted the decision.
 """
@@ -12,6 +12,7 @@ from ..domain.steps import RETURN, Outcome, Role, StepDef, StepId
 from ._common import SIGNING_DETAILS, StepContext, resign_confirmation, signed
 
 if TYPE_CHECKING:
+    from ..domain.models import Application
     from ..services.permits import SigningCredentials
 
 DEFINITION = StepDef(step_id=StepId.SIGNING, sop_number=8, title="Penandatanganan elektronik (TTE)",
@@ -36,3 +37,10 @@ def effects(ctx: StepContext, checked: dict[str, Any], claim_id: str,
     record = signed(ctx, checked, credentials,
                     lambda: permits.sign_permit(ctx.app.application_id, ctx.principal, claim_id, credentials))
     return {"permit": record.model_dump(mode="json"), "signed": True}
+
+
+def prepare(app: Application) -> None:
+    """The decree is drafted with its number and QR code for the head's preview (again after a return)."""
+    from ..services import automated
+
+    automated.render_permit(app.application_id)

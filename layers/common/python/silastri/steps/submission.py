@@ -1,4 +1,5 @@
-"""SOP 1 — Pengajuan permohonan: the applicant submits (a system step: recorded by `RecordSubmission`).
+"""SOP 1 — Pengajuan permohonan: the applicant submits (a system step: recorded as the completeness check
+opens, ASL `CheckCompleteness`).
 
 No decision is taken here; the workflow records the submission (services.automated.record_submission).
 """
