@@ -429,6 +429,8 @@ def run_bench(stack: Any, count: int, kind: str = "orsos", message_prices: dict[
             "dynamodb_write_units": round(ddb_write, 1),
             "dynamodb_read_units": round(ddb_read, 1),
             "dynamodb_write_units_by_table": {k: round(v / count, 1) for k, v in sorted(bill.write_units.items())},
+            "dynamodb_write_units_by_operation": {k: round(v / count, 1)
+                                                  for k, v in sorted(bill.write_units_by_operation.items())},
             "dynamodb_read_units_by_table": {k: round(v / count, 1) for k, v in sorted(bill.read_units.items())},
             "dynamodb_requests": {k: round(v / count, 1) for k, v in sorted(bill.requests.items())},
             "s3_requests": {"write": per_app.get("s3:write", 0.0), "list": per_app.get("s3:list", 0.0),
