@@ -200,11 +200,12 @@ def test_permit_ready_is_still_published_when_the_pickup_task_opener_runs_again(
         stored[task.task_id] = task
         return task
 
-    def update_application(application_id: str, change: Any, attempts: int = 12) -> tuple[Application, Any]:
+    def update_application(application_id: str, change: Any, attempts: int = 12,
+                           documents: bool = True) -> tuple[Application, Any]:
         return app, change(app)
 
     monkeypatch.setattr(tasks, "finish_pending_decisions", lambda application_id, step_id, token: None)
-    monkeypatch.setattr(dynamo, "get_application", lambda application_id: app)
+    monkeypatch.setattr(dynamo, "get_application", lambda application_id, documents=True: app)
     monkeypatch.setattr(dynamo, "open_task", open_task)
     monkeypatch.setattr(dynamo, "update_application", update_application)
     monkeypatch.setattr(timeline, "record", lambda *a, **k: None)
