@@ -48,6 +48,8 @@ def test_a_change_without_documents_keeps_them(local_stack):
         target.form = {"practitioner_name": "dr. B"}
 
     dynamo.update_application(app.application_id, rename, documents=False)
+    with pytest.raises(ValueError):  # a change that did not read the documents cannot add one
+        dynamo.update_application(app.application_id, lambda a: a.documents.append(_doc("npwp")), documents=False)
     again = dynamo.get_application(app.application_id)
     assert again.form == {"practitioner_name": "dr. B"}
     assert [d.upload_id for d in again.documents] == [first.upload_id, second.upload_id]  # upload order

@@ -418,6 +418,8 @@ def update_application(application_id: str, change: Callable[[Application], T], 
         before_docs = {d.upload_id: d.model_dump(mode="json") for d in app.documents}
         result = change(app)
         body = _body(app)
+        if not (documents or legacy) and app.documents:
+            raise ValueError("update_application(documents=False) cannot add documents")  # they would be lost
         after_docs = {d.upload_id: d.model_dump(mode="json") for d in app.documents} if documents or legacy else {}
         changed_docs = [doc for upload_id, doc in after_docs.items() if legacy or before_docs.get(upload_id) != doc]
         if body == item.body and not changed_docs:
