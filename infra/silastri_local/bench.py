@@ -1,41 +1,68 @@
-"""`silastri bench`: N applications through the local runtime; figures per application as JSON.
+"""`silastri bench`: N applications through the local runtime; figures per application, billed as AWS bills them.
 
-Counts come from what actually ran: Step Functions execution history (state transitions), the
-runtime's Lambda dispatch (invocations and their durations), the emulator's request log
-(DynamoDB, S3, SNS, SQS requests) and the message log (messages per permit by audience and channel).
-Cost is list price × those counts (tables below; message prices are parameters)."""
+Counts come from what actually ran, each counted once the application's run has reached its final state (the
+closing step may still be running when the applicant has the permit):
+
+- Step Functions: the execution history (state transitions, Lambda tasks).
+- Lambda: the runtime's dispatch (invocations and their durations) + the API's requests; GB-seconds at each
+  function's `MemorySize` from template.yaml; INIT billed too (AWS bills the init phase since 2025-08-01): one cold
+  start per handler per bench, its init measured as the handler's import in a fresh interpreter (a lower bound: on
+  AWS every new execution environment pays it again).
+- DynamoDB: `ddb_billing` — request units estimated from the tables' contents before and after each request
+  (larger of before/after per 1 KB, every index write at its projected size, reads per 4 KB), AWS's rule.
+- S3 (DELETE free), SNS, SQS: the emulator's request log. API Gateway: REST or HTTP API per million requests
+  (template.yaml declares `Type: Api`, a REST API: the default).
+- Messages: the message log, per audience and channel, priced per message (parameters).
+
+Prices are us-east-1 on-demand list prices × `region_factor` (the stack deploys to ap-southeast-3, Jakarta; its
+prices were not confirmed here — pass the factor). `bench_table` prints each figure beside the issue-12 goal."""
 
 from __future__ import annotations
 
+import importlib
 import math
+import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 from silastri.domain.numbering import first_run_name
 from silastri.settings import get_settings
 
+from . import ddb_billing
 from .client import ApiClient
 from .journey import TYPES, Journey, officer_clients
 
-# AWS list prices in USD (on-demand, us-east-1 as published; ap-southeast-3 Jakarta is ~10–25% higher).
+bench_speed: ModuleType | None
+try:  # helper module of the speed figures (issue 12 items 4-5); its rows say "not measured" without it
+    bench_speed = importlib.import_module(f"{__package__}.bench_speed")
+except ImportError:  # pragma: no cover - depends on the branch
+    bench_speed = None
+
+# AWS list prices in USD (on-demand, us-east-1 as published); multiplied by `region_factor`.
 PRICES = {
-    "sfn_transition": 0.025 / 1000,         # Step Functions Standard, per state transition
-    "lambda_request": 0.20 / 1_000_000,     # per request
-    "lambda_gb_second_arm64": 0.0000133334,  # per GB-second, arm64
-    "ddb_write_unit": 0.625 / 1_000_000,    # on-demand write request unit
-    "ddb_read_unit": 0.125 / 1_000_000,     # on-demand read request unit
-    "s3_write": 0.005 / 1000,               # PUT, COPY, POST, LIST
-    "s3_read": 0.0004 / 1000,               # GET and others
+    "sfn_transition": 0.025 / 1000,          # Step Functions Standard, per state transition
+    "lambda_request": 0.20 / 1_000_000,      # per request
+    "lambda_gb_second_arm64": 0.0000133334,  # per GB-second, arm64 (duration and, since 2025-08-01, INIT)
+    "ddb_write_unit": 0.625 / 1_000_000,     # on-demand write request unit
+    "ddb_read_unit": 0.125 / 1_000_000,      # on-demand read request unit
+    "s3_write": 0.005 / 1000,                # PUT, COPY, POST, LIST
+    "s3_read": 0.0004 / 1000,                # GET and others; DELETE is free
     "sns_publish": 0.50 / 1_000_000,
     "sqs_request": 0.40 / 1_000_000,
-    "api_gateway_request": 3.50 / 1_000_000,  # REST API
+    "api_gateway_rest": 3.50 / 1_000_000,    # REST API, first 333 million a month
+    "api_gateway_http": 1.00 / 1_000_000,    # HTTP API, first 300 million a month
 }
-_DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+#: the API Gateway flavour template.yaml declares (ApiFunction events `Type: Api` = REST API)
+DEFAULT_API_GATEWAY = "rest"
+DEFAULT_MEMORY_MB = 512
 
 # Message prices in USD (parameters of `silastri bench`; see README "Pesan (notifikasi)" for the sources).
 MESSAGE_PRICES = {
@@ -56,15 +83,20 @@ MESSAGE_PRICES = {
 APPLICANT_WHATSAPP_GOAL = 5  # issue 9: at most five WhatsApp messages per permit to the applicant
 OFFICER_WHATSAPP_GOAL = 0    # and none to officers in the default plan
 
+#: issue 12's goals, row by row (the table `bench_table` prints)
+GOALS = {
+    "transitions": 13, "cost_usd": 0.00035, "write_units": 200, "cold_import_ratio": 1.3, "machine_seconds": 1.5,
+    "apps_per_second_4": 4.0, "render_sign_ms": 60.0, "numbering_per_second": 50.0, "numbering_409": 0,
+    "applicant_list_p95_ms": 100.0,
+}
+
 
 class Meter:
-    """Counts the emulator's requests by service/operation and the Lambda handlers' invocations."""
+    """Counts the emulator's S3/SNS/SQS requests and the Lambda handlers' invocations (DynamoDB: `ddb_billing`)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.requests: Counter[str] = Counter()
-        self.ddb_write_units = 0
-        self.ddb_read_units = 0
         self.lambda_calls: Counter[str] = Counter()
         self.lambda_seconds: dict[str, float] = defaultdict(float)
         self.per_application_seconds: dict[str, float] = defaultdict(float)
@@ -72,18 +104,12 @@ class Meter:
     def record_request(self, environ: dict[str, Any]) -> None:
         auth = environ.get("HTTP_AUTHORIZATION", "") + environ.get("QUERY_STRING", "")
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        size = int(environ.get("CONTENT_LENGTH") or 0)
+        method = environ.get("REQUEST_METHOD", "")
         with self.lock:
             if target.startswith("DynamoDB_"):
-                operation = target.split(".", 1)[1]
-                self.requests[f"dynamodb:{operation}"] += 1
-                if operation in _DDB_WRITES:
-                    self.ddb_write_units += max(1, math.ceil(size / 1024))
-                else:
-                    self.ddb_read_units += 1
-            elif "/s3/" in auth or "%2Fs3%2F" in auth or environ.get("REQUEST_METHOD") == "POST" and "multipart" in environ.get("CONTENT_TYPE", ""):
-                kind = "read" if environ.get("REQUEST_METHOD") in ("GET", "HEAD") else "write"
-                self.requests[f"s3:{kind}"] += 1
+                self.requests[f"dynamodb:{target.split('.', 1)[1]}"] += 1
+            elif "/s3/" in auth or "%2Fs3%2F" in auth or method == "POST" and "multipart" in environ.get("CONTENT_TYPE", ""):
+                self.requests[f"s3:{_s3_kind(environ)}"] += 1
             elif "/sns/" in auth:
                 self.requests["sns:request"] += 1
             elif "/sqs/" in auth or target.startswith("AmazonSQS"):
@@ -105,6 +131,18 @@ class Meter:
         return timed
 
 
+def _s3_kind(environ: dict[str, Any]) -> str:
+    """delete (free: DELETE and DeleteObjects), list (billed as a write), read (GET/HEAD), write (PUT/POST/COPY)."""
+    method = environ.get("REQUEST_METHOD", "")
+    query = environ.get("QUERY_STRING", "")
+    path = environ.get("PATH_INFO", "").strip("/")
+    if method == "DELETE" or method == "POST" and (query == "delete" or query.startswith("delete&") or "&delete" in query):
+        return "delete"
+    if method == "GET" and ("list-type" in query or "/" not in path and "X-Amz-Signature" not in query):
+        return "list"
+    return "read" if method in ("GET", "HEAD") else "write"
+
+
 @contextmanager
 def metering(stack: Any) -> Iterator[Meter]:
     """Attach a Meter to a running LocalStack (emulator requests and handler dispatch)."""
@@ -123,7 +161,7 @@ def metering(stack: Any) -> Iterator[Meter]:
 
     def resolve(function_name: str) -> Any:
         handler = original_resolve(function_name)
-        return meter.wrap_handler(function_name.rsplit(":", 1)[-1], handler) if handler else None
+        return meter.wrap_handler(_logical_name(function_name), handler) if handler else None
 
     DomainDispatcherApplication.get_application = counting_route  # type: ignore[method-assign]
     stack._resolve = resolve
@@ -136,6 +174,13 @@ def metering(stack: Any) -> Iterator[Meter]:
         stack._resolve = original_resolve
         if stack.aws is not None:
             stack.aws.handler_resolver = original_resolve
+
+
+def _logical_name(function_name: str) -> str:
+    from .resources import PREFIX
+
+    name = function_name.rsplit(":", 1)[-1]
+    return name[len(PREFIX) + 1:] if name.startswith(f"{PREFIX}-") else name
 
 
 class TimedClient(ApiClient):
@@ -241,12 +286,70 @@ def message_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_bench(stack: Any, count: int, kind: str = "orsos",
-              message_prices: dict[str, float] | None = None) -> dict[str, Any]:
-    """Run `count` applications one after another and return the figures per application, including the
-    messages sent per permit and their price (`MESSAGE_PRICES`, overridden by `message_prices`)."""
+
+def _await_final(sfn: Any, execution_arn: str, timeout: float = 60) -> str:
+    """Wait until the run is no longer RUNNING (its closing step done); its final status, or RUNNING at timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = str(sfn.describe_execution(executionArn=execution_arn)["status"])
+        if status != "RUNNING" or time.monotonic() > deadline:
+            return status
+        time.sleep(0.05)
+
+
+def function_memory_mb(template: dict[str, Any] | None = None) -> dict[str, int]:
+    """Each function's MemorySize (MB) from template.yaml (the Globals value where it declares none)."""
+    from . import template as tpl
+
+    template = template or tpl.load_template()
+    default = int(template.get("Globals", {}).get("Function", {}).get("MemorySize", DEFAULT_MEMORY_MB))
+    return {spec.logical_id: int(spec.properties.get("MemorySize", default)) for spec in tpl.functions(template)}
+
+
+_TIMED_LOAD = ("import importlib.util, sys, time\n"
+               "t = time.perf_counter()\n"
+               "spec = importlib.util.spec_from_file_location('handler_module', sys.argv[1])\n"
+               "module = importlib.util.module_from_spec(spec); sys.modules['handler_module'] = module\n"
+               "spec.loader.exec_module(module)\n"
+               "sys.stdout.write(repr(time.perf_counter() - t))\n")
+
+
+def handler_init_seconds(logical_ids: list[str], runs: int = 1) -> dict[str, float]:
+    """Seconds each function's handler module takes to import in a fresh interpreter (its Lambda INIT, without
+    the runtime's own start): the median of `runs`, the process environment as the stack set it. Functions whose
+    import fails are left out."""
+    from . import template as tpl
+
+    specs = {spec.logical_id: spec for spec in tpl.functions(tpl.load_template())}
+    layer = tpl.ROOT / "layers" / "common" / "python"
+    found: dict[str, float] = {}
+    for logical_id in logical_ids:
+        spec = specs.get(logical_id)
+        if spec is None:
+            continue
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(spec.code_uri), str(layer)])
+        samples = []
+        for _ in range(max(1, runs)):
+            done = subprocess.run([sys.executable, "-c", _TIMED_LOAD, str(spec.module_path)], env=env,  # noqa: S603
+                                  capture_output=True, text=True, timeout=120, check=False, cwd=str(spec.code_uri))
+            if done.returncode == 0:
+                samples.append(float(done.stdout))
+        if samples:
+            found[logical_id] = statistics.median(samples)
+    return found
+
+
+def run_bench(stack: Any, count: int, kind: str = "orsos", message_prices: dict[str, float] | None = None, *,
+              quick: bool = False, api_gateway: str = DEFAULT_API_GATEWAY, region_factor: float = 1.0) -> dict[str, Any]:
+    """Run `count` applications one after another and return the figures per application (JSON-able dict).
+
+    `quick` skips the slow extras (handler INIT measurement, the speed rows of `bench_speed`); `api_gateway` is
+    "rest" or "http"; `region_factor` multiplies every AWS price (not the message prices, which are given)."""
     import boto3
 
+    if api_gateway not in ("rest", "http"):
+        raise ValueError("api_gateway: rest or http")
     sfn = boto3.client("stepfunctions")
     machine = stack.resources.refs["LicensingStateMachine"]
     base = ApiClient(stack.api_url)
@@ -256,8 +359,10 @@ def run_bench(stack: Any, count: int, kind: str = "orsos",
     machine_seconds: list[float] = []
     api_requests: list[int] = []
     application_ids: list[str] = []
+    final_states: Counter[str] = Counter()
     prices = MESSAGE_PRICES | (message_prices or {})
-    with metering(stack) as meter:
+    aws = {k: v * region_factor for k, v in PRICES.items()}
+    with metering(stack) as meter, ddb_billing.billing() as bill:
         started = time.perf_counter()
         for _ in range(count):
             ledger: dict[str, list[float]] = {"requests": []}
@@ -268,6 +373,7 @@ def run_bench(stack: Any, count: int, kind: str = "orsos",
             journey.run_to_pickup()
             run_name = first_run_name(journey.office_id or get_settings().default_office_id, journey.registration_number)
             execution = f"{machine.replace(':stateMachine:', ':execution:')}:{run_name}"
+            final_states[_await_final(sfn, execution)] += 1  # count only what the whole run did
             events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
             transitions.append(sum(1 for e in events if e["type"].endswith("StateEntered")))
             workflow_lambdas.append(sum(1 for e in events if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled")))
@@ -282,35 +388,53 @@ def run_bench(stack: Any, count: int, kind: str = "orsos",
     whatsapp_by_category = {category: n / count for category, n in counted["whatsapp_by_category"].items()}
     message_cost = price_messages(per_permit, whatsapp_by_category, prices)
     per_app = {key: value / count for key, value in meter.requests.items()}
+
+    # Lambda: requests, duration at each function's memory, INIT once per handler per bench
+    memory = function_memory_mb()
+    api_memory_gb = memory.get("ApiFunction", DEFAULT_MEMORY_MB) / 1024
     lambda_invocations = sum(meter.lambda_calls.values()) / count + statistics.mean(api_requests)
-    memory = {"api": 1.0, "other": 0.5}
     api_seconds = statistics.mean(machine_seconds) - sum(meter.per_application_seconds.values()) / count
-    gb_seconds = sum(meter.lambda_seconds.values()) / count * memory["other"] + api_seconds * memory["api"]
-    s3_writes = per_app.get("s3:write", 0.0)
+    duration_gb_seconds = sum(seconds * memory.get(name, DEFAULT_MEMORY_MB) / 1024
+                              for name, seconds in meter.lambda_seconds.items()) / count + api_seconds * api_memory_gb
+    cold = sorted(set(meter.lambda_calls) | {"ApiFunction"})
+    init_seconds = {} if quick else handler_init_seconds(cold)
+    init_gb_seconds = sum(s * memory.get(name, DEFAULT_MEMORY_MB) / 1024 for name, s in init_seconds.items()) / count
+
+    ddb_write = bill.total_write_units / count
+    ddb_read = bill.total_read_units / count
+    s3_writes = per_app.get("s3:write", 0.0) + per_app.get("s3:list", 0.0)
     s3_reads = per_app.get("s3:read", 0.0)
     cost = {
-        "step_functions": statistics.mean(transitions) * PRICES["sfn_transition"],
-        "lambda": lambda_invocations * PRICES["lambda_request"] + gb_seconds * PRICES["lambda_gb_second_arm64"],
-        "api_gateway": statistics.mean(api_requests) * PRICES["api_gateway_request"],
-        "dynamodb": meter.ddb_write_units / count * PRICES["ddb_write_unit"]
-        + meter.ddb_read_units / count * PRICES["ddb_read_unit"],
-        "s3": s3_writes * PRICES["s3_write"] + s3_reads * PRICES["s3_read"],
-        "sns_sqs": per_app.get("sns:request", 0.0) * PRICES["sns_publish"]
-        + per_app.get("sqs:request", 0.0) * PRICES["sqs_request"],
+        "step_functions": statistics.mean(transitions) * aws["sfn_transition"],
+        "lambda_requests": lambda_invocations * aws["lambda_request"],
+        "lambda_duration": duration_gb_seconds * aws["lambda_gb_second_arm64"],
+        "lambda_init": init_gb_seconds * aws["lambda_gb_second_arm64"],
+        "api_gateway": statistics.mean(api_requests) * aws[f"api_gateway_{api_gateway}"],
+        "dynamodb": ddb_write * aws["ddb_write_unit"] + ddb_read * aws["ddb_read_unit"],
+        "s3": s3_writes * aws["s3_write"] + s3_reads * aws["s3_read"],
+        "sns_sqs": per_app.get("sns:request", 0.0) * aws["sns_publish"] + per_app.get("sqs:request", 0.0) * aws["sqs_request"],
     }
-    return {
+    result: dict[str, Any] = {
         "applications": count,
         "permit_type": TYPES[kind],
         "wall_seconds": round(wall, 2),
+        "final_states": dict(final_states),
         "per_application": {
             "state_transitions": statistics.mean(transitions),
             "workflow_lambda_invocations": statistics.mean(workflow_lambdas),
             "lambda_invocations_total": round(lambda_invocations, 1),
             "api_requests": statistics.mean(api_requests),
-            "lambda_gb_seconds": round(gb_seconds, 3),
-            "dynamodb_write_units": round(meter.ddb_write_units / count, 1),
-            "dynamodb_read_units": round(meter.ddb_read_units / count, 1),
-            "s3_requests": {"write": s3_writes, "read": s3_reads},
+            "lambda_gb_seconds": round(duration_gb_seconds, 3),
+            "lambda_init_gb_seconds": round(init_gb_seconds, 4) if init_seconds else None,
+            "dynamodb_write_units": round(ddb_write, 1),
+            "dynamodb_read_units": round(ddb_read, 1),
+            "dynamodb_write_units_by_table": {k: round(v / count, 1) for k, v in sorted(bill.write_units.items())},
+            "dynamodb_write_units_by_operation": {k: round(v / count, 1)
+                                                  for k, v in sorted(bill.write_units_by_operation.items())},
+            "dynamodb_read_units_by_table": {k: round(v / count, 1) for k, v in sorted(bill.read_units.items())},
+            "dynamodb_requests": {k: round(v / count, 1) for k, v in sorted(bill.requests.items())},
+            "s3_requests": {"write": per_app.get("s3:write", 0.0), "list": per_app.get("s3:list", 0.0),
+                            "read": s3_reads, "delete_free": per_app.get("s3:delete", 0.0)},
             "sns_requests": per_app.get("sns:request", 0.0),
             "sqs_requests_incl_polling": per_app.get("sqs:request", 0.0),
             "machine_seconds_median": round(statistics.median(machine_seconds), 3),
@@ -330,14 +454,163 @@ def run_bench(stack: Any, count: int, kind: str = "orsos",
                 "cost_usd_total": round(sum(message_cost.values()), 6),
             },
         },
-        "prices_usd": PRICES,
+        "lambda_init_seconds": {k: round(v, 3) for k, v in init_seconds.items()},
+        "api_gateway": api_gateway,
+        "region_factor": region_factor,
+        "prices_usd": aws,
         "message_prices_usd": prices,
+        "speed": {} if quick else speed_figures(stack),
         "notes": [
+            "each application is counted once its run reached a final state (final_states)",
             "machine time = API request time + workflow Lambda time for the application; human waiting excluded",
-            "DynamoDB units estimated: writes ceil(request KB), reads 1 unit per request",
+            "DynamoDB: ddb_billing's estimate of AWS's rule from the items before/after each request "
+            "(larger of the two per 1 KB, every index write at its projected size, reads per 4 KB; "
+            "AWS DynamoDB Developer Guide, 'Read/write capacity unit consumption' and 'GSI write considerations')",
+            "Lambda INIT: one cold start per handler per bench (import in a fresh interpreter; a lower bound, "
+            "each new execution environment on AWS pays it again); not measured with --quick",
+            f"API Gateway priced as the {api_gateway.upper()} API (template.yaml: REST)",
+            "S3 DELETE requests are free; LIST is billed as a write",
+            "prices: us-east-1 list × region_factor (ap-southeast-3 prices not confirmed here)",
             "SQS requests include the local poller's empty receives (long polling on AWS makes fewer)",
             "messages: from the message log (sent/delivered/read); 'account' = one-time codes, one new applicant "
             "per permit here; WhatsApp priced as AWS per-message fee + Meta template fee by category (parameters; "
             "check both on the current AWS and Meta price pages)",
         ],
     }
+    return result
+
+
+def speed_figures(stack: Any) -> dict[str, Any]:
+    """The speed rows from `bench_speed` (helper module; whatever of it exists), each {} when not measured."""
+    found: dict[str, Any] = {}
+    if bench_speed is None:
+        return found
+    calls: dict[str, Callable[[], Any]] = {
+        "cold_import_ratios": lambda: bench_speed.cold_import_ratios(),
+        "throughput": lambda: bench_speed.throughput(drivers=(1, 2, 4)),
+        "render_sign_ms": lambda: bench_speed.render_sign_ms(),
+        "applicant_list": lambda: bench_speed.applicant_list_latency(stack, n=1000),
+    }
+    for name, call in calls.items():
+        if not hasattr(bench_speed, name if name != "applicant_list" else "applicant_list_latency"):
+            continue
+        try:
+            found[name] = call()
+        except Exception as exc:  # noqa: BLE001 - one row failing must not hide the others
+            found[name] = {"error": f"{type(exc).__name__}: {exc}"}
+    return found
+
+
+NOT_MEASURED = "not measured"
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _by_drivers(figures: Any, key_words: tuple[str, ...]) -> dict[int, float]:
+    """{drivers: value} from a throughput dict, whichever of the plain shapes it has."""
+    found: dict[int, float] = {}
+    if not isinstance(figures, dict):
+        return found
+    for key, value in figures.items():
+        if str(key).isdigit():
+            if _number(value) is not None:
+                found[int(key)] = float(value)
+            elif isinstance(value, dict):
+                hit = next((_number(v) for k, v in value.items() if any(w in str(k) for w in key_words)
+                            and _number(v) is not None), None)
+                if hit is not None:
+                    found[int(key)] = hit
+        elif any(w in str(key) for w in key_words) and isinstance(value, dict):
+            found.update({int(k): float(v) for k, v in value.items() if str(k).isdigit() and _number(v) is not None})
+    return found
+
+
+def bench_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue-12 table: one row per measure with its value (text), goal (text) and `met` (True/False/None)."""
+    per = result["per_application"]
+    speed = result.get("speed") or {}
+    rows: list[dict[str, Any]] = []
+
+    def row(measure: str, value: str, goal: str, met: bool | None) -> None:
+        rows.append({"measure": measure, "value": value, "goal": goal, "met": met})
+
+    kind = result["permit_type"]
+    row(f"state transitions, happy path ({kind})", f"{per['state_transitions']:g}", f"≤ {GOALS['transitions']}",
+        per["state_transitions"] <= GOALS["transitions"])
+    init_note = "" if per.get("lambda_init_gb_seconds") is not None else " (INIT not measured)"
+    row("AWS cost per permit, billed as AWS bills it (USD)", f"{per['cost_usd_total']:.6f}{init_note}",
+        f"≤ {GOALS['cost_usd']}", per["cost_usd_total"] <= GOALS["cost_usd"])
+    row("DynamoDB write units per permit", f"{per['dynamodb_write_units']:g}", f"≤ {GOALS['write_units']}",
+        per["dynamodb_write_units"] <= GOALS["write_units"])
+    row("DynamoDB read units per permit", f"{per['dynamodb_read_units']:g}", "-", None)
+    ratios = speed.get("cold_import_ratios")
+    if isinstance(ratios, dict) and ratios and all(_number(v) is not None for v in ratios.values()):
+        worst = max(ratios, key=lambda name: float(ratios[name]))
+        row("cold import of a workflow handler ÷ import boto3 (worst)", f"{float(ratios[worst]):.2f}× ({worst})",
+            f"≤ {GOALS['cold_import_ratio']}×", float(ratios[worst]) <= GOALS["cold_import_ratio"])
+    else:
+        row("cold import of a workflow handler ÷ import boto3 (worst)", NOT_MEASURED, f"≤ {GOALS['cold_import_ratio']}×", None)
+    row("machine time per application, local (median s)", f"{per['machine_seconds_median']:.2f}",
+        f"≤ {GOALS['machine_seconds']}", per["machine_seconds_median"] <= GOALS["machine_seconds"])
+    rates = _by_drivers(speed.get("throughput"), ("per_s", "per_second", "apps", "rate"))
+    if rates:
+        text = " / ".join(f"{rates[d]:.2f}" if d in rates else "-" for d in (1, 2, 4))
+        row("whole applications per second, 1 / 2 / 4 drivers", text, f"≥ {GOALS['apps_per_second_4']:g} at 4",
+            rates[4] >= GOALS["apps_per_second_4"] if 4 in rates else None)
+    else:
+        row("whole applications per second, 1 / 2 / 4 drivers", NOT_MEASURED, f"≥ {GOALS['apps_per_second_4']:g} at 4", None)
+    render = speed.get("render_sign_ms")
+    parts = {k: _number(v) for k, v in render.items()} if isinstance(render, dict) else {}
+    total = parts.get("total_ms") or parts.get("total") or (
+        sum(v for v in parts.values() if v is not None) if parts and all(v is not None for v in parts.values()) else None)
+    if total is not None:
+        detail = " + ".join(f"{v:.0f}" for k, v in parts.items() if v is not None and "total" not in k)
+        row("render + PAdES-sign a permit, warm (ms)", f"{detail} = {total:.0f}" if detail else f"{total:.0f}",
+            f"≤ {GOALS['render_sign_ms']:g}", total <= GOALS["render_sign_ms"])
+    else:
+        row("render + PAdES-sign a permit, warm (ms)", NOT_MEASURED, f"≤ {GOALS['render_sign_ms']:g}", None)
+    numbering = speed.get("numbering")
+    rate = _number(numbering.get("per_second")) if isinstance(numbering, dict) else None
+    if isinstance(numbering, dict) and rate is not None:
+        gap_free = bool(numbering.get("gap_free"))
+        row("200 concurrent number assignments", f"{'gap-free' if gap_free else 'GAPS'}, {rate:.1f}/s",
+            f"gap-free, ≥ {GOALS['numbering_per_second']:g}/s", gap_free and rate >= GOALS["numbering_per_second"])
+    else:
+        row("200 concurrent number assignments", NOT_MEASURED, f"gap-free, ≥ {GOALS['numbering_per_second']:g}/s", None)
+    refused = _by_drivers(speed.get("throughput"), ("409", "conflict", "refused"))
+    if refused:
+        text = " / ".join(f"{refused[d]:g}" if d in refused else "-" for d in (2, 4))
+        row("journeys refused 409 at numbering, 2 / 4 drivers", text, "0",
+            all(v == 0 for d, v in refused.items() if d in (2, 4)))
+    else:
+        row("journeys refused 409 at numbering, 2 / 4 drivers", NOT_MEASURED, "0", None)
+    latency = speed.get("applicant_list")
+    p95 = _number(latency.get("p95_ms")) if isinstance(latency, dict) else None
+    if p95 is not None:
+        row("applicant list API p95 (ms, 1,000 stored)", f"{p95:.0f}", f"≤ {GOALS['applicant_list_p95_ms']:g}",
+            p95 <= GOALS["applicant_list_p95_ms"])
+    else:
+        row("applicant list API p95 (ms, 1,000 stored)", NOT_MEASURED, f"≤ {GOALS['applicant_list_p95_ms']:g}", None)
+    return rows
+
+
+def bench_table(result: dict[str, Any]) -> str:
+    """The issue-12 table as text: measure, value, goal, and whether it is met (yes / NO / -)."""
+    rows = bench_rows(result)
+    cells = [("measure", "value", "goal", "met")] + [
+        (r["measure"], r["value"], r["goal"], "-" if r["met"] is None else ("yes" if r["met"] else "NO")) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(4)]
+    lines = [f"Figures per permit ({result['applications']} × {result['permit_type']}, "
+             f"API Gateway {result['api_gateway'].upper()}, price factor {result['region_factor']:g}):"]
+    for i, c in enumerate(cells):
+        lines.append("  " + "  ".join(cell.ljust(widths[j]) for j, cell in enumerate(c)))
+        if i == 0:
+            lines.append("  " + "  ".join("-" * w for w in widths))
+    missed = [r["measure"] for r in rows if r["met"] is False]
+    unmeasured = [r["measure"] for r in rows if r["value"] == NOT_MEASURED]
+    lines.append(f"goals not met: {len(missed)}" + (f" ({'; '.join(missed)})" if missed else ""))
+    if unmeasured:
+        lines.append(f"not measured: {len(unmeasured)}")
+    return "\n".join(lines)

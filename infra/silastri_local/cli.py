@@ -4,7 +4,7 @@
   silastri demo [--type ID] [--office ID] [--count N]
                                    every SOP step through the API for a permit type of the office (its id, or
                                    the short names orsos, sip), each application as its stage plan says
-  silastri bench [--count N]
+  silastri bench [--count N] [--quick] [--api-gateway rest|http] [--region-factor F]
   silastri check-pdf FILE...
   silastri calendar is-working-day YYYY-MM-DD [--office ID]
   silastri calendar add-working-days YYYY-MM-DD N [--office ID]
@@ -124,16 +124,19 @@ def _bench(args: argparse.Namespace) -> int:
     """Always on a fresh, throw-away stack in this process, so the counts are this run's alone."""
     import tempfile
 
-    from .bench import message_table, run_bench
+    from .bench import bench_table, message_table, run_bench
 
     prices = {"eum_social_message": args.eum_message_usd, "meta_utility": args.meta_utility_usd,
               "meta_authentication": args.meta_authentication_usd, "meta_marketing": args.meta_marketing_usd,
               "ses_per_1000": args.ses_per_1000_usd}
-    with tempfile.TemporaryDirectory() as tmp, LocalStack(data_dir=Path(tmp), api_port=0, persist=False,
-                                                          run_schedules=False) as stack:
-        result = run_bench(stack, args.count, args.type, prices)
-        print(json.dumps(result, indent=2))
-        print(message_table(result), file=sys.stderr)  # stdout stays JSON
+    # stdout is the JSON alone: what the stack prints while it runs (the API server's banner) goes to stderr
+    with contextlib.redirect_stdout(sys.stderr), tempfile.TemporaryDirectory() as tmp, \
+            LocalStack(data_dir=Path(tmp), api_port=0, persist=False, run_schedules=False) as stack:
+        result = run_bench(stack, args.count, args.type, prices, quick=args.quick, api_gateway=args.api_gateway,
+                           region_factor=args.region_factor)
+    print(json.dumps(result, indent=2))
+    print(message_table(result), file=sys.stderr)
+    print(bench_table(result), file=sys.stderr)
     return 0
 
 
@@ -425,6 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="measure the workflow on the local runtime")
     bench.add_argument("--count", type=int, default=20)
     bench.add_argument("--type", choices=["orsos", "sip"], default="orsos")
+    bench.add_argument("--quick", action="store_true",
+                       help="skip the slow parts (handler INIT measurement, throughput and other speed rows)")
+    bench.add_argument("--api-gateway", choices=["rest", "http"], default="rest",
+                       help="price API requests as a REST API (template.yaml's, default) or an HTTP API")
+    bench.add_argument("--region-factor", type=float, default=1.0,
+                       help="multiply the AWS us-east-1 list prices (e.g. for ap-southeast-3 Jakarta; default 1.0)")
     from .bench import MESSAGE_PRICES
 
     bench.add_argument("--eum-message-usd", type=float, default=MESSAGE_PRICES["eum_social_message"],

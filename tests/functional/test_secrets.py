@@ -22,7 +22,7 @@ pytestmark = pytest.mark.xdist_group("in-process-aws")
 ARN = "arn:aws:secretsmanager:ap-southeast-3:123456789012:secret:silastri-AppSecret-AbCdEf"
 BSRE_ARN = "arn:aws:secretsmanager:ap-southeast-3:123456789012:secret:silastri-BsrePasswordSecret-AbCdEf"
 REQUIRED = {
-    "APPLICATIONS_TABLE": "a", "TASKS_TABLE": "t", "EVENTS_TABLE": "e", "COUNTERS_TABLE": "c", "PERMITS_TABLE": "p",
+    "APPLICATIONS_TABLE": "a", "UPLOADS_TABLE": "u", "TASKS_TABLE": "t", "EVENTS_TABLE": "e", "COUNTERS_TABLE": "c", "PERMITS_TABLE": "p",
     "SURVEYS_TABLE": "s", "CODES_TABLE": "k", "IDEMPOTENCY_TABLE": "i", "MESSAGES_TABLE": "m", "UPLOADS_BUCKET": "u",
     "DOCUMENTS_BUCKET": "d", "NOTIFICATIONS_TOPIC_ARN": "n", "USER_POOL_ID": "p", "USER_POOL_CLIENT_ID": "c",
     "COGNITO_JWKS_URL": "https://j", "COGNITO_ISSUER": "https://i", "PUBLIC_BASE_URL": "https://b",

@@ -62,15 +62,18 @@ def log_item(stack: StackProcess, message_id: str) -> dict[str, Any] | None:
 
 
 def app_messages(stack: StackProcess, application_id: str) -> list[dict[str, Any]]:
-    """An application's message log items (index projection: event, channel, status, recipient_role, …)."""
+    """An application's message log items, whole (the keys-only index `by_application_keys`, then each item)."""
     ddb = stack.aws("dynamodb")
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": MESSAGES, "IndexName": "by_application",
+    kwargs: dict[str, Any] = {"TableName": MESSAGES, "IndexName": "by_application_keys",
                               "KeyConditionExpression": "application_id = :a",
                               "ExpressionAttributeValues": {":a": {"S": application_id}}}
     while True:
         page = ddb.query(**kwargs)
-        items.extend(_item(i) for i in page["Items"])
+        for key in page["Items"]:
+            item = log_item(stack, key["message_id"]["S"])
+            if item is not None:
+                items.append(item)
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -28,7 +28,7 @@ MESSAGES_TABLE = "silastri-redteam-messages"
 NOW = 1_800_000_000.0
 
 ENV = {
-    "APPLICATIONS_TABLE": "a", "TASKS_TABLE": "t", "EVENTS_TABLE": "e", "COUNTERS_TABLE": "c", "PERMITS_TABLE": "p",
+    "APPLICATIONS_TABLE": "a", "UPLOADS_TABLE": "u", "TASKS_TABLE": "t", "EVENTS_TABLE": "e", "COUNTERS_TABLE": "c", "PERMITS_TABLE": "p",
     "SURVEYS_TABLE": "s", "CODES_TABLE": "k", "IDEMPOTENCY_TABLE": "i", "MESSAGES_TABLE": MESSAGES_TABLE,
     "UPLOADS_BUCKET": "u", "DOCUMENTS_BUCKET": "d", "NOTIFICATIONS_TOPIC_ARN": "arn:aws:sns:ap-southeast-3:1:x",
     "USER_POOL_ID": "p", "USER_POOL_CLIENT_ID": "c", "COGNITO_JWKS_URL": "http://127.0.0.1/jwks",
@@ -199,11 +199,12 @@ def test_permit_ready_is_still_published_when_the_pickup_task_opener_runs_again(
         stored[task.task_id] = task
         return task
 
-    def update_application(application_id: str, change: Any, attempts: int = 12) -> tuple[Application, Any]:
+    def update_application(application_id: str, change: Any, attempts: int = 12,
+                           documents: bool = True) -> tuple[Application, Any]:
         return app, change(app)
 
     monkeypatch.setattr(tasks, "finish_pending_decisions", lambda application_id, step_id, token: None)
-    monkeypatch.setattr(dynamo, "get_application", lambda application_id: app)
+    monkeypatch.setattr(dynamo, "get_application", lambda application_id, documents=True: app)
     monkeypatch.setattr(dynamo, "open_task", open_task)
     monkeypatch.setattr(dynamo, "update_application", update_application)
     monkeypatch.setattr(timeline, "record", lambda *a, **k: None)

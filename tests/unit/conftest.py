@@ -15,7 +15,7 @@ if API_ROOT not in sys.path:
 
 #: Every required setting, with placeholder values (unit tests never reach AWS).
 UNIT_ENV = {
-    "APPLICATIONS_TABLE": "a", "TASKS_TABLE": "t", "EVENTS_TABLE": "e", "COUNTERS_TABLE": "c", "PERMITS_TABLE": "p",
+    "APPLICATIONS_TABLE": "a", "UPLOADS_TABLE": "u", "TASKS_TABLE": "t", "EVENTS_TABLE": "e", "COUNTERS_TABLE": "c", "PERMITS_TABLE": "p",
     "SURVEYS_TABLE": "s", "CODES_TABLE": "k", "IDEMPOTENCY_TABLE": "i", "MESSAGES_TABLE": "m", "UPLOADS_BUCKET": "u", "DOCUMENTS_BUCKET": "d",
     "NOTIFICATIONS_TOPIC_ARN": "arn:aws:sns:ap-southeast-3:1:x", "USER_POOL_ID": "p", "USER_POOL_CLIENT_ID": "c",
     "COGNITO_JWKS_URL": "http://127.0.0.1/jwks", "COGNITO_ISSUER": "i", "PUBLIC_BASE_URL": "https://silastri.example",

@@ -276,7 +276,7 @@ def people(monkeypatch):
     monkeypatch.setattr(identity, "contact_of", lambda user_id: applicant if user_id == "user-1" else {})
     monkeypatch.setattr(identity, "contacts_of_role",
                         lambda office_id, role: OFFICERS if (office_id, role) == ("rokan-hilir", "back_office") else [])
-    monkeypatch.setattr(dynamo, "get_application", lambda application_id: app)
+    monkeypatch.setattr(dynamo, "get_application", lambda application_id, documents=True: app)
     return applicant
 
 

@@ -120,7 +120,8 @@ def test_a_failed_delivery_is_counted_per_channel_and_the_record_is_retried(monk
     monkeypatch.setattr(messaging, "channels", lambda: {"whatsapp": Outbox(), "email": MailboxDown()})
     monkeypatch.setattr(identity, "contact_of", lambda user_id: {
         "sub": user_id, "phone_number": "+6281100000001", "email": f"{user_id}@contoh.id", "email_verified": "true"})
-    monkeypatch.setattr(dynamo, "get_application", lambda application_id: _application(ApplicationStatus.IN_PROGRESS))
+    monkeypatch.setattr(dynamo, "get_application",
+                        lambda application_id, documents=True: _application(ApplicationStatus.IN_PROGRESS))
     records = []
     for number, user in enumerate(["penuh", "pemohon"]):
         note = messaging.Notification(kind="submitted", application_id="a1", registration_number="REG-1",
@@ -178,7 +179,7 @@ def test_a_closed_application_is_counted_as_decided_per_permit_type_once(monkeyp
         stored["app"] = stored["app"].model_copy(update=fields)
         return stored["app"]
 
-    monkeypatch.setattr(automated.dynamo, "get_application", lambda application_id: stored["app"])
+    monkeypatch.setattr(automated.dynamo, "get_application", lambda application_id, documents=True: stored["app"])
     monkeypatch.setattr(automated.dynamo, "cancel_open_tasks", lambda application_id: None)
     monkeypatch.setattr(automated.tasks, "publish_accepted", lambda application_id: None)
     monkeypatch.setattr(automated, "_mark", mark)

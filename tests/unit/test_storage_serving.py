@@ -205,7 +205,7 @@ def test_a_cdn_key_that_is_not_rsa_is_refused(cdn: DocumentsCdn, monkeypatch: py
 
 # ----------------------------------------------------------------------------- which way links go (Settings)
 
-_REQUIRED = {name: "x" for name in ("applications_table", "tasks_table", "events_table", "counters_table",
+_REQUIRED = {name: "x" for name in ("applications_table", "uploads_table", "tasks_table", "events_table", "counters_table",
                                      "permits_table", "surveys_table", "codes_table", "idempotency_table", "messages_table",
                                      "uploads_bucket", "documents_bucket", "notifications_topic_arn", "user_pool_id",
                                      "user_pool_client_id", "cognito_jwks_url", "cognito_issuer", "public_base_url",

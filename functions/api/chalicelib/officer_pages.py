@@ -623,7 +623,7 @@ def _inline_url(application_id: str, kind: str, filename: str) -> str:
 
     Only called after `applications.document_link` has authorised the officer for this document; the link
     comes from `storage` like every other (issued keys only, sanitised name, no shared caching)."""
-    key = getattr(dynamo.get_application(application_id), applications.OFFICER_FILES[kind])
+    key = getattr(dynamo.get_application(application_id, documents=False), applications.OFFICER_FILES[kind])
     return storage.download_url(key, filename, inline=True)
 
 

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
     applications_table: str
+    uploads_table: str  # the applications' uploaded document versions, one item each
     tasks_table: str
     events_table: str
     counters_table: str

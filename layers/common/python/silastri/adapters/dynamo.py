@@ -16,9 +16,11 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from ..domain import audit
 from ..domain.clock import now_utc
@@ -42,18 +44,23 @@ class _Meta:
 
 
 class ByApplicantIndex(GlobalSecondaryIndex["ApplicationItem"]):
+    """An applicant's applications, newest first: keys only (the items are then read with BatchGetItem), so that
+    rewriting an application writes nothing here unless its keys change."""
+
     class Meta:
-        index_name = "by_applicant"
-        projection = AllProjection()
+        index_name = "by_applicant_keys"
+        projection = KeysOnlyProjection()
 
     applicant_id = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
 class ByRegistrationIndex(GlobalSecondaryIndex["ApplicationItem"]):
+    """Applications by registration number: keys only (the items are then read with BatchGetItem)."""
+
     class Meta:
-        index_name = "by_registration"
-        projection = AllProjection()
+        index_name = "by_registration_keys"
+        projection = KeysOnlyProjection()
 
     registration_number = UnicodeAttribute(hash_key=True)
 
@@ -89,6 +96,18 @@ class ApplicationItem(Model):
     by_applicant = ByApplicantIndex()
     by_registration = ByRegistrationIndex()
     by_office_submitted = ByOfficeSubmittedIndex()
+
+
+class UploadItem(Model):
+    """One uploaded document version of an application (`DocumentVersion` as JSON), beside the application item
+    rather than inside it: an upload writes this small item, not the whole application."""
+
+    class Meta(_Meta):
+        pass
+
+    application_id = UnicodeAttribute(hash_key=True)
+    upload_id = UnicodeAttribute(range_key=True)
+    body = JSONAttribute()
 
 
 class ByQueueIndex(GlobalSecondaryIndex["TaskItem"]):
@@ -248,6 +267,7 @@ class PermitItem(Model):
 
 
 _BOUND_TO: str | None = None  # the endpoint the models' connections were made for
+_CONNECTION: Connection | None = None  # for transactions, made for the same endpoint
 
 
 def bind_tables() -> None:
@@ -255,7 +275,7 @@ def bind_tables() -> None:
 
     Bound again (new connections) when the process's AWS endpoint changed since: a local stack started
     after another one in the same process; on Lambda the endpoint never changes."""
-    global _BOUND_TO
+    global _BOUND_TO, _CONNECTION
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     if endpoint == _BOUND_TO:
         return
@@ -265,6 +285,7 @@ def bind_tables() -> None:
 
     for model, name in [
         (ApplicationItem, settings.applications_table),
+        (UploadItem, settings.uploads_table),
         (TaskItem, settings.tasks_table),
         (EventItem, settings.events_table),
         (CounterItem, settings.counters_table),
@@ -277,7 +298,15 @@ def bind_tables() -> None:
         model.Meta.table_name = name
         model.Meta.region = _region()
         model._connection = None  # pynamodb keeps one per model, made for the endpoint of its time
+    _CONNECTION = None
     _BOUND_TO = endpoint
+
+
+def _transaction() -> TransactWrite:
+    global _CONNECTION
+    if _CONNECTION is None:
+        _CONNECTION = Connection(region=_region())
+    return TransactWrite(connection=_CONNECTION)
 
 
 def _iso(moment: datetime) -> str:
@@ -298,6 +327,12 @@ def _report_attributes(app: Application) -> dict[str, str | None]:
             "closed_at": _key(app.closed_at) if app.closed_at else None}
 
 
+def _body(app: Application) -> dict[str, Any]:
+    """The application item's JSON body: the model without its documents (kept as `UploadItem`s) and without
+    values left at their defaults (fewer bytes on every rewrite; reading restores the defaults)."""
+    return app.model_dump(mode="json", exclude={"documents"}, exclude_defaults=True)
+
+
 def _application_item(app: Application) -> ApplicationItem:
     item = ApplicationItem(
         application_id=app.application_id,
@@ -306,7 +341,7 @@ def _application_item(app: Application) -> ApplicationItem:
         registration_number=app.registration_number,
         office_id=app.office_id,
         status=app.status.value,
-        body=app.model_dump(mode="json"),
+        body=_body(app),
     )
     for name, value in _report_attributes(app).items():
         setattr(item, name, value)
@@ -314,49 +349,102 @@ def _application_item(app: Application) -> ApplicationItem:
 
 
 def create_application(app: Application) -> None:
+    """Store a new application (and its documents, if it has any). Raises ConflictError when the id exists."""
     bind_tables()
     item = _application_item(app)
     try:
-        item.save(condition=ApplicationItem.application_id.does_not_exist())
-    except PutError as exc:
+        if app.documents:
+            with _transaction() as transaction:
+                transaction.save(item, condition=ApplicationItem.application_id.does_not_exist())
+                for doc in app.documents:
+                    transaction.save(_upload_item(app.application_id, doc.model_dump(mode="json")))
+        else:
+            item.save(condition=ApplicationItem.application_id.does_not_exist())
+    except (PutError, TransactWriteError) as exc:
         raise ConflictError("application exists") from exc
 
 
-def get_application(application_id: str) -> Application:
+def _upload_item(application_id: str, doc: dict[str, Any]) -> UploadItem:
+    return UploadItem(application_id=application_id, upload_id=doc["upload_id"], body=doc)
+
+
+def _stored_documents(application_id: str, item: ApplicationItem, consistent: bool = True) -> list[dict[str, Any]]:
+    """The application's documents as JSON, in upload order: its `UploadItem`s, plus (an application stored before
+    documents had their own items) those still embedded in its body."""
+    found = {doc["upload_id"]: doc for doc in (item.body or {}).get("documents") or []}
+    for upload in UploadItem.query(application_id, consistent_read=consistent):
+        found[upload.upload_id] = dict(upload.body)
+    return sorted(found.values(), key=lambda doc: (doc["uploaded_at"], doc["upload_id"]))
+
+
+def _application(item: ApplicationItem, documents: bool, consistent: bool = True) -> Application:
+    """The domain model of a stored item; with `documents`, its documents too (one Query), else an empty list."""
+    body = {k: v for k, v in (item.body or {}).items() if k != "documents"}
+    if documents:
+        body["documents"] = _stored_documents(item.application_id, item, consistent)
+    return Application.model_validate(body)
+
+
+def get_application(application_id: str, documents: bool = True) -> Application:
+    """The application (strongly consistent). `documents=False` skips reading its documents (one Query fewer):
+    the model then has none, so pass it only where they are not used. Raises NotFoundError."""
     bind_tables()
     try:
         item = ApplicationItem.get(application_id, consistent_read=True)
     except DoesNotExist:
         raise NotFoundError("permohonan tidak ditemukan", field="application_id") from None
-    return Application.model_validate(item.body)
+    return _application(item, documents)
 
 
-def update_application(application_id: str, change: Callable[[Application], T], attempts: int = 12) -> tuple[Application, T]:
+def update_application(application_id: str, change: Callable[[Application], T], attempts: int = 12,
+                       documents: bool = True) -> tuple[Application, T]:
     """Read, apply `change` (which mutates the model and may raise), write back with optimistic locking.
 
-    Retries (with jittered backoff) on a concurrent write; skips the write when nothing changed.
-    Returns the application as stored and what `change` returned.
-    """
+    Only what changed is written: the application item when its fields changed (no index rewritten unless a key
+    changed), each new or changed document as its own item. Documents are written in one transaction with the
+    application item (or a check of its version), so they change only on the application `change` saw.
+    `documents=False` neither reads nor writes documents (for changes that do not touch them; the returned model
+    then has none). An application still holding its documents in its body is moved to document items on its
+    first write. Retries (with jittered backoff) on a concurrent write; skips the write when nothing changed.
+    Returns the application as stored and what `change` returned."""
     bind_tables()
     for attempt in range(attempts):
         try:
             item = ApplicationItem.get(application_id, consistent_read=True)
         except DoesNotExist:
             raise NotFoundError("permohonan tidak ditemukan", field="application_id") from None
-        app = Application.model_validate(item.body)
+        legacy = bool((item.body or {}).get("documents"))
+        app = _application(item, documents or legacy)
+        before_docs = {d.upload_id: d.model_dump(mode="json") for d in app.documents}
         result = change(app)
-        body = app.model_dump(mode="json")
-        if body == item.body:
+        body = _body(app)
+        if not (documents or legacy) and app.documents:
+            raise ValueError("update_application(documents=False) cannot add documents")  # they would be lost
+        after_docs = {d.upload_id: d.model_dump(mode="json") for d in app.documents} if documents or legacy else {}
+        changed_docs = [doc for upload_id, doc in after_docs.items() if legacy or before_docs.get(upload_id) != doc]
+        if body == item.body and not changed_docs:
             return app, result
-        item.body = body
-        item.status = app.status.value
-        item.registration_number = app.registration_number
-        for name, value in _report_attributes(app).items():
-            setattr(item, name, value)
+        body_changed = body != item.body
+        if body_changed:
+            item.body = body
+            item.status = app.status.value
+            item.registration_number = app.registration_number
+            for name, value in _report_attributes(app).items():
+                setattr(item, name, value)
         try:
-            item.save()
-        except PutError as exc:
-            if _is_conditional_failure(exc):
+            if not changed_docs:
+                item.save()
+            else:
+                with _transaction() as transaction:
+                    if body_changed:
+                        transaction.save(item)
+                    else:  # the documents change only on the application as read
+                        transaction.condition_check(ApplicationItem, application_id,
+                                                    condition=ApplicationItem.version == item.version)
+                    for doc in changed_docs:
+                        transaction.save(_upload_item(application_id, doc))
+        except (PutError, TransactWriteError) as exc:
+            if _is_conditional_failure(exc) or _is_cancelled(exc):
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter, not security
                 continue
             raise
@@ -364,10 +452,26 @@ def update_application(application_id: str, change: Callable[[Application], T], 
     raise ConflictError("permohonan sedang diubah oleh pengguna lain; coba lagi")
 
 
-def applications_of(applicant_id: str) -> list[Application]:
+def _is_cancelled(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) in ("TransactionCanceledException", "TransactionConflictException")
+
+
+def _by_keys(application_ids: list[str], documents: bool, consistent: bool = False) -> dict[str, Application]:
+    """Applications by id with BatchGetItem (unknown ids left out); with `documents`, one Query each for those."""
+    wanted = list(dict.fromkeys(application_ids))
+    if not wanted:
+        return {}
+    return {item.application_id: _application(item, documents, consistent)
+            for item in ApplicationItem.batch_get(wanted, consistent_read=consistent)}
+
+
+def applications_of(applicant_id: str, documents: bool = True) -> list[Application]:
+    """The applicant's applications, newest first: the keys-only index, then one BatchGetItem (and one Query of
+    documents per application unless `documents=False`)."""
     bind_tables()
-    return [Application.model_validate(i.body)
-            for i in ApplicationItem.by_applicant.query(applicant_id, scan_index_forward=False)]
+    ids = [i.application_id for i in ApplicationItem.by_applicant.query(applicant_id, scan_index_forward=False)]
+    found = _by_keys(ids, documents)
+    return [found[i] for i in ids if i in found]
 
 
 def applications_by_registration(registration_number: str) -> list[Application]:
@@ -376,8 +480,9 @@ def applications_by_registration(registration_number: str) -> list[Application]:
     if not registration_number or not registration_number.strip():
         return []
     bind_tables()
-    return [Application.model_validate(item.body)
-            for item in ApplicationItem.by_registration.query(registration_number)]
+    ids = [item.application_id for item in ApplicationItem.by_registration.query(registration_number)]
+    found = _by_keys(ids, documents=True, consistent=True)
+    return [found[i] for i in ids if i in found]
 
 
 def application_by_registration(registration_number: str, office_id: str | None = None) -> Application:
@@ -395,20 +500,18 @@ def application_by_registration(registration_number: str, office_id: str | None 
     return found[0]
 
 
-def applications_by_id(application_ids: list[str]) -> dict[str, Application]:
-    """The applications with these ids (one batch read; unknown ids are left out)."""
-    wanted = list(dict.fromkeys(application_ids))
-    if not wanted:
-        return {}
+def applications_by_id(application_ids: list[str], documents: bool = True) -> dict[str, Application]:
+    """The applications with these ids (one batch read, plus one Query of documents each unless
+    `documents=False`; unknown ids are left out)."""
     bind_tables()
-    return {item.application_id: Application.model_validate(item.body) for item in ApplicationItem.batch_get(wanted)}
+    return _by_keys(application_ids, documents)
 
 
-def all_applications() -> Iterator[Application]:
+def all_applications(documents: bool = True) -> Iterator[Application]:
     """Full scan, for operators (restart resume, benchmarks); never on a request path."""
     bind_tables()
     for item in ApplicationItem.scan():
-        yield Application.model_validate(item.body)
+        yield _application(item, documents)
 
 
 # ----------------------------------------------------------------------------- tasks

@@ -29,7 +29,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from ..domain.clock import now_utc
@@ -46,12 +46,12 @@ _FORWARD_FROM = {SENT: (QUEUED, RETRYING, UNKNOWN), DELIVERED: (QUEUED, RETRYING
 
 
 class ByApplicationIndex(GlobalSecondaryIndex["MessageItem"]):
-    """An application's messages, for its timeline (officers)."""
+    """An application's messages, for its timeline (officers): keys only, the items then read with BatchGetItem
+    (status, attempts and times change with every send; an index projecting them was rewritten each time)."""
 
     class Meta:
-        index_name = "by_application"
-        projection = IncludeProjection(["event", "channel", "status", "recipient_role", "template", "reason",
-                                        "attempts", "updated_at"])
+        index_name = "by_application_keys"
+        projection = KeysOnlyProjection()
 
     application_id = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
@@ -239,9 +239,11 @@ def reopen(message_id: str) -> bool:
 
 
 def for_application(application_id: str) -> list[MessageItem]:
-    """An application's messages, oldest first (index projection: no content, no note)."""
+    """An application's messages, oldest first: the keys-only index, then one BatchGetItem."""
     bind_tables()
-    return list(MessageItem.by_application.query(application_id))
+    ids = [item.message_id for item in MessageItem.by_application.query(application_id)]
+    found = {item.message_id: item for item in MessageItem.batch_get(list(dict.fromkeys(ids)))} if ids else {}
+    return [found[i] for i in ids if i in found]
 
 
 def inbox(user_id: str, limit: int = 30) -> list[MessageItem]:

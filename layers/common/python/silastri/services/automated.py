@@ -36,7 +36,7 @@ def _mark(application_id: str, state: str | None, **fields: Any) -> Application:
         for name, value in fields.items():
             setattr(app, name, value)
 
-    return dynamo.update_application(application_id, change)[0]
+    return dynamo.update_application(application_id, change, documents=False)[0]  # marks touch no document
 
 
 def record_submission(application_id: str) -> None:
@@ -54,7 +54,7 @@ def record_submission(application_id: str) -> None:
 
 def request_revision(event: StepEvent) -> dict[str, Any]:
     """SOP 2, incomplete: count the round, set the deadline (working days), tell the applicant."""
-    app = dynamo.get_application(event.application_id)
+    app = dynamo.get_application(event.application_id, documents=False)
     office = default_catalog().office(app.office_id)
     now = now_utc()
     # closing time of the N-th working day on the national calendar (holidays, cuti bersama, office closures)
@@ -116,7 +116,7 @@ def forward_application(application_id: str) -> dict[str, Any]:
 
 def record_return(event: StepEvent) -> dict[str, Any]:
     """An officer returned the file one step back: count it; too many ends the run for an operator."""
-    app = dynamo.get_application(event.application_id)
+    app = dynamo.get_application(event.application_id, documents=False)
     count = app.return_count + 1
     _mark(app.application_id, None, return_count=count)
     target = event.input.get("return_to")
@@ -134,7 +134,7 @@ def record_return(event: StepEvent) -> dict[str, Any]:
 def propose_number(application_id: str) -> str:
     """SOP 7: the next number in the office's format, shown to the back office for confirmation (as the
     numbering task opens: steps.numbering.prepare; the task page proposes it again when viewed)."""
-    app = dynamo.get_application(application_id)
+    app = dynamo.get_application(application_id, documents=False)
     proposal = numbering.propose(app)
     _mark(app.application_id, None, proposed_number=proposal)
     timeline.record(app.application_id, steps.StepId.NUMBERING.value, "number_proposed", "system", number=proposal)
@@ -144,7 +144,7 @@ def propose_number(application_id: str) -> str:
 def render_permit(application_id: str) -> str:
     """Draft the decree (number, holder, validity, QR to the public verification page) for the head's preview,
     as the signing task opens (steps.signing.prepare); returns the permit id."""
-    app = dynamo.get_application(application_id)
+    app = dynamo.get_application(application_id, documents=False)
     permit_id = app.permit_id or permits.new_permit_id()
     if not app.permit_id:
         app = _mark(app.application_id, None, permit_id=permit_id)
@@ -156,7 +156,7 @@ def render_permit(application_id: str) -> str:
 
 def prepare_rejection(event: StepEvent) -> dict[str, Any]:
     """Draft the rejection letter (signed by the head at the next step)."""
-    app = dynamo.get_application(event.application_id)
+    app = dynamo.get_application(event.application_id, documents=False)
     key = storage.issued_key(app.office_id, app.application_id, "rejection-letter-draft")
     storage.put_document(key, permits.render_rejection(app, draft=True))
     _mark(app.application_id, event.state)
@@ -181,7 +181,7 @@ def close_application(event: CloseEvent) -> dict[str, Any]:
     """The run's final outcome: completed, rejected, withdrawn or lapsed. A completed or rejected application
     is counted as decided (ApplicationsDecided) once: a retried close finds it closed already."""
     status = _FINAL[event.outcome]
-    already_closed = dynamo.get_application(event.application_id).status == status
+    already_closed = dynamo.get_application(event.application_id, documents=False).status == status
     tasks.publish_accepted(event.application_id)  # the decision that led here, if its API call died after resuming
     dynamo.cancel_open_tasks(event.application_id)
     app = _mark(event.application_id, None, status=status, closed_at=now_utc(), resume_at=None,
@@ -210,6 +210,6 @@ def record_failure(event: FailureEvent) -> dict[str, Any]:
             target.halted_status = target.status  # what `silastri runs continue` gives back
         target.status = ApplicationStatus.FAILED
 
-    app = dynamo.update_application(event.application_id, change)[0]
+    app = dynamo.update_application(event.application_id, change, documents=False)[0]
     timeline.record(app.application_id, app.current_step or "workflow", "failed", "system", error=error_name)
     return {"status": "failed", "error": error_name}

@@ -42,7 +42,7 @@ def application_messages(principal: Principal, application_id: str) -> list[dict
     Each row: message_id, event, event_label, channel, channel_label, recipient_role, recipient_label, template,
     status, status_label, reason, attempts, updated_at (ISO, UTC), updated_wib, attention (bool).
     Raises NotFoundError (unknown application) and ForbiddenError (applicants, officers of another office)."""
-    app = dynamo.get_application(application_id)
+    app = dynamo.get_application(application_id, documents=False)
     if not _is_officer(principal):
         raise ForbiddenError("daftar pesan hanya untuk petugas", field="role")
     if principal.office_id != app.office_id:

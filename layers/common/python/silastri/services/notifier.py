@@ -83,7 +83,7 @@ def event_params(note: Notification) -> dict[str, Any]:
     catalog = default_catalog()
     office = catalog.office(note.office_id or get_settings().default_office_id)
     if note.application_id:
-        app = dynamo.get_application(note.application_id)
+        app = dynamo.get_application(note.application_id, documents=False)
         office = catalog.office(app.office_id)
         path = f"permohonan/{app.application_id}"
         params |= {"registration_number": note.registration_number or app.registration_number or "-",

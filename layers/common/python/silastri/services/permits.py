@@ -373,7 +373,7 @@ def publish_permit(record: PermitRecord) -> None:
         if target.status in (ApplicationStatus.IN_PROGRESS, ApplicationStatus.AWAITING_REVISION):
             target.status = ApplicationStatus.ISSUED
 
-    dynamo.update_application(record.application_id, change)
+    dynamo.update_application(record.application_id, change, documents=False)
 
 
 def sign_rejection(application_id: str, principal: Principal, claim_id: str,

@@ -396,7 +396,7 @@ def attempt(app: Application, task_id: str, step: str, principal: Principal, *, 
         def mark(target: Application) -> None:
             target.signing_unknown_at = at
 
-        dynamo.update_application(app.application_id, mark)
+        dynamo.update_application(app.application_id, mark, documents=False)
         # no note: the applicant's page shows officers' notes, and this one is for the office
         timeline.record(app.application_id, step, "signing_outcome_unknown", steps.Role.HEAD.value, principal.user_id,
                         **common)
@@ -440,4 +440,4 @@ def clear_unknown(application_id: str) -> None:
     def change(target: Application) -> None:
         target.signing_unknown_at = None
 
-    dynamo.update_application(application_id, change)
+    dynamo.update_application(application_id, change, documents=False)

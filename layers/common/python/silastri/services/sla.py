@@ -55,7 +55,7 @@ def actual_vs_standard(task: Task, decided_at: datetime) -> dict[str, Any]:
 
 
 def _registration(task: Task) -> str | None:
-    return dynamo.get_application(task.application_id).registration_number
+    return dynamo.get_application(task.application_id, documents=False).registration_number
 
 
 def check_clocks(now: datetime | None = None) -> dict[str, int]:
