@@ -104,7 +104,8 @@ def request_upload(principal: Principal, application_id: str, requirement_id: st
 
 def complete_upload(principal: Principal, application_id: str, upload_id: str) -> DocumentVersion:
     """Validate the quarantined file; promote it if it is a sound PDF, otherwise reject and delete it."""
-    from ..adapters.pdf_check import PdfLimits, check_pdf  # heavy: only here
+    from ..adapters.pdf_check import PdfLimits  # heavy: only here
+    from ..adapters.pdf_worker import check_upload
 
     app = owned(principal, application_id)
     doc = next((d for d in app.documents if d.upload_id == upload_id), None)
@@ -117,7 +118,7 @@ def complete_upload(principal: Principal, application_id: str, upload_id: str) -
     data = storage.read_upload(doc.key, limit)
     if data is None:
         raise ValidationError("berkas belum terunggah", field="upload_id")
-    verdict = check_pdf(data, PdfLimits(max_bytes=limit))
+    verdict = check_upload(data, PdfLimits(max_bytes=limit))
     version = max((d.version for d in app.documents if d.requirement_id == doc.requirement_id), default=0) + 1
     final_key = storage.document_key(app.office_id, app.application_id, doc.requirement_id, version)
     if verdict.accepted:
