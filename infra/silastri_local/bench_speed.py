@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,69 @@ def cold_import_ratios(handlers: list[str] | None = None, runs: int = 5) -> dict
                     times[name].append(seconds)
     boto3_seconds = statistics.median(base)
     return {name: round(statistics.median(values) / boto3_seconds, 2) for name, values in times.items()}
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+
+
+def _applicant(stack_or_api: Any) -> Any:
+    """A logged-in applicant's ApiClient: the one given, or a new applicant registered on the given stack."""
+    from .client import ApiClient
+    from .journey import Journey, officer_clients
+
+    if isinstance(stack_or_api, ApiClient):
+        return stack_or_api
+    base = ApiClient(stack_or_api.api_url)
+    journey = Journey(base, officer_clients(base, stack_or_api.officers), "izin-operasional-orsos")
+    return journey.register()
+
+
+def applicant_list_latency(stack_or_api: Any, n: int = 1000, requests: int = 40) -> dict[str, float]:
+    """Latency of the applicant's list API (GET /api/applications, its first page) with `n` applications stored for
+    that applicant: {"p50_ms", "p95_ms", "stored", "requests", "seed_seconds"} (issue 12 goal: p95 ≤ 100 ms, n=1000).
+
+    `stack_or_api`: a running local stack in this process (a new applicant is registered on it) or a logged-in
+    applicant's ApiClient of one. One draft is made through the API; the other n - 1 are copies of it written
+    directly through the data adapter (`dynamo.create_application`, fast), half of them marked submitted and
+    in progress, each a second older than the one before. Then `requests` GETs are timed one after another."""
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import timedelta
+
+    from silastri.adapters import dynamo
+    from silastri.domain.models import ApplicationStatus
+
+    from .journey import FORMS
+
+    applicant = _applicant(stack_or_api)
+    draft = applicant.post("/api/applications", {"permit_type": "izin-operasional-orsos",
+                                                 "form": FORMS["izin-operasional-orsos"]})
+    model = dynamo.get_application(draft["application_id"])
+    started = time.perf_counter()
+
+    def seed(index: int) -> None:
+        changes: dict[str, Any] = {"application_id": str(uuid.uuid4()),
+                                   "created_at": model.created_at - timedelta(seconds=index)}
+        if index % 2:
+            changes.update(status=ApplicationStatus.IN_PROGRESS, current_step="completeness_check",
+                           registration_number=f"BENCH-{uuid.uuid4().hex[:12].upper()}",
+                           submitted_at=model.created_at - timedelta(seconds=index))
+        dynamo.create_application(model.model_copy(update=changes))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(seed, range(1, max(1, n))))
+    seeded = time.perf_counter() - started
+    first = applicant.get("/api/applications")  # warm (caches, connections), not counted
+    assert first["applications"], "the list is empty"
+    times: list[float] = []
+    for _ in range(requests):
+        begun = time.perf_counter()
+        applicant.get("/api/applications")
+        times.append((time.perf_counter() - begun) * 1000)
+    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(_percentile(times, 0.95), 1),
+            "stored": float(max(1, n)), "requests": float(requests), "seed_seconds": round(seeded, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -175,6 +175,33 @@ def _locked_call_action(self: DynamoHandler) -> Any:
         return _ORIGINALS["dynamodb_call_action"](self)
 
 
+def _plain(value: Any) -> Any:
+    """A key attribute's value as moto compares it (`DynamoType.__lt__` compares `cast_value`), computed once."""
+    return value.cast_value if value is not None else None
+
+
+def _sorted_items_by_plain_keys(self: Any, hash_key_attrs: list[str], range_key_attrs: list[str | None],
+                                items: list[Any]) -> list[Any]:
+    """moto's `Table.sorted_items` with each item's sort key computed once: the original sorts on tuples of
+    `DynamoType`, whose every comparison recomputes `cast_value` (~80 ms for a GSI query over 1,000 items, all of
+    it under the DynamoDB lock). Same attributes, same order (key attributes have one type each)."""
+    attrs = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+    items.sort(key=lambda x: tuple(_plain(x.attrs[key]) for key in attrs))
+    return items
+
+
+def _all_items_by_plain_keys(self: Any) -> list[Any]:
+    """moto's `Table.all_items` (every item, by hash then range key) with plain sort keys (see above)."""
+    items: list[Any] = []
+    for hash_set in self.items.values():
+        if self.range_key_attr:
+            items.extend(hash_set.values())
+        else:
+            items.append(hash_set)
+    return sorted(items, key=lambda x: (_plain(x.hash_key), _plain(x.range_key)) if x.range_key
+                  else _plain(x.hash_key))
+
+
 # --------------------------------------------------------------------------- Cognito
 
 #: User pool settings that UpdateUserPool cannot change on AWS (they are kept); moto resets them.
@@ -263,6 +290,13 @@ def install_patches() -> None:
         if "dynamodb_call_action" not in _ORIGINALS:
             _ORIGINALS["dynamodb_call_action"] = DynamoHandler.call_action
             DynamoHandler.call_action = _locked_call_action  # type: ignore[method-assign]
+        if "dynamodb_sorted_items" not in _ORIGINALS:
+            from moto.dynamodb.models.table import Table
+
+            _ORIGINALS["dynamodb_sorted_items"] = Table.sorted_items
+            _ORIGINALS["dynamodb_all_items"] = Table.all_items
+            Table.sorted_items = _sorted_items_by_plain_keys  # type: ignore[method-assign]
+            Table.all_items = _all_items_by_plain_keys  # type: ignore[method-assign]
         if "boto_client_for" not in _ORIGINALS:
             # Importing the Lambda task module makes sure it binds the patched function too.
             import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils  # noqa: F401
@@ -281,6 +315,11 @@ def uninstall_patches() -> None:
             LambdaSimpleBackend.invoke = _ORIGINALS.pop("lambda_invoke")  # type: ignore[method-assign]
         if "dynamodb_call_action" in _ORIGINALS:
             DynamoHandler.call_action = _ORIGINALS.pop("dynamodb_call_action")  # type: ignore[method-assign]
+        if "dynamodb_sorted_items" in _ORIGINALS:
+            from moto.dynamodb.models.table import Table
+
+            Table.sorted_items = _ORIGINALS.pop("dynamodb_sorted_items")  # type: ignore[method-assign]
+            Table.all_items = _ORIGINALS.pop("dynamodb_all_items")  # type: ignore[method-assign]
         if "cognito_update_extended_config" in _ORIGINALS:
             from moto.cognitoidp.models import CognitoIdpUserPool
 
