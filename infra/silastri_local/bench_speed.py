@@ -139,6 +139,85 @@ def applicant_list_latency(stack_or_api: Any, n: int = 1000, requests: int = 40)
             "stored": float(max(1, n)), "requests": float(requests), "seed_seconds": round(seeded, 1)}
 
 
+#: placeholders for a process without a stack: rendering and signing read no table, queue or pool
+_OFFLINE_ENVIRONMENT = {name: "bench" for name in (
+    "APPLICATIONS_TABLE", "TASKS_TABLE", "EVENTS_TABLE", "COUNTERS_TABLE", "PERMITS_TABLE", "SURVEYS_TABLE",
+    "CODES_TABLE", "IDEMPOTENCY_TABLE", "MESSAGES_TABLE", "UPLOADS_BUCKET", "DOCUMENTS_BUCKET",
+    "NOTIFICATIONS_TOPIC_ARN", "USER_POOL_ID", "USER_POOL_CLIENT_ID")} | {
+    "COGNITO_JWKS_URL": "https://bench.invalid/jwks", "COGNITO_ISSUER": "https://bench.invalid",
+    "PUBLIC_BASE_URL": "https://bench.invalid", "SIGNER_MODE": "dev-pki"}
+
+
+def _orsos_permit() -> Any:
+    """An orsos application with its number, as the signing step renders it (the catalog's own office and type)."""
+    from datetime import UTC, datetime
+
+    from silastri.domain.models import Application
+
+    from .journey import FORMS
+
+    return Application(
+        application_id="bench-render", office_id="rokan-hilir", applicant_id="bench", permit_type="izin-operasional-orsos",
+        registration_number="REG-2026-000123", created_at=datetime(2026, 11, 20, 2, 0, tzinfo=UTC),
+        submitted_at=datetime(2026, 11, 20, 2, 0, tzinfo=UTC), permit_number="503/DPMPTSP-IOS/0007/XI/2026",
+        permit_id="0" * 32, technical_recommendation_number="460/DINSOS/0012/XI/2026",
+        technical_recommendation_date="2026-11-21",
+        stage_plan={"technical_review": True, "field_visit": False, "payment": "none"},
+        form=dict(FORMS["izin-operasional-orsos"]))
+
+
+def render_sign_ms(rounds: int = 20) -> dict[str, float]:
+    """Render + PAdES-sign an orsos permit decree, warm, as the signing step does (`permits.render_permit`, then
+    `permits._sign` with the configured signer, the development PKI locally): medians over `rounds` after one
+    warm-up, {"render_ms", "sign_ms", "total_ms"} in wall time (issue 12 goal: total ≤ 60 ms), and "total_cpu_ms",
+    this process's CPU time for both (what a busy machine's other load does not inflate).
+
+    Runs in this process with its settings; without a configured environment (no stack) it fills placeholders and
+    a temporary DATA_DIR for the development PKI, and restores the environment afterwards."""
+    from silastri.adapters.identity import Principal
+    from silastri.services import permits
+    from silastri.settings import get_settings
+
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="silastri-bench-pki-") as data_dir:
+        try:
+            get_settings()
+        except Exception:  # noqa: BLE001 - no stack environment in this process: an offline one
+            os.environ.update({k: v for k, v in _OFFLINE_ENVIRONMENT.items() if k not in os.environ})
+            os.environ.setdefault("DATA_DIR", data_dir)
+            os.environ.setdefault("APP_SECRET_KEY", "b" * 64)
+            get_settings.cache_clear()
+            permits.signer.cache_clear()
+        try:
+            app = _orsos_permit()
+            office = permits.default_catalog().office(app.office_id)
+            definition = permits.default_catalog().permit_type(app.office_id, app.permit_type)
+            head = Principal(user_id="bench-head", name="H. Bench Kepala, S.Sos.", roles={"head"})
+            title = permits.signer_title(office, definition)
+            render: list[float] = []
+            sign: list[float] = []
+            cpu: list[float] = []
+            for index in range(rounds + 1):
+                begun, begun_cpu = time.perf_counter(), time.process_time()
+                pdf = permits.render_permit(app, head.name)
+                rendered = time.perf_counter()
+                permits._sign(pdf, head, office, f"Penetapan {definition.decree_title}", title=title)
+                signed, signed_cpu = time.perf_counter(), time.process_time()
+                if index:  # the first round warms caches (fonts, keys, catalog, the signature's room)
+                    render.append((rendered - begun) * 1000)
+                    sign.append((signed - rendered) * 1000)
+                    cpu.append((signed_cpu - begun_cpu) * 1000)
+        finally:
+            if os.environ != saved:
+                os.environ.clear()
+                os.environ.update(saved)
+                get_settings.cache_clear()
+                permits.signer.cache_clear()
+    render_ms, sign_ms = statistics.median(render), statistics.median(sign)
+    return {"render_ms": round(render_ms, 1), "sign_ms": round(sign_ms, 1), "total_ms": round(render_ms + sign_ms, 1),
+            "total_cpu_ms": round(statistics.median(cpu), 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m silastri_local.bench_speed [imports]`: prints the figures as JSON."""
     import json
@@ -147,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {}
     if "imports" in what:
         result["cold_import_ratios"] = cold_import_ratios()
+    if "render" in what:
+        result["render_sign_ms"] = render_sign_ms()
     print(json.dumps(result, indent=2))
     return 0
 

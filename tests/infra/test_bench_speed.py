@@ -15,3 +15,13 @@ def test_cold_import_ratio_of_one_handler_is_a_positive_number() -> None:
     assert list(ratios) == ["record_submission"]
     assert isinstance(ratios["record_submission"], float)
     assert math.isfinite(ratios["record_submission"]) and ratios["record_submission"] > 0
+
+
+def test_render_sign_figures_have_their_shape_and_leave_the_environment_as_found() -> None:
+    import os
+
+    before = dict(os.environ)
+    figures = bench_speed.render_sign_ms(rounds=1)
+    assert set(figures) == {"render_ms", "sign_ms", "total_ms", "total_cpu_ms"}
+    assert all(isinstance(v, float) and v > 0 for v in figures.values())
+    assert dict(os.environ) == before
