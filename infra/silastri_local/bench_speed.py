@@ -139,6 +139,68 @@ def applicant_list_latency(stack_or_api: Any, n: int = 1000, requests: int = 40)
             "stored": float(max(1, n)), "requests": float(requests), "seed_seconds": round(seeded, 1)}
 
 
+def _journeys(stack: Any, drivers: int, per_driver: int) -> dict[str, float]:
+    """`drivers` threads, each playing `per_driver` whole orsos journeys to pickup one after another."""
+    import resource
+    import threading
+
+    from .client import ApiClient
+    from .journey import Journey, officer_clients
+
+    base = ApiClient(stack.api_url)
+    staff = officer_clients(base, stack.officers)
+    applicants = [Journey(base, staff, "izin-operasional-orsos").register() for _ in range(drivers)]
+    durations: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def drive(applicant: Any) -> None:
+        for _ in range(per_driver):
+            journey = Journey(base, staff, "izin-operasional-orsos", applicant=applicant)
+            begun = time.perf_counter()
+            try:
+                journey.run_to_pickup()
+            except Exception as exc:  # noqa: BLE001 - counted and reported, the others carry on
+                with lock:
+                    failures.append(f"{exc.__class__.__name__}: {str(exc)[:120]}")
+                continue
+            with lock:
+                durations.append(time.perf_counter() - begun)
+
+    threads = [threading.Thread(target=drive, args=(applicant,), name=f"bench-driver-{i}")
+               for i, applicant in enumerate(applicants)]
+    cpu_before = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    cpu = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - cpu_before
+    done = len(durations)
+    return {"drivers": float(drivers), "applications": float(done), "failed": float(len(failures)),
+            "applications_per_second": round(done / wall, 3) if wall else 0.0,
+            "journey_seconds_median": round(statistics.median(durations), 2) if durations else 0.0,
+            "cpu_seconds_per_application": round(cpu / done, 2) if done else 0.0,
+            "wall_seconds": round(wall, 1), "failures": failures[:3]}  # type: ignore[dict-item]
+
+
+def throughput(drivers: tuple[int, ...] = (1, 2, 4), per_driver: int = 2, stack: Any = None) -> dict[str, Any]:
+    """Whole orsos applications per second (registration excluded; apply, uploads, submit, every officer step,
+    pickup) with 1, 2, 4 parallel drivers and the officers scripted (`journey.Journey`, `officer_clients`), on
+    `stack` or on a fresh throw-away local stack in this process: {"<n>": {"applications_per_second",
+    "journey_seconds_median" (one application's wall time from draft to pickup), "cpu_seconds_per_application"
+    (this process's and its finished children's CPU: the whole local stack runs here), "applications", "failed",
+    "wall_seconds", "failures"}} (issue 12 goal: ≥ 4 applications/s at 4 drivers, ≤ 1.5 s machine time each)."""
+    if stack is None:
+        from .runtime import LocalStack
+
+        with tempfile.TemporaryDirectory(prefix="silastri-throughput-") as data_dir, LocalStack(
+                data_dir=Path(data_dir), api_port=0, persist=False, run_schedules=False) as fresh:
+            return throughput(drivers, per_driver, fresh)
+    return {str(n): _journeys(stack, n, per_driver) for n in drivers}
+
+
 #: placeholders for a process without a stack: rendering and signing read no table, queue or pool
 _OFFLINE_ENVIRONMENT = {name: "bench" for name in (
     "APPLICATIONS_TABLE", "TASKS_TABLE", "EVENTS_TABLE", "COUNTERS_TABLE", "PERMITS_TABLE", "SURVEYS_TABLE",
@@ -228,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         result["cold_import_ratios"] = cold_import_ratios()
     if "render" in what:
         result["render_sign_ms"] = render_sign_ms()
+    if "throughput" in what:
+        result["throughput"] = throughput()
     print(json.dumps(result, indent=2))
     return 0
 

@@ -202,6 +202,30 @@ def _all_items_by_plain_keys(self: Any) -> list[Any]:
                   else _plain(x.hash_key))
 
 
+# --------------------------------------------------------------------------- request dispatch
+
+
+def _moto_modules() -> tuple[str, ...]:
+    """moto's `backends.list_of_moto_modules` once: the original lists moto's package folder (a listdir and ~150
+    stat calls) on every request, inside the dispatcher's global lock."""
+    cached = _ORIGINALS.get("moto_modules_list")
+    if cached is None:
+        cached = _ORIGINALS["moto_modules_list"] = tuple(_ORIGINALS["list_of_moto_modules"]())
+    return cached  # type: ignore[no-any-return]
+
+
+def _backend_for_host(self: DomainDispatcherApplication, host: str | None) -> Any:
+    """moto's `get_backend_for_host`, remembered per host (a host always maps to the same backend; the original
+    tries every backend's URL patterns in turn for each request)."""
+    memo: dict[str | None, Any] | None = getattr(self, "_silastri_backend_memo", None)
+    if memo is None:
+        memo = {}
+        self._silastri_backend_memo = memo  # type: ignore[attr-defined]
+    if host not in memo:
+        memo[host] = _ORIGINALS["get_backend_for_host"](self, host)
+    return memo[host]
+
+
 # --------------------------------------------------------------------------- Cognito
 
 #: User pool settings that UpdateUserPool cannot change on AWS (they are kept); moto resets them.
@@ -238,10 +262,12 @@ def _cached_boto_client_for(region: str, service: str, state_credentials: Any = 
     with _client_cache_lock:
         client = _client_cache.get(key)
         if client is None:
+            # the server's own address rather than "localhost": no resolver call (and no try on ::1 first) per task
+            host = _active.host if _active is not None and _active.host in ("127.0.0.1", "::1") else "localhost"
             client = boto3.session.Session().client(
                 service_name=service,
                 region_name=region,
-                endpoint_url=f"http://localhost:{key[0]}",
+                endpoint_url=f"http://{'[::1]' if host == '::1' else host}:{key[0]}",
                 aws_access_key_id="ak",
                 aws_secret_access_key="sk",  # noqa: S106 - moto's fixed local credentials
                 config=Config(
@@ -290,6 +316,13 @@ def install_patches() -> None:
         if "dynamodb_call_action" not in _ORIGINALS:
             _ORIGINALS["dynamodb_call_action"] = DynamoHandler.call_action
             DynamoHandler.call_action = _locked_call_action  # type: ignore[method-assign]
+        if "get_backend_for_host" not in _ORIGINALS:
+            from moto import backends as moto_backends
+
+            _ORIGINALS["list_of_moto_modules"] = moto_backends.list_of_moto_modules
+            _ORIGINALS["get_backend_for_host"] = DomainDispatcherApplication.get_backend_for_host
+            moto_backends.list_of_moto_modules = _moto_modules  # type: ignore[assignment]
+            DomainDispatcherApplication.get_backend_for_host = _backend_for_host  # type: ignore[method-assign]
         if "dynamodb_sorted_items" not in _ORIGINALS:
             from moto.dynamodb.models.table import Table
 
@@ -315,6 +348,12 @@ def uninstall_patches() -> None:
             LambdaSimpleBackend.invoke = _ORIGINALS.pop("lambda_invoke")  # type: ignore[method-assign]
         if "dynamodb_call_action" in _ORIGINALS:
             DynamoHandler.call_action = _ORIGINALS.pop("dynamodb_call_action")  # type: ignore[method-assign]
+        if "get_backend_for_host" in _ORIGINALS:
+            from moto import backends as moto_backends
+
+            moto_backends.list_of_moto_modules = _ORIGINALS.pop("list_of_moto_modules")
+            DomainDispatcherApplication.get_backend_for_host = _ORIGINALS.pop("get_backend_for_host")  # type: ignore[method-assign]
+            _ORIGINALS.pop("moto_modules_list", None)
         if "dynamodb_sorted_items" in _ORIGINALS:
             from moto.dynamodb.models.table import Table
 
