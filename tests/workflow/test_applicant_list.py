@@ -11,6 +11,7 @@ from silastri_local.journey import FORMS, Journey
 def test_the_list_pages_newest_first_and_only_shows_the_callers_own(api, staff):
     journey = Journey(api, staff, "sip")
     applicant = journey.register()
+    assert applicant.get("/api/applications") == {"applications": [], "next": None}  # none yet
     made = [applicant.post("/api/applications", {"permit_type": "sip", "form": FORMS["sip"]})["application_id"]
             for _ in range(2)]
     made.append(journey.apply())  # with its documents: submitted below

@@ -874,6 +874,8 @@ def applications_page(applicant_id: str, limit: int = 20,
         applicant_id, scan_index_forward=False, limit=limit + 1, page_size=limit + 1, last_evaluated_key=start,
         attributes_to_get=["application_id", "created_at"])]
     page = keys[:limit]
+    if not page:  # nothing (more) stored: BatchGetItem refuses an empty request
+        return [], None
     found = {item.application_id: item for item in ApplicationItem.batch_get(
         [application_id for application_id, _ in page], consistent_read=True)}
     applications = [Application.model_validate(found[application_id].body)
