@@ -358,8 +358,14 @@ def create_application() -> Any:
 @app.route("/api/applications", methods=["GET"])
 @api
 def my_applications() -> Any:
+    """The caller's applications, newest first, a page at a time (`?limit=` 1..100, default 20; `?after=` the
+    previous page's `next`): {"applications": [...], "next": cursor or null}. Each application's full status
+    (steps, timeline) is GET /api/applications/{id}."""
     who = principal()
-    return {"applications": [applications.status_view(a) for a in dynamo.applications_of(who.user_id)]}
+    raw_limit = query("limit", str(applications.LIST_PAGE_SIZE))
+    if not (raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 3):
+        raise ValidationError("limit harus bilangan 1 sampai 100", field="limit")
+    return applications.list_page(who, int(raw_limit), query("after", "") or None)
 
 
 @app.route("/api/applications/{application_id}", methods=["GET"])

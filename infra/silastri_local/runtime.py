@@ -134,6 +134,7 @@ class LocalStack:
         self.resumed: list[str] = []
         self._emf_filter: metrics_capture.EmfFilter | None = None
         self._lock_handle: IO[str] | None = None
+        self._pdf_workers: Any = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -185,6 +186,7 @@ class LocalStack:
                                                                 "MessagingMode": "local-outbox"})
         self.resources.create_all()
         self._configure_environment()
+        self._start_pdf_workers()
         self._seed_officers()
         self.resources.finish_local_setup(self.data_dir, self.officers,
                                           {k for k, o in self.officers.items() if k.split(":")[-1] in ACTING_KEYS})
@@ -210,6 +212,7 @@ class LocalStack:
             self._api_server.server.server_close()
         for thread in self._threads:
             thread.join(timeout=10)
+        self._stop_pdf_workers()
         if self.aws is not None:
             if self.persist and self.aws.store is not None and self.aws.store.failure is None:
                 try:
@@ -319,6 +322,25 @@ class LocalStack:
         path.chmod(0o600)
         self.officers = saved
 
+    def _start_pdf_workers(self) -> None:
+        """Uploads are checked in two small pre-started worker processes (each parse still a forked child under
+        the limits) rather than by forking this big process (~250 ms per upload). One pool per process: a second
+        stack in the same process uses the first one's."""
+        from silastri.adapters import pdf_worker
+
+        if pdf_worker.installed() is None:
+            self._pdf_workers = pdf_worker.PdfWorkerPool(size=2)
+            pdf_worker.install(self._pdf_workers)
+
+    def _stop_pdf_workers(self) -> None:
+        from silastri.adapters import pdf_worker
+
+        if self._pdf_workers is not None:
+            if pdf_worker.installed() is self._pdf_workers:
+                pdf_worker.install(None)
+            self._pdf_workers.close()
+            self._pdf_workers = None
+
     # ------------------------------------------------------------------ Lambda
 
     def _resolve(self, function_name: str) -> Callable[..., Any] | None:
@@ -363,13 +385,14 @@ class LocalStack:
                                 f"schedule-{spec.logical_id}")
 
     def poll_queue_once(self, logical_id: str, queue_url: str, queue_arn: str, batch: int, wait: int = 0,
-                        failed_visibility: int | None = None) -> int:
+                        failed_visibility: int | None = None, sqs: Any = None) -> int:
         """One receive → invoke → delete round, as Lambda's event source mapping does.
 
         Records reported in batchItemFailures stay on the queue and come back after the visibility
-        timeout; past maxReceiveCount SQS moves them to the dead-letter queue."""
+        timeout; past maxReceiveCount SQS moves them to the dead-letter queue. `sqs`: the poller's own
+        long-lived client (a new one when not given)."""
         assert self.resources
-        sqs = self.resources.client("sqs")
+        sqs = sqs or self.resources.client("sqs")
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=batch, WaitTimeSeconds=wait,
                                        AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
         if not messages:
@@ -394,21 +417,24 @@ class LocalStack:
         return len(messages)
 
     def _poll_queue(self, logical_id: str, queue_url: str, queue_arn: str, batch: int) -> None:
+        assert self.resources
+        sqs = self.resources.client("sqs")  # one client per poller: a new one every round cost ~8% of a core idle
         while not self._stop.is_set():
             try:
-                if not self.poll_queue_once(logical_id, queue_url, queue_arn, batch):
+                if not self.poll_queue_once(logical_id, queue_url, queue_arn, batch, sqs=sqs):
                     self._stop.wait(self.poll_seconds)
             except Exception:  # the emulator is stopping or restarting; try again
                 self._stop.wait(1)
 
     def reconcile_ended_runs_once(self, logical_id: str, statuses: list[str], seen: set[str],
-                                  attempts: dict[str, int] | None = None, max_attempts: int = 5) -> int:
+                                  attempts: dict[str, int] | None = None, max_attempts: int = 5,
+                                  sfn: Any = None) -> int:
         """Play the EventBridge rule on "Step Functions Execution Status Change" once: every run of the
         state machine that ended with one of `statuses` and was not delivered yet is handed to the rule's
         function with the event EventBridge sends. A failed delivery is tried again in the next round (as
         EventBridge retries), up to `max_attempts`. Returns how many events were delivered."""
         assert self.resources
-        sfn = self.resources.client("stepfunctions")
+        sfn = sfn or self.resources.client("stepfunctions")
         machine = os.environ["STATE_MACHINE_ARN"]
         attempts = attempts if attempts is not None else {}
         delivered = 0
@@ -448,11 +474,13 @@ class LocalStack:
 
     def _watch_ended_runs(self, logical_id: str, statuses: list[str]) -> None:
         """moto has no EventBridge: poll ListExecutions for ended runs and deliver each once."""
+        assert self.resources
         seen: set[str] = set()
         attempts: dict[str, int] = {}
+        sfn = self.resources.client("stepfunctions")  # one long-lived client for the watcher
         while not self._stop.wait(max(self.poll_seconds, 0.5)):
             try:
-                self.reconcile_ended_runs_once(logical_id, statuses, seen, attempts)
+                self.reconcile_ended_runs_once(logical_id, statuses, seen, attempts, sfn=sfn)
             except Exception:  # noqa: BLE001 - the emulator is stopping or restarting; try again
                 self._stop.wait(1)
 

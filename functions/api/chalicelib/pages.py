@@ -22,7 +22,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
-from silastri.adapters import dynamo, identity
+from silastri.adapters import identity
 from silastri.adapters.identity import AuthError, Principal
 from silastri.domain import ikm, steps
 from silastri.domain.catalog import Condition, PermitType, default_catalog
@@ -689,23 +689,25 @@ def apply_submit(ctx: Ctx, permit_type: str) -> Response:
 @page
 def my_applications(ctx: Ctx) -> Response:
     who = ctx.require()
-    catalog = default_catalog()
-    rows = [{"app": app, "view": applications.status_view(app),
-             "name": catalog.permit_type_name(app.office_id, app.permit_type),
-             "holder_label": _holder_label(app)}
-            for app in dynamo.applications_of(who.user_id)]
-    return _render("permohonan_daftar.html", ctx, title="Permohonan saya", rows=rows,
-                   status_labels=tracking.STATUS_LABELS)
+    after = _query("setelah")
+    try:
+        listed = applications.list_page(who, applications.LIST_PAGE_SIZE, after or None)
+    except ValidationError:  # a stale or edited page link: start from the newest
+        listed = applications.list_page(who, applications.LIST_PAGE_SIZE)
+    rows = [{"view": view, "name": view["permit_type_name"], "holder_label": _holder_label_of(view)}
+            for view in listed["applications"]]
+    return _render("permohonan_daftar.html", ctx, title="Permohonan saya", rows=rows, next_page=listed["next"],
+                   first_page=not after, status_labels=tracking.STATUS_LABELS)
 
 
 HOLDER_LABELS = {"organisation": "Organisasi", "business": "Nama usaha", "practitioner": "Atas nama",
                  "person": "Atas nama"}
 
 
-def _holder_label(app: Application) -> str:
-    """How the list names the permit's holder: the organisation, the business, or the person."""
+def _holder_label_of(view: dict[str, Any]) -> str:
+    """How the list names the permit's holder (a `list_view`): the organisation, the business, or the person."""
     try:
-        subject = default_catalog().permit_type(app.office_id, app.permit_type).subject
+        subject = default_catalog().permit_type(view["office_id"], view["permit_type"]).subject
     except NotFoundError:  # a type the office no longer offers
         subject = "person"
     return HOLDER_LABELS[subject]

@@ -12,14 +12,14 @@ is the secret named by `DOCUMENTS_CDN_PRIVATE_KEY_SECRET_NAME`."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 MIN_APP_SECRET_LENGTH = 32
 
@@ -42,10 +42,14 @@ class DocumentsCdn:
     private_key_pem: str = field(repr=False)
 
 
-class Settings(BaseSettings):
-    """Every value the deployed functions need. Required values have no default on purpose."""
+class Settings(BaseModel):
+    """Every value the deployed functions need. Required values have no default on purpose.
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    Read from the environment: each field from the variable of its name (or its alias), case-insensitive; values
+    given to the constructor (names case-insensitive too) win over the environment. (A plain pydantic model rather than pydantic-settings, whose
+    import alone cost every function's cold start ~50 ms: issue 12.)"""
+
+    model_config = ConfigDict(extra="ignore")
 
     applications_table: str
     uploads_table: str  # the applications' uploaded document versions, one item each
@@ -114,6 +118,22 @@ class Settings(BaseSettings):
 
     _secrets: Any = PrivateAttr(default=None)
     _cdn_parameter: tuple[float, tuple[str, str] | None] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        environment = {name.lower(): value for name, value in os.environ.items()}
+        given = {str(name).lower(): value for name, value in data.items()}
+        merged: dict[str, Any] = {}
+        for name, info in cls.model_fields.items():
+            key = info.validation_alias if isinstance(info.validation_alias, str) else name
+            for source in (given, environment):  # names are case-insensitive, as in the environment
+                if key.lower() in source:
+                    merged[key] = source[key.lower()]
+                    break
+        return merged
 
     @model_validator(mode="after")
     def _documents_cdn_given_together(self) -> Settings:

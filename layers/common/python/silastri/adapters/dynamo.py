@@ -955,3 +955,33 @@ def application_types(application_ids: list[str]) -> dict[str, str]:
 def _is_conditional_failure(exc: Exception) -> bool:
     cause = getattr(exc, "cause_response_code", None)
     return cause == "ConditionalCheckFailedException"
+
+
+# ----------------------------------------------------------------------------- an applicant's list, one page
+
+def applications_page(applicant_id: str, limit: int = 20,
+                      after: tuple[str, str] | None = None) -> tuple[list[Application], tuple[str, str] | None]:
+    """One page of an applicant's applications, newest first, in two requests whatever the page size: a Query of
+    the `by_applicant` index for at most `limit` + 1 keys, then one BatchGetItem (consistent) of the page's items.
+    (Only the keys are read from the index, so it works whatever the index projects.)
+
+    `after`: the (created_at, application_id) of the last application of the previous page, or None for the first
+    page. Returns (applications, the `after` of the next page or None when this is the last). `limit` 1..100."""
+    bind_tables()
+    limit = max(1, min(100, limit))
+    start = None
+    if after is not None:
+        start = {"applicant_id": {"S": applicant_id}, "created_at": {"S": after[0]},
+                 "application_id": {"S": after[1]}}
+    keys = [(item.application_id, item.created_at) for item in ApplicationItem.by_applicant.query(
+        applicant_id, scan_index_forward=False, limit=limit + 1, page_size=limit + 1, last_evaluated_key=start,
+        attributes_to_get=["application_id", "created_at"])]
+    page = keys[:limit]
+    if not page:  # nothing (more) stored: BatchGetItem refuses an empty request
+        return [], None
+    found = {item.application_id: item for item in ApplicationItem.batch_get(
+        [application_id for application_id, _ in page], consistent_read=True)}
+    applications = [Application.model_validate(found[application_id].body)
+                     for application_id, _ in page if application_id in found]
+    following = (page[-1][1], page[-1][0]) if len(keys) > limit else None
+    return applications, following

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
 from pydantic import BaseModel
 
 from ..domain.errors import ConflictError, DomainError, ValidationError
 from ..settings import get_settings
 from .aws import client
+
+if TYPE_CHECKING:
+    import jwt  # PyJWT (and cryptography under it) is imported on first verification: the workflow functions never verify
 
 
 class AuthError(DomainError):
@@ -53,6 +55,8 @@ class _Jwks:
         self._url = ""
 
     def key_for(self, token: str) -> Any:
+        import jwt
+
         url = get_settings().cognito_jwks_url
         with self._lock:
             if self._client is None or self._url != url:
@@ -67,6 +71,8 @@ _jwks = _Jwks()
 
 def verify_token(token: str) -> Principal:
     """Verify signature (RS256, pool JWKS), expiry, issuer, audience and token use; raise AuthError."""
+    import jwt
+
     settings = get_settings()
     try:
         key = _jwks.key_for(token)

@@ -316,12 +316,60 @@ def pades_sign(
             stamp_style=stamp_style,
             new_field_spec=field_spec,
         )
-        output = pdf_signer.sign_pdf(writer)
+        reserved = _reserved_for(pades_signer) if timestamper is None else None
+        if reserved is None:
+            output = pdf_signer.sign_pdf(writer)
+            if timestamper is None:
+                _remember_reserved(pades_signer, output.getvalue())
+        else:
+            try:
+                output = pdf_signer.sign_pdf(writer, bytes_reserved=reserved)
+            except SigningError:  # the signer's own refusal (e.g. KMS): never signed twice
+                raise
+            except Exception:  # the signature outgrew the remembered room: sign afresh with pyHanko's estimate
+                _forget_reserved(pades_signer)
+                return pades_sign(pdf, pades_signer, name=name, reason=reason, location=location,
+                                  appearance=appearance, timestamper=timestamper)
     except SigningError:
         raise
     except Exception as exc:
         raise SigningError(f"cannot sign PDF: {type(exc).__name__}: {exc}") from exc
     return bytes(output.getvalue())
+
+
+# pyHanko sizes the room for the signature (CMS) by making a whole dummy signature first: nearly half the cost of a
+# signing. Without a timestamp the CMS of one signer keeps its size (same certificates, fixed-size attributes), so the
+# room pyHanko reserved the first time is remembered per signer object and given again (an overflow falls back to a
+# fresh estimate). Signatures with a timestamp (its token varies) are always estimated.
+_RESERVED: dict[int, tuple[Any, int]] = {}
+_RESERVED_LOCK = threading.Lock()
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+
+
+def _reserved_for(pades_signer: Any) -> int | None:
+    with _RESERVED_LOCK:
+        found = _RESERVED.get(id(pades_signer))
+    return found[1] if found is not None and found[0] is pades_signer else None
+
+
+def _remember_reserved(pades_signer: Any, signed: bytes) -> None:
+    """Record the room pyHanko reserved in `signed`: the gap of its last /ByteRange, less the hex string's brackets
+    (pyHanko counts the placeholder in file bytes, an even number)."""
+    matches = list(_BYTE_RANGE.finditer(signed))
+    if not matches:
+        return
+    _, first_length, second_start, _ = (int(group) for group in matches[-1].groups())
+    room = second_start - first_length - 2
+    if room > 0 and room % 2 == 0:
+        with _RESERVED_LOCK:
+            if len(_RESERVED) >= 256:  # signers are long-lived and few; never let the memo grow without bound
+                _RESERVED.clear()
+            _RESERVED[id(pades_signer)] = (pades_signer, room)
+
+
+def _forget_reserved(pades_signer: Any) -> None:
+    with _RESERVED_LOCK:
+        _RESERVED.pop(id(pades_signer), None)
 
 
 def _page_index(appearance: SignatureAppearance, page_count: int) -> int:

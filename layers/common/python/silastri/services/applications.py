@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from typing import Any
@@ -104,7 +105,8 @@ def request_upload(principal: Principal, application_id: str, requirement_id: st
 
 def complete_upload(principal: Principal, application_id: str, upload_id: str) -> DocumentVersion:
     """Validate the quarantined file; promote it if it is a sound PDF, otherwise reject and delete it."""
-    from ..adapters.pdf_check import PdfLimits, check_pdf  # heavy: only here
+    from ..adapters.pdf_check import PdfLimits  # heavy: only here
+    from ..adapters.pdf_worker import check_upload
 
     app = owned(principal, application_id)
     doc = next((d for d in app.documents if d.upload_id == upload_id), None)
@@ -117,7 +119,7 @@ def complete_upload(principal: Principal, application_id: str, upload_id: str) -
     data = storage.read_upload(doc.key, limit)
     if data is None:
         raise ValidationError("berkas belum terunggah", field="upload_id")
-    verdict = check_pdf(data, PdfLimits(max_bytes=limit))
+    verdict = check_upload(data, PdfLimits(max_bytes=limit))
     version = max((d.version for d in app.documents if d.requirement_id == doc.requirement_id), default=0) + 1
     final_key = storage.document_key(app.office_id, app.application_id, doc.requirement_id, version)
     if verdict.accepted:
@@ -366,3 +368,60 @@ RUN_HALTED_NOTES = {
 def run_halted_note(app: Application) -> str | None:
     """Why the application is not moving (its run ended and waits for an operator), in Bahasa Indonesia."""
     return RUN_HALTED_NOTES.get(app.status.value)
+
+
+# ----------------------------------------------------------------------------- the applicant's list
+
+LIST_PAGE_SIZE = 20
+_CURSOR = re.compile(r"^([0-9T:.+-]{10,40})~([A-Za-z0-9_-]{1,64})$")
+
+
+def list_view(app: Application) -> dict[str, Any]:
+    """What the applicant's list shows of one application (no timeline: the status page has it), from the item
+    alone (no further read)."""
+    step = None
+    if app.status in OPEN_STATUSES and app.current_step:
+        try:
+            step = steps.STEPS[steps.StepId(app.current_step)]
+        except (ValueError, KeyError):
+            step = None
+    return {
+        "application_id": app.application_id,
+        "registration_number": app.registration_number,
+        "office_id": app.office_id,
+        "permit_type": app.permit_type,
+        "permit_type_name": default_catalog().permit_type_name(app.office_id, app.permit_type),
+        "holder_name": app.holder_name(),
+        "status": app.status.value,
+        "current_step": step.step_id.value if step else None,
+        "current_step_sop_number": step.sop_number if step else None,
+        "current_step_title": step.title if step else None,
+        "permit_number": app.permit_number,
+        "created_at": app.created_at.isoformat(),
+        "submitted_at": app.submitted_at.isoformat() if app.submitted_at else None,
+        "open": app.status in OPEN_STATUSES,
+    }
+
+
+def list_page(principal: Principal, limit: int = LIST_PAGE_SIZE, after: str | None = None) -> dict[str, Any]:
+    """One page of the caller's applications, newest first: {"applications": [list_view…], "next": cursor or None}.
+
+    Two reads per page whatever the number stored (a Query of the applicant's index, one BatchGetItem), where the
+    list once read every application and then each one's timeline (issue 12). `after`: the previous page's `next`;
+    ValidationError (field `after`) when it is not one; `limit` 1..100."""
+    if not 1 <= limit <= 100:
+        raise ValidationError("limit harus 1 sampai 100", field="limit")
+    start = None
+    if after:
+        try:
+            match = _CURSOR.match(base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)).decode("ascii"))
+        except (ValueError, UnicodeError):
+            match = None
+        if match is None:
+            raise ValidationError("penanda halaman tidak dikenal", field="after")
+        start = (match.group(1), match.group(2))
+    found, following = dynamo.applications_page(principal.user_id, limit, start)
+    cursor = None
+    if following:  # opaque and URL-safe (the time has a "+")
+        cursor = base64.urlsafe_b64encode(f"{following[0]}~{following[1]}".encode()).decode().rstrip("=")
+    return {"applications": [list_view(app) for app in found], "next": cursor}

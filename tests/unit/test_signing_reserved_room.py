@@ -1,0 +1,53 @@
+"""Signing without a timestamp reuses the room pyHanko reserved for the signer's first signature (no dummy signature
+each time, issue 12), and a signature that outgrows a remembered room is made afresh: every result verifies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from silastri.adapters import signing
+from silastri.adapters.signing import DevPkiSigner, SignerIdentity, verify_signed_pdf
+
+HEAD = SignerIdentity(name="H. Ahmad Fauzi, S.Sos., M.Si.", title="Kepala Dinas")
+
+
+@pytest.fixture
+def pdf() -> bytes:
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer)
+    page.drawString(72, 720, "Keputusan Kepala Dinas")
+    page.save()
+    return buffer.getvalue()
+
+
+def test_the_second_signature_reuses_the_room_and_both_verify(tmp_path: Path, pdf: bytes,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    signer = DevPkiSigner(tmp_path)
+    roots = signer.trust_roots_pem()
+    first = signer.sign_pdf(pdf, signer=HEAD, reason="Penetapan", location="Bagansiapiapi")
+    pades = signer._pades_signer(HEAD)
+    room = signing._reserved_for(pades)
+    assert room is not None and room > 0
+
+    estimates: list[int] = []
+    real = signing._remember_reserved
+    monkeypatch.setattr(signing, "_remember_reserved", lambda s, out: (estimates.append(1), real(s, out)))
+    second = signer.sign_pdf(pdf, signer=HEAD, reason="Penetapan", location="Bagansiapiapi")
+    assert estimates == []  # signed straight into the remembered room
+    assert len(second) == len(first)
+    assert verify_signed_pdf(first, roots).valid and verify_signed_pdf(second, roots).valid
+
+
+def test_a_room_too_small_falls_back_to_a_fresh_estimate(tmp_path: Path, pdf: bytes) -> None:
+    signer = DevPkiSigner(tmp_path)
+    signer.sign_pdf(pdf, signer=HEAD, reason="Penetapan", location="Bagansiapiapi")
+    pades = signer._pades_signer(HEAD)
+    signing._RESERVED[id(pades)] = (pades, 64)  # far too small for a CMS with two certificates
+    signed = signer.sign_pdf(pdf, signer=HEAD, reason="Penetapan", location="Bagansiapiapi")
+    assert verify_signed_pdf(signed, signer.trust_roots_pem()).valid
+    assert (signing._reserved_for(pades) or 0) > 64  # the fresh estimate is remembered again
