@@ -962,8 +962,8 @@ def _is_conditional_failure(exc: Exception) -> bool:
 def applications_page(applicant_id: str, limit: int = 20,
                       after: tuple[str, str] | None = None) -> tuple[list[Application], tuple[str, str] | None]:
     """One page of an applicant's applications, newest first, in two requests whatever the page size: a Query of
-    the `by_applicant` index for at most `limit` + 1 keys, then one BatchGetItem (consistent) of the page's items.
-    (Only the keys are read from the index, so it works whatever the index projects.)
+    the keys-only `by_applicant_keys` index for at most `limit` + 1 keys, then one BatchGetItem (consistent) of the
+    page's items (without their documents, which live in the uploads table).
 
     `after`: the (created_at, application_id) of the last application of the previous page, or None for the first
     page. Returns (applications, the `after` of the next page or None when this is the last). `limit` 1..100."""
@@ -981,7 +981,7 @@ def applications_page(applicant_id: str, limit: int = 20,
         return [], None
     found = {item.application_id: item for item in ApplicationItem.batch_get(
         [application_id for application_id, _ in page], consistent_read=True)}
-    applications = [Application.model_validate(found[application_id].body)
-                     for application_id, _ in page if application_id in found]
+    applications = [_application(found[application_id], documents=False)  # a list entry shows no documents
+                    for application_id, _ in page if application_id in found]
     following = (page[-1][1], page[-1][0]) if len(keys) > limit else None
     return applications, following
