@@ -490,9 +490,11 @@ def speed_figures(stack: Any) -> dict[str, Any]:
         "throughput": lambda: bench_speed.throughput(drivers=(1, 2, 4)),
         "render_sign_ms": lambda: bench_speed.render_sign_ms(),
         "applicant_list": lambda: bench_speed.applicant_list_latency(stack, n=1000),
+        "numbering": lambda: bench_speed.numbering_assignments(200, stack=stack),
     }
+    functions = {"applicant_list": "applicant_list_latency", "numbering": "numbering_assignments"}
     for name, call in calls.items():
-        if not hasattr(bench_speed, name if name != "applicant_list" else "applicant_list_latency"):
+        if not hasattr(bench_speed, functions.get(name, name)):
             continue
         try:
             found[name] = call()

@@ -182,7 +182,9 @@ def _journeys(stack: Any, drivers: int, per_driver: int) -> dict[str, float]:
             "applications_per_second": round(done / wall, 3) if wall else 0.0,
             "journey_seconds_median": round(statistics.median(durations), 2) if durations else 0.0,
             "cpu_seconds_per_application": round(cpu / done, 2) if done else 0.0,
-            "wall_seconds": round(wall, 1), "failures": failures[:3]}  # type: ignore[dict-item]
+            "wall_seconds": round(wall, 1), "failures": failures[:3],  # type: ignore[dict-item]
+            # journeys whose numbering confirmation was refused 409 (issue 12: none in the normal flow)
+            "refused_409": float(sum(1 for f in failures if "ApiError" in f and "409" in f))}
 
 
 def throughput(drivers: tuple[int, ...] = (1, 2, 4), per_driver: int = 2, stack: Any = None) -> dict[str, Any]:
@@ -199,6 +201,45 @@ def throughput(drivers: tuple[int, ...] = (1, 2, 4), per_driver: int = 2, stack:
                 data_dir=Path(data_dir), api_port=0, persist=False, run_schedules=False) as fresh:
             return throughput(drivers, per_driver, fresh)
     return {str(n): _journeys(stack, n, per_driver) for n in drivers}
+
+
+def numbering_assignments(count: int = 200, workers: int = 8, stack: Any = None) -> dict[str, Any]:
+    """`count` submitted applications of one type take their permit number at once from `workers` threads
+    (`services.numbering.assign`, the SOP 7 confirmation's effect), on `stack` or a fresh throw-away local stack
+    in this process: {"per_second", "gap_free" (the numbers are consecutive and each stored on its application),
+    "count", "workers", "seconds"} (issue 12 goal: gap-free, ≥ 50/s)."""
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+
+    if stack is None:
+        from .runtime import LocalStack
+
+        with tempfile.TemporaryDirectory(prefix="silastri-numbering-") as data_dir, LocalStack(
+                data_dir=Path(data_dir), api_port=0, persist=False, run_schedules=False,
+                run_event_sources=False) as fresh:
+            return numbering_assignments(count, workers, fresh)
+    from silastri.adapters import dynamo
+    from silastri.domain.models import Application, ApplicationStatus
+    from silastri.services import numbering
+
+    apps = []
+    for _ in range(count):
+        app = Application(application_id=str(uuid.uuid4()), office_id="rokan-hilir", applicant_id="bench-applicant",
+                          permit_type="sip", status=ApplicationStatus.IN_PROGRESS,
+                          registration_number=f"REG-B-{uuid.uuid4().hex[:6]}", form={"practitioner_name": "dr. Bench"},
+                          created_at=datetime.now(UTC), submitted_at=datetime.now(UTC))
+        dynamo.create_application(app)
+        apps.append(app)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        numbers = list(pool.map(numbering.assign, [a.application_id for a in apps]))
+    seconds = time.perf_counter() - started
+    sequences = sorted(int(n.split("/")[2]) for n in numbers)
+    stored = {dynamo.get_application(a.application_id, documents=False).permit_number for a in apps}
+    gap_free = sequences == list(range(sequences[0], sequences[0] + count)) and stored == set(numbers)
+    return {"per_second": round(count / seconds, 1) if seconds else 0.0, "gap_free": gap_free, "count": count,
+            "workers": workers, "seconds": round(seconds, 2)}
 
 
 #: placeholders for a process without a stack: rendering and signing read no table, queue or pool
