@@ -7,27 +7,12 @@ truth for what each file must get.
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
-import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
+import pdf_corpus  # tests/fixtures (tests/conftest.py puts it on the path)
 from silastri.adapters.pdf_check import REASONS, check_pdf, describe
-
-
-def _load_corpus() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "fixtures" / "pdf_corpus.py"
-    spec = importlib.util.spec_from_file_location("silastri_tests_pdf_corpus", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-pdf_corpus = _load_corpus()
 
 #: The cases issue 7 names, with the reason each must get: the corpus must keep all of them.
 REQUIRED_HOSTILE = {

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import random
 import signal
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 
+import pdf_corpus  # tests/fixtures (tests/conftest.py puts it on the path)
 import pytest
 from silastri.adapters import pdf_check
 from silastri.adapters.pdf_check import REASONS, PdfLimits, PdfVerdict, check_pdf, describe
-
-
-def _load_corpus() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "fixtures" / "pdf_corpus.py"
-    spec = importlib.util.spec_from_file_location("silastri_tests_pdf_corpus", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-pdf_corpus = _load_corpus()
 
 
 @pytest.fixture(scope="module")
