@@ -244,7 +244,7 @@ def numbering_assignments(count: int = 200, workers: int = 8, stack: Any = None)
 
 #: placeholders for a process without a stack: rendering and signing read no table, queue or pool
 _OFFLINE_ENVIRONMENT = {name: "bench" for name in (
-    "APPLICATIONS_TABLE", "TASKS_TABLE", "EVENTS_TABLE", "COUNTERS_TABLE", "PERMITS_TABLE", "SURVEYS_TABLE",
+    "APPLICATIONS_TABLE", "UPLOADS_TABLE", "TASKS_TABLE", "EVENTS_TABLE", "COUNTERS_TABLE", "PERMITS_TABLE", "SURVEYS_TABLE",
     "CODES_TABLE", "IDEMPOTENCY_TABLE", "MESSAGES_TABLE", "UPLOADS_BUCKET", "DOCUMENTS_BUCKET",
     "NOTIFICATIONS_TOPIC_ARN", "USER_POOL_ID", "USER_POOL_CLIENT_ID")} | {
     "COGNITO_JWKS_URL": "https://bench.invalid/jwks", "COGNITO_ISSUER": "https://bench.invalid",

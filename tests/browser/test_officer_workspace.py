@@ -178,7 +178,8 @@ def test_each_role_moves_an_application_through_its_pages(officers, stack, api: 
     ap.locator("#keputusan-approved").get_by_role("button").click()
     notice(ap, DECIDED)
 
-    # SOP 7 — numbering: the proposal is taken by the other application meanwhile (409, new proposal)
+    # SOP 7 — numbering: the proposal is taken by the other application meanwhile: this file gets the next free
+    # number (no refusal), and the banner says which
     a.task("back_office", "numbering")
     open_task_from_queue(bo, a.registration_number, "Penomoran izin")
     proposed = bo.locator("#f-confirmed-number").inner_text()
@@ -188,13 +189,12 @@ def test_each_role_moves_an_application_through_its_pages(officers, stack, api: 
     staff["back_office"].post(f"/api/tasks/{b_row['task_id']}/decision",
                               {"outcome": "confirmed", "details": {"number": proposed}})
     bo.locator("#keputusan-confirmed").get_by_role("button").click()
-    expect(bo.locator("#f-confirmed-number-error")).to_contain_text("sudah dipakai")
-    renewed = bo.locator("#f-confirmed-number").inner_text()
-    assert renewed != proposed and re.fullmatch(r"503/DPMPTSP-IOS/\d{4}/[IVX]+/\d{4}", renewed)
-    shots.shot(bo, "penomoran-bentrok")
-    bo.locator("#keputusan-confirmed").get_by_role("button").click()
     notice(bo, DECIDED)
-    assert a.status()["permit_number"] == renewed
+    expect(bo.locator("#pemberitahuan")).to_contain_text(f"Nomor {proposed} yang ditampilkan sudah dipakai")
+    assigned = a.wait_status(lambda s: s["permit_number"], "permit number")["permit_number"]
+    assert assigned != proposed and re.fullmatch(r"503/DPMPTSP-IOS/\d{4}/[IVX]+/\d{4}", assigned)
+    expect(bo.locator("#pemberitahuan")).to_contain_text(f"berkas ini mendapat nomor berikutnya: {assigned}")
+    shots.shot(bo, "penomoran-bentrok")
 
     # SOP 8 — the head previews the draft and signs one permit on its page; the acting head (Plt.) signs in batch
     c = Journey(api, staff, SIP)

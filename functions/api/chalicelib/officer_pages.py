@@ -109,10 +109,17 @@ DECISION_NOTICES: dict[tuple[str | None, str], str] = {
 FORWARDED = f"{_DECIDED} dan permohonan diteruskan ke tahap berikutnya."
 
 
-def decision_notice(step_id: str, outcome: str | None) -> str:
-    """The banner after a decision at `step_id` with `outcome` (where the file went)."""
+def decision_notice(step_id: str, outcome: str | None, settled: Mapping[str, Any] | None = None) -> str:
+    """The banner after a decision at `step_id` with `outcome` (where the file went); with what the decision
+    `settled` (numbering: the number assigned, and the one shown when another file took it first)."""
     outcome = outcome or ""
-    return DECISION_NOTICES.get((step_id, outcome)) or DECISION_NOTICES.get((None, outcome)) or FORWARDED
+    text = DECISION_NOTICES.get((step_id, outcome)) or DECISION_NOTICES.get((None, outcome)) or FORWARDED
+    if settled and settled.get("number") and settled.get("proposed_number"):
+        text += (f" Nomor {settled['proposed_number']} yang ditampilkan sudah dipakai permohonan lain; berkas ini "
+                 f"mendapat nomor berikutnya: {settled['number']}.")
+    elif settled and settled.get("number"):
+        text += f" Nomor izin: {settled['number']}."
+    return text
 
 
 ACTIONS = {
@@ -404,7 +411,8 @@ def _task_page(ctx: Ctx, task_id: str, status: int = 200, chosen: str = "", valu
     context = _task_context(who, task_id)
     decided = _query("info") == "diputuskan" and context["task"].get("outcome")
     return _page_render("petugas_tugas.html", ctx, status, csp=TASK_PAGE_CSP,
-                        notice=decision_notice(context["step_id"], context["task"]["outcome"]) if decided else None,
+                        notice=decision_notice(context["step_id"], context["task"]["outcome"],
+                                               tasks.settled(task_id)) if decided else None,
                         title=f"{context['view']['title']} — {context['app']['registration_number']}",
                         chosen=chosen, values=values or {}, conflict=conflict, certificate=certificate,
                         signer_nik=signer_nik, totp_sent=totp_sent, signing_ready=signing_ready, **context)
