@@ -487,7 +487,7 @@ def speed_figures(stack: Any) -> dict[str, Any]:
         return found
     calls: dict[str, Callable[[], Any]] = {
         "cold_import_ratios": lambda: bench_speed.cold_import_ratios(),
-        "throughput": lambda: bench_speed.throughput(drivers=(1, 2, 4)),
+        "throughput": lambda: bench_speed.throughput(drivers=(1, 2, 4), stack=stack),  # on the bench stack
         "render_sign_ms": lambda: bench_speed.render_sign_ms(),
         "applicant_list": lambda: bench_speed.applicant_list_latency(stack, n=1000),
         "numbering": lambda: bench_speed.numbering_assignments(200, stack=stack),
