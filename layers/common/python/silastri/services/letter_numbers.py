@@ -1,5 +1,5 @@
 """Letter numbers an application takes once and keeps: the Surat Penolakan's (the office's
-`rejection_numbering`). Gap-free like the permit numbers: one conditional write on a counter that records which
+`rejection_numbering`) and the Rekomendasi Teknis's (`numbering.assign_recommendation`). Gap-free like the permit numbers: one conditional write on a counter that records which
 application took the value, and recovery of a value taken but not yet written on its application."""
 
 from __future__ import annotations

@@ -88,38 +88,24 @@ def recommendation_counter_id(office_id: str, code: str, year: int) -> str:
     return f"recommendation#{office_id}#{code}#{year}"
 
 
-def _write_recommendation_number(application_id: str, number: str) -> str:
-    """Write `number` unless the application already has one; returns the one it has."""
-    def change(target: Application) -> None:
-        if target.technical_recommendation_number is None:
-            target.technical_recommendation_number = number
-
-    stored = dynamo.update_application(application_id, change)[0].technical_recommendation_number
-    return stored or number
-
-
 def assign_recommendation(application_id: str) -> str:
     """The sector agency's letter number for the application's Rekomendasi Teknis (catalog
     `technical_recommendation.numbering`), taken once and kept (a second recommendation after a revision, or
-    after a decision the workflow refused, reprints the same number): gap-free like the permit numbers.
+    after a decision the workflow refused, reprints the same number): gap-free like the permit numbers
+    (`letter_numbers.take_once`).
 
     Raises ConflictError when the permit type has no agency numbering or the counter stays busy."""
+    from .letter_numbers import take_once
+
     app = dynamo.get_application(application_id)
     if app.technical_recommendation_number:
         return app.technical_recommendation_number
     numbering = default_catalog().permit_type(app.office_id, app.permit_type).stages.technical_recommendation.numbering
     if numbering is None:
         raise ConflictError("jenis izin ini tidak memiliki penomoran rekomendasi teknis", field="permit_type")
-    now = now_utc()
-    counter = recommendation_counter_id(app.office_id, numbering.code, to_wib(now).year)
-    for _ in range(20):
-        value, holder = dynamo.read_counter(counter)
-        if holder == app.application_id:  # we took it earlier but crashed before writing it down
-            return _write_recommendation_number(app.application_id, numbering.number(value, now))
-        if holder:  # help the previous holder finish, so no number is ever lost
-            previous = dynamo.get_application(holder)
-            if previous.technical_recommendation_number is None:
-                _write_recommendation_number(holder, numbering.number(value, now))
-        if dynamo.advance_counter(counter, value, app.application_id):
-            return _write_recommendation_number(app.application_id, numbering.number(value + 1, now))
-    raise ConflictError("penomoran rekomendasi teknis sedang sibuk; coba lagi")
+
+    def write(target: Application, number: str) -> None:
+        target.technical_recommendation_number = number
+
+    counter = recommendation_counter_id(app.office_id, numbering.code, to_wib(now_utc()).year)
+    return take_once(app, counter, numbering, lambda a: a.technical_recommendation_number, write)
