@@ -14,7 +14,8 @@ import pytest
 from silastri.domain.numbering import first_run_name
 from silastri_local.client import ApiClient, ApiError, wait_for
 from silastri_local.journey import Journey, journey_at, officer_clients
-from silastri_local.stack_process import StackProcess
+
+from .conftest import runs_states
 
 FIXED = "izin-pemakaian-gedung-olahraga"  # bengkalis.yaml: payment fixed, Rp 1.500.000
 FIXED_AMOUNT = 1500000
@@ -27,16 +28,6 @@ def bengkalis(stack, api) -> dict[str, ApiClient]:
     return officer_clients(api, stack.officers(), "bengkalis")
 
 
-def runs_states(stack: StackProcess, journey: Journey) -> list[str]:
-    """The states every execution of the application entered, oldest run first."""
-    sfn = stack.aws("stepfunctions")
-    machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
-    name = first_run_name(journey.office_id or "rokan-hilir", journey.registration_number)
-    runs = sorted((e for e in sfn.list_executions(stateMachineArn=machine)["executions"]
-                   if e["name"] == name or e["name"].startswith(name + "-")), key=lambda e: e["startDate"])
-    return [e["stateEnteredEventDetails"]["name"] for run in runs
-            for e in sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
-            if "stateEnteredEventDetails" in e]
 
 
 def test_fixed_payment_is_referenced_paid_rejected_once_confirmed_and_the_permit_issued(stack, api, bengkalis):

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from typing import Any
 
 import pytest
-from silastri.domain.numbering import first_run_name
 from silastri_local.client import ApiError
 from silastri_local.journey import FINDINGS, SKM_ELEMENTS, Journey, sample_pdf
+
+from .conftest import runs_states
 
 PERMIT_TYPE = "izin-operasional-orsos"  # the type with a technical recommendation (Dinas Sosial)
 
@@ -27,16 +27,6 @@ def html(base_url: str, path: str, token: str | None) -> str:
         raise AssertionError(f"{path}: HTTP {exc.code}") from exc
 
 
-def entered_states(stack: Any, journey: Journey) -> list[str]:
-    """The states every execution of the application entered, oldest run first."""
-    sfn = stack.aws("stepfunctions")
-    machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
-    name = first_run_name("rokan-hilir", journey.registration_number)
-    runs = sorted((e for e in sfn.list_executions(stateMachineArn=machine)["executions"]
-                   if e["name"] == name or e["name"].startswith(name + "-")), key=lambda e: e["startDate"])
-    return [event["stateEnteredEventDetails"]["name"] for run in runs
-            for event in sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
-            if "stateEnteredEventDetails" in event]
 
 
 def test_technical_team_returns_the_file_for_revision_and_the_resubmission_reaches_the_permit(stack, api, staff):
@@ -105,7 +95,7 @@ def test_technical_team_returns_the_file_for_revision_and_the_resubmission_reach
     assert final["permit_number"] == number
     versions = [d["version"] for d in final["documents"] if d["requirement_id"] == document and d["state"] == "accepted"]
     assert versions == [1, 2]  # the earlier version stays in the history
-    states = entered_states(stack, journey)
+    states = runs_states(stack, journey)
     assert states.count("TechnicalReview") == 2 and states.count("CheckCompleteness") == 2
     assert "RequestRevision" in states and "ContinueAsNewRun" in states and states[-1] == "CloseCompleted"
 
