@@ -51,3 +51,24 @@ def test_a_room_too_small_falls_back_to_a_fresh_estimate(tmp_path: Path, pdf: by
     signed = signer.sign_pdf(pdf, signer=HEAD, reason="Penetapan", location="Bagansiapiapi")
     assert verify_signed_pdf(signed, signer.trust_roots_pem()).valid
     assert (signing._reserved_for(pades) or 0) > 64  # the fresh estimate is remembered again
+
+
+def test_the_encoded_certificate_attribute_signs_pyhankos_own_attributes(tmp_path: Path, pdf: bytes) -> None:
+    """The signing-certificate attribute given pre-encoded (issue 12) leaves the signed attributes byte for byte
+    those pyHanko makes itself for a PAdES signature."""
+    import asyncio
+    import hashlib
+
+    from pyhanko.sign import signers
+
+    signer = DevPkiSigner(tmp_path)
+    assert verify_signed_pdf(signer.sign_pdf(pdf, signer=HEAD, reason="Penetapan", location="Bagansiapiapi"),
+                             signer.trust_roots_pem()).valid
+    pades = signer._pades_signer(HEAD)
+    assert pades.signed_attr_prov_spec is not None
+    plain = signers.SimpleSigner(signing_cert=pades.signing_cert, signing_key=pades.signing_key,
+                                 cert_registry=pades.cert_registry)
+    digest = hashlib.sha256(pdf).digest()
+    ours = asyncio.run(pades.signed_attrs(digest, "sha256", use_pades=True)).dump()
+    theirs = asyncio.run(plain.signed_attrs(digest, "sha256", use_pades=True)).dump()
+    assert ours == theirs
