@@ -621,9 +621,9 @@ def qrcode_matrix(payload: str) -> list[list[bool]]:
     return [[bool(module) for module in row] for row in code.get_matrix()]
 
 
-def test_qr_codes_are_qrcodes_own_with_its_mask_choice() -> None:
-    """The renderer scores the eight masks itself (a faster count of the same penalty): for URLs, digits and
-    arbitrary text from version 1 to beyond 7 (where version information is added), it yields qrcode's code."""
+def test_qr_codes_are_qrcodes_own() -> None:
+    """The renderer's module matrix is qrcode's (its own mask search) for URLs, digits and arbitrary text, from
+    version 1 to beyond 7 (where version information is added)."""
     import random
     import string
 
@@ -631,34 +631,11 @@ def test_qr_codes_are_qrcodes_own_with_its_mask_choice() -> None:
 
     rng = random.Random(12)
     payloads = [VERIFY_URL, PICKUP_URL, "REG-2026-000123", "1"]
-    payloads += [f"https://silastri.example.go.id/verifikasi/{rng.getrandbits(128):032x}" for _ in range(40)]
-    payloads += ["".join(rng.choice(string.printable) for _ in range(rng.randint(1, 300))) for _ in range(40)]
-    payloads += [str(rng.getrandbits(rng.randint(8, 900))) for _ in range(10)]
+    payloads += [f"https://silastri.example.go.id/verifikasi/{rng.getrandbits(128):032x}" for _ in range(10)]
+    payloads += ["".join(rng.choice(string.printable) for _ in range(rng.randint(1, 300))) for _ in range(10)]
     versions = set()
     for payload in payloads:
         expected = qrcode_matrix(payload)
         versions.add((len(expected) - 4 - 17) // 4)
         assert _qr_matrix(payload) == expected, payload
     assert min(versions) == 1 and max(versions) >= 7
-
-
-def test_qr_mask_penalty_counts_as_qrcode_does() -> None:
-    """Each mask's penalty is qrcode's `lost_point` of that masked code, for every mask of codes of versions 1–9."""
-    import random
-
-    from qrcode import util
-    from silastri.adapters.documents import _bits, _qr_penalty
-
-    rng = random.Random(34)
-    for length in (1, 20, 60, 100, 150, 200):
-        code = qrcode.QRCode(error_correction=ERROR_CORRECT_M)
-        code.add_data(bytes(rng.getrandbits(8) for _ in range(length)))
-        code.best_fit()
-        for pattern in range(8):
-            code.makeImpl(True, pattern)
-            rows = [_bits(bool(module) for module in row) for row in code.modules]
-            assert _qr_penalty(rows, len(rows)) == util.lost_point(code.modules), (length, pattern)
-    for size, density in [(21, 0.1), (25, 0.3), (29, 0.5), (33, 0.65), (45, 0.9)]:  # any square, dark shares apart
-        modules = [[rng.random() < density for _ in range(size)] for _ in range(size)]
-        rows = [_bits(row) for row in modules]
-        assert _qr_penalty(rows, size) == util.lost_point(modules), (size, density)

@@ -14,8 +14,6 @@ BSrE signs, a development-PKI notice otherwise.
 from __future__ import annotations
 
 import io
-import itertools
-import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -616,8 +614,6 @@ def _plain_table(data: list[list[Any]], widths: list[float]) -> Flowable:
 
 _QR_BOX = 8  # pixels per module of the embedded QR image
 _QR_BORDER = 2  # modules of quiet zone around the code
-_QR_RUNS = re.compile(r"0{5,}|1{5,}")  # five or more same-coloured modules in a line
-_QR_FINDER_LIKE = re.compile(r"(?=10111010000|00001011101)")  # 1:1:3:1:1 beside four light, overlapping
 
 
 def _qr_image(payload: str, size_mm: float) -> Flowable:
@@ -637,80 +633,15 @@ def _qr_image(payload: str, size_mm: float) -> Flowable:
 
 
 def _qr_matrix(payload: str) -> list[list[bool]]:
-    """The modules of ``payload``'s QR code (error correction M, smallest version), quiet zone included, True =
-    dark: what ``qrcode.QRCode(...).make(fit=True)`` yields, with the mask chosen by `_best_qr_mask`."""
+    """The modules of ``payload``'s QR code (error correction M, smallest version, qrcode's own mask choice),
+    quiet zone included, True = dark."""
     import qrcode
     from qrcode.constants import ERROR_CORRECT_M
 
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=_QR_BOX, border=_QR_BORDER)
     code.add_data(payload)
-    code.best_fit()
-    code.makeImpl(False, _best_qr_mask(code))
+    code.make(fit=True)
     return [[bool(dark) for dark in row] for row in code.get_matrix()]
-
-
-def _best_qr_mask(code: Any) -> int:
-    """The mask pattern (0–7) qrcode's ``best_mask_pattern`` chooses for ``code`` (a fitted ``qrcode.QRCode``):
-    the lowest ISO/IEC 18004 penalty (`_qr_penalty`), the first on a tie, each mask scored on the code with its
-    format information left light as qrcode scores it. qrcode lays the data out and scores it again for each of
-    the eight masks, a third of a permit's rendering; the data is laid out once here and each mask applied to it
-    as whole rows of bits."""
-    from qrcode.main import precomputed_qr_blanks
-
-    code.makeImpl(True, 0)  # the layout with mask 0 (and qrcode's blank of this version, cached by qrcode)
-    laid_out = code.modules
-    size = len(laid_out)
-    code.modules = [row[:] for row in precomputed_qr_blanks[code.version]]
-    code.setup_type_info(True, 0)
-    if code.version >= 7:
-        code.setup_type_number(True)
-    free = [_bits(module is None for module in row) for row in code.modules]  # where the data (and mask) go
-    rows = [_bits(bool(module) for module in row) for row in laid_out]
-    mask0 = _qr_mask_rows(0, size)
-    best, best_penalty = 0, 0
-    for pattern in range(8):
-        flip = _qr_mask_rows(pattern, size)
-        masked = [row ^ ((m0 ^ m) & data) for row, m0, m, data in zip(rows, mask0, flip, free, strict=True)]
-        penalty = _qr_penalty(masked, size)
-        if pattern == 0 or penalty < best_penalty:
-            best, best_penalty = pattern, penalty
-    code.modules = laid_out
-    return best
-
-
-def _bits(values: Any) -> int:
-    """A row of booleans as an int, the first value the highest bit."""
-    number = 0
-    for value in values:
-        number = (number << 1) | bool(value)
-    return number
-
-
-@lru_cache(maxsize=64)
-def _qr_mask_rows(pattern: int, size: int) -> tuple[int, ...]:
-    """Where mask ``pattern`` flips a module of a ``size``-module code, as rows of bits (`_bits`)."""
-    from qrcode.util import mask_func
-
-    flips = mask_func(pattern)
-    return tuple(_bits(flips(row, column) for column in range(size)) for row in range(size))
-
-
-def _qr_penalty(rows: Sequence[int], size: int) -> int:
-    """The ISO/IEC 18004 mask penalty of a code given as rows of bits, as qrcode's ``util.lost_point`` counts it:
-    runs of five or more same-coloured modules in a row or column (length − 2 each), 2×2 same-coloured blocks
-    (3 each), finder-like 1:1:3:1:1 patterns with four light modules on one side (40 each) and the dark share's
-    distance from 50 % (10 per 5 %)."""
-    lines = [format(row, f"0{size}b") for row in rows]
-    lines += ["".join(column) for column in zip(*lines, strict=True)]
-    penalty = sum(len(run) - 2 for line in lines for run in _QR_RUNS.findall(line))
-    penalty += 40 * sum(len(_QR_FINDER_LIKE.findall(line)) for line in lines)
-    full = (1 << (size - 1)) - 1  # the left column of each 2x2 block
-    for top, bottom in itertools.pairwise(rows):
-        same = ~(top ^ bottom)
-        penalty += 3 * (same & (same >> 1) & ~(top ^ (top >> 1)) & full).bit_count()
-    dark = sum(row.bit_count() for row in rows)
-    penalty += int(abs(float(dark) / (size**2) * 100 - 50) / 5) * 10
-    return penalty
 
 
 def _qr_with_text(payload: str, text: list[Flowable]) -> Flowable:
