@@ -26,7 +26,7 @@ from ..domain import audit
 from ..domain.clock import now_utc
 from ..domain.errors import ConflictError, NotFoundError, ValidationError
 from ..domain.ikm import SurveyAnswers
-from ..domain.models import Application, PermitRecord, Task, TaskStatus, TimelineEvent
+from ..domain.models import Application, DocumentVersion, PermitRecord, Task, TaskStatus, TimelineEvent
 from ..settings import get_settings
 
 T = TypeVar("T")
@@ -450,6 +450,41 @@ def update_application(application_id: str, change: Callable[[Application], T], 
             raise
         return app, result
     raise ConflictError("permohonan sedang diubah oleh pengguna lain; coba lagi")
+
+
+def save_document(application_id: str, doc: DocumentVersion, check: Callable[[Application], None],
+                  new: bool) -> Application:
+    """Store one document version as its own item: one conditional PutItem (1 WRU), not a transaction.
+
+    `check(app)` (it raises, e.g. ConflictError) runs on the application read (consistent, without its documents)
+    just before the put; `new`: the upload slot must not exist yet, else it must exist (a slot being completed).
+    A concurrent state change in the milliseconds between that read and the put is not excluded (a transaction
+    with a ConditionCheck of the application's version would, at 4 WRU instead of 1): callers use this only where
+    a document landing just after a state change is inert or already re-checked (see services.applications).
+    An application still holding its documents in its body goes through `update_application` (moving them out).
+    Returns the application as read. Raises NotFoundError, ConflictError (the slot condition failed)."""
+    bind_tables()
+    try:
+        item = ApplicationItem.get(application_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFoundError("permohonan tidak ditemukan", field="application_id") from None
+    if (item.body or {}).get("documents"):  # stored before documents had items: the transactional path moves them
+        def change(app: Application) -> None:
+            check(app)
+            app.documents = [d for d in app.documents if d.upload_id != doc.upload_id] + [doc]
+
+        return update_application(application_id, change)[0]
+    app = _application(item, documents=False)
+    check(app)
+    upload = _upload_item(application_id, doc.model_dump(mode="json"))
+    condition = UploadItem.upload_id.does_not_exist() if new else UploadItem.upload_id.exists()
+    try:
+        upload.save(condition=condition)
+    except PutError as exc:
+        if _is_conditional_failure(exc):
+            raise ConflictError("unggahan ini sudah ada atau tidak ditemukan; muat ulang halaman") from exc
+        raise
+    return app
 
 
 def _is_cancelled(exc: Exception) -> bool:
