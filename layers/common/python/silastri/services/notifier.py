@@ -189,8 +189,11 @@ def send_one(note: Notification, rule: notifications.Rule, role: str, contact: d
                   recipient_id=recipient_id, recipient_role=role, office_id=note.office_id,
                   application_id=note.application_id, note=note.model_dump(mode="json"))
     if channel == "inbox":  # stored is delivered: the officer sees it on the dashboard
+        # without the notification (`note`, kept for a redrive of a failed or unknown message: an inbox message
+        # is never either), so that the item, its content and its index entries stay small
+        inbox = {k: v for k, v in common.items() if k != "note"}
         item = message_log.ensure(mid, status=message_log.DELIVERED, inbox_owner=recipient_id,
-                                  content={"subject": subject, "body": text, "link": link}, **common)
+                                  content={"subject": subject, "body": text, "link": link}, **inbox)
         return item.status
     now = time.time()
     # the first delivery creates the message with its first attempt claimed (one write); a redelivery finds it
