@@ -9,7 +9,6 @@ directly, without a Step Functions run."""
 
 from __future__ import annotations
 
-import json
 import re
 import urllib.error
 import urllib.parse
@@ -29,6 +28,7 @@ from silastri.domain.models import Application, ApplicationStatus, TaskStatus
 from silastri.services import signing, tasks
 from silastri.settings import get_settings
 from silastri_local.client import ApiClient, ApiError
+from stored_text import items_text  # tests/fixtures (tests/conftest.py puts it on the path)
 
 NIK = "1407011234567890"
 HEAD = Principal(user_id="head-bsre", roles={"head"}, office_id="rokan-hilir", name="H. Ahmad Fauzi")
@@ -136,7 +136,7 @@ def _stored_anywhere(local_stack, *needles: str) -> list[str]:
     found = set()
     for table in ddb.list_tables()["TableNames"]:
         for page in ddb.get_paginator("scan").paginate(TableName=table):
-            text = json.dumps(page["Items"])
+            text = items_text(page["Items"])  # compressed bodies decompressed
             found |= {n for n in needles if n in text}
     return sorted(found)
 

@@ -8,7 +8,6 @@ SILASTRI_KILL_SEED to repeat a run).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import threading
@@ -18,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from silastri.adapters.dynamo import CompressedJSONAttribute
 from silastri_local.client import ApiClient
 from silastri_local.journey import SKM_ELEMENTS, Journey, officer_clients
 from silastri_local.stack_process import StackProcess
@@ -118,7 +118,7 @@ def _check(stack: StackProcess, ledger: Ledger) -> tuple[int, list[str], list[st
         if task is None or task["status"]["S"] != "decided" or task.get("outcome", {}).get("S") != outcome:
             state = None if task is None else (task["status"]["S"], task.get("outcome", {}).get("S"))
             lost.append(f"decision {step}={outcome} on {application_id}: stored {state}")
-    bodies = {a: json.loads(i["body"]["S"]) for a, i in apps.items()}
+    bodies = {a: CompressedJSONAttribute().deserialize(i["body"].get("B", i["body"].get("S"))) for a, i in apps.items()}
     for application_id, number in permits.items():
         stored = bodies.get(application_id, {}).get("permit_number")
         if stored != number:

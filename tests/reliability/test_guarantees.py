@@ -9,6 +9,7 @@ import uuid
 
 from silastri_local.client import ApiError
 from silastri_local.journey import Journey
+from stored_text import items_text  # tests/fixtures (tests/conftest.py puts it on the path)
 
 from .test_decisions import race
 
@@ -105,7 +106,7 @@ def _scan_tables(stack) -> dict[str, str]:
             start = page.get("LastEvaluatedKey")
             if not start:
                 break
-        texts[f"table {table}"] = json.dumps(items)
+        texts[f"table {table}"] = items_text(items)  # compressed bodies decompressed
     return texts
 
 

@@ -3,20 +3,24 @@ and indexes need; optimistic locking (`version`) guards read-modify-write update
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pynamodb.attributes import (
+    Attribute,
     JSONAttribute,
     NumberAttribute,
     UnicodeAttribute,
     VersionAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.constants import BINARY, STRING
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
@@ -26,7 +30,7 @@ from ..domain import audit
 from ..domain.clock import now_utc
 from ..domain.errors import ConflictError, NotFoundError, ValidationError
 from ..domain.ikm import SurveyAnswers
-from ..domain.models import Application, PermitRecord, Task, TaskStatus, TimelineEvent
+from ..domain.models import Application, DocumentVersion, PermitRecord, Task, TaskStatus, TimelineEvent
 from ..settings import get_settings
 
 T = TypeVar("T")
@@ -77,7 +81,30 @@ class ByOfficeSubmittedIndex(GlobalSecondaryIndex["ApplicationItem"]):
     submitted_key = UnicodeAttribute(range_key=True)
 
 
+class CompressedJSONAttribute(Attribute[dict[str, Any]]):
+    """A JSON document stored zlib-compressed as binary, as the DynamoDB Developer Guide advises for large
+    attribute values ("Best practices for storing large items and attributes": compressing), so that an item is
+    billed fewer 1 KB write units. Items written before (the JSON as a string) are read too."""
+
+    attr_type = BINARY
+
+    def serialize(self, value: dict[str, Any]) -> bytes:
+        return zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), 9)
+
+    def deserialize(self, value: bytes | str) -> dict[str, Any]:
+        if isinstance(value, str):  # the earlier form: the JSON text
+            return dict(json.loads(value))
+        return dict(json.loads(zlib.decompress(value).decode("utf-8")))
+
+    def get_value(self, value: dict[str, Any]) -> Any:
+        return value[STRING] if STRING in value else super().get_value(value)
+
+
 class ApplicationItem(Model):
+    """An application: the attributes its keys and indexes need, and the rest of the model as a compressed JSON
+    `body` (without what those attributes already hold, and without its documents: `UploadItem`s). Kept under
+    1 KB (one write unit per rewrite) for a whole orsos life."""
+
     class Meta(_Meta):
         pass
 
@@ -87,7 +114,7 @@ class ApplicationItem(Model):
     registration_number = UnicodeAttribute(null=True)
     office_id = UnicodeAttribute()
     status = UnicodeAttribute()
-    body = JSONAttribute()
+    body = CompressedJSONAttribute()
     version = VersionAttribute()
     # the report's attributes (copied from the body on every write; `submitted_key` keys `by_office_submitted`)
     permit_type = UnicodeAttribute(null=True)
@@ -120,11 +147,12 @@ class ByQueueIndex(GlobalSecondaryIndex["TaskItem"]):
 
 
 class ByApplicationIndex(GlobalSecondaryIndex["TaskItem"]):
+    """An application's tasks: only what its queries read (`step`, `status`; full tasks are then read by key), so
+    a decision's outcome, note (up to 2,000 characters) or decider never makes its entry bigger or rewrites it."""
+
     class Meta:
         index_name = "by_application"
-        projection = IncludeProjection(
-            ["office_id", "step", "role", "status", "outcome", "note", "decided_by", "decided_at", "execution_name"]
-        )
+        projection = IncludeProjection(["step", "status"])
 
     application_id = UnicodeAttribute(hash_key=True)
     opened_at = UnicodeAttribute(range_key=True)
@@ -138,8 +166,7 @@ class ByDueIndex(GlobalSecondaryIndex["TaskItem"]):
 
     class Meta:
         index_name = "by_due"
-        projection = IncludeProjection(["application_id", "step", "role", "status", "opened_at", "due_at",
-                                        "remind_at", "reminded_at"])
+        projection = IncludeProjection(["status"])  # the monitor then reads each ringing task by key
 
     sla_office = UnicodeAttribute(hash_key=True)
     alarm_at = UnicodeAttribute(range_key=True)
@@ -157,16 +184,19 @@ class ByDeciderIndex(GlobalSecondaryIndex["TaskItem"]):
     decided_at = UnicodeAttribute(range_key=True)
 
 
-class ByOfficeDecidedIndex(GlobalSecondaryIndex["TaskItem"]):
-    """Sparse index of claimed or decided tasks by office and decision time (the office report's time per step
-    and SLA compliance): a task enters it when claimed (`decided_at`), leaves it when a claim is released."""
+class ByOfficeDecisionsIndex(GlobalSecondaryIndex["TaskItem"]):
+    """Sparse index of decisions that stand, by office and decision time (the office report's time per step and
+    SLA compliance, which counts only decided tasks): a task enters it once, when the run accepted its decision
+    (`reported_at`, the claim's `decided_at`, set by `finish_claim`), and never changes there afterwards; claims
+    still being delivered, released or voided are not in it."""
 
     class Meta:
-        index_name = "by_office_decided"
-        projection = IncludeProjection(["application_id", "step", "status", "outcome", "opened_at", "due_at", "sla"])
+        index_name = "by_office_decisions"
+        projection = IncludeProjection(["application_id", "step", "status", "outcome", "opened_at", "decided_at",
+                                        "due_at", "sla"])
 
     office_id = UnicodeAttribute(hash_key=True)
-    decided_at = UnicodeAttribute(range_key=True)
+    reported_at = UnicodeAttribute(range_key=True)
 
 
 class TaskItem(Model):
@@ -198,11 +228,12 @@ class TaskItem(Model):
     sla_office = UnicodeAttribute(null=True)
     sla = JSONAttribute(null=True)  # {"standard": label, "budget_minutes": n, "consumed_minutes": n}
     escalated_at = UnicodeAttribute(null=True)
+    reported_at = UnicodeAttribute(null=True)  # = decided_at, once the decision stands (sparse `by_office_decisions`)
     by_queue = ByQueueIndex()
     by_application = ByApplicationIndex()
     by_due = ByDueIndex()
     by_decider = ByDeciderIndex()
-    by_office_decided = ByOfficeDecidedIndex()
+    by_office_decisions = ByOfficeDecisionsIndex()
 
 
 class EventItem(Model):
@@ -327,23 +358,43 @@ def _report_attributes(app: Application) -> dict[str, str | None]:
             "closed_at": _key(app.closed_at) if app.closed_at else None}
 
 
+# model fields the item holds as attributes of their own (keys, index keys, the report's): not repeated in the body
+_ITEM_FIELDS = ("application_id", "applicant_id", "office_id", "status", "registration_number", "permit_type",
+                "created_at", "submitted_at", "closed_at")
+
+
 def _body(app: Application) -> dict[str, Any]:
-    """The application item's JSON body: the model without its documents (kept as `UploadItem`s) and without
-    values left at their defaults (fewer bytes on every rewrite; reading restores the defaults)."""
-    return app.model_dump(mode="json", exclude={"documents"}, exclude_defaults=True)
+    """The application item's JSON body: the model without its documents (kept as `UploadItem`s), without the
+    fields held as item attributes (`_ITEM_FIELDS`) and without values left at their defaults (fewer bytes on
+    every rewrite; reading restores them)."""
+    return app.model_dump(mode="json", exclude={"documents", *_ITEM_FIELDS}, exclude_defaults=True)
+
+
+def _fields_of(item: ApplicationItem) -> dict[str, Any]:
+    """The model fields held as item attributes (`_ITEM_FIELDS`), for reading a body written without them."""
+    fields: dict[str, Any] = {"application_id": item.application_id, "applicant_id": item.applicant_id,
+                              "office_id": item.office_id, "status": item.status, "created_at": item.created_at}
+    if item.registration_number is not None:
+        fields["registration_number"] = item.registration_number
+    if item.permit_type is not None:
+        fields["permit_type"] = item.permit_type
+    if item.submitted_key:
+        fields["submitted_at"] = item.submitted_key
+    if item.closed_at:
+        fields["closed_at"] = item.closed_at
+    return fields
+
+
+def _attributes(app: Application) -> dict[str, str | None]:
+    """The item's attributes besides its key, body and version (see `_ITEM_FIELDS`)."""
+    return {"applicant_id": app.applicant_id, "created_at": _iso(app.created_at),
+            "registration_number": app.registration_number, "office_id": app.office_id, "status": app.status.value,
+            **_report_attributes(app)}
 
 
 def _application_item(app: Application) -> ApplicationItem:
-    item = ApplicationItem(
-        application_id=app.application_id,
-        applicant_id=app.applicant_id,
-        created_at=_iso(app.created_at),
-        registration_number=app.registration_number,
-        office_id=app.office_id,
-        status=app.status.value,
-        body=_body(app),
-    )
-    for name, value in _report_attributes(app).items():
+    item = ApplicationItem(application_id=app.application_id, body=_body(app))
+    for name, value in _attributes(app).items():
         setattr(item, name, value)
     return item
 
@@ -379,7 +430,7 @@ def _stored_documents(application_id: str, item: ApplicationItem, consistent: bo
 
 def _application(item: ApplicationItem, documents: bool, consistent: bool = True) -> Application:
     """The domain model of a stored item; with `documents`, its documents too (one Query), else an empty list."""
-    body = {k: v for k, v in (item.body or {}).items() if k != "documents"}
+    body = _fields_of(item) | {k: v for k, v in (item.body or {}).items() if k != "documents"}
     if documents:
         body["documents"] = _stored_documents(item.application_id, item, consistent)
     return Application.model_validate(body)
@@ -422,14 +473,13 @@ def update_application(application_id: str, change: Callable[[Application], T], 
             raise ValueError("update_application(documents=False) cannot add documents")  # they would be lost
         after_docs = {d.upload_id: d.model_dump(mode="json") for d in app.documents} if documents or legacy else {}
         changed_docs = [doc for upload_id, doc in after_docs.items() if legacy or before_docs.get(upload_id) != doc]
-        if body == item.body and not changed_docs:
+        attributes = _attributes(app)
+        body_changed = body != item.body or any(getattr(item, k) != v for k, v in attributes.items())
+        if not body_changed and not changed_docs:
             return app, result
-        body_changed = body != item.body
         if body_changed:
             item.body = body
-            item.status = app.status.value
-            item.registration_number = app.registration_number
-            for name, value in _report_attributes(app).items():
+            for name, value in attributes.items():
                 setattr(item, name, value)
         try:
             if not changed_docs:
@@ -450,6 +500,41 @@ def update_application(application_id: str, change: Callable[[Application], T], 
             raise
         return app, result
     raise ConflictError("permohonan sedang diubah oleh pengguna lain; coba lagi")
+
+
+def save_document(application_id: str, doc: DocumentVersion, check: Callable[[Application], None],
+                  new: bool) -> Application:
+    """Store one document version as its own item: one conditional PutItem (1 WRU), not a transaction.
+
+    `check(app)` (it raises, e.g. ConflictError) runs on the application read (consistent, without its documents)
+    just before the put; `new`: the upload slot must not exist yet, else it must exist (a slot being completed).
+    A concurrent state change in the milliseconds between that read and the put is not excluded (a transaction
+    with a ConditionCheck of the application's version would, at 4 WRU instead of 1): callers use this only where
+    a document landing just after a state change is inert or already re-checked (see services.applications).
+    An application still holding its documents in its body goes through `update_application` (moving them out).
+    Returns the application as read. Raises NotFoundError, ConflictError (the slot condition failed)."""
+    bind_tables()
+    try:
+        item = ApplicationItem.get(application_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFoundError("permohonan tidak ditemukan", field="application_id") from None
+    if (item.body or {}).get("documents"):  # stored before documents had items: the transactional path moves them
+        def change(app: Application) -> None:
+            check(app)
+            app.documents = [d for d in app.documents if d.upload_id != doc.upload_id] + [doc]
+
+        return update_application(application_id, change)[0]
+    app = _application(item, documents=False)
+    check(app)
+    upload = _upload_item(application_id, doc.model_dump(mode="json"))
+    condition = UploadItem.upload_id.does_not_exist() if new else UploadItem.upload_id.exists()
+    try:
+        upload.save(condition=condition)
+    except PutError as exc:
+        if _is_conditional_failure(exc):
+            raise ConflictError("unggahan ini sudah ada atau tidak ditemukan; muat ulang halaman") from exc
+        raise
+    return app
 
 
 def _is_cancelled(exc: Exception) -> bool:
@@ -636,11 +721,15 @@ def record_claim_effects(task_id: str, claim_id: str, effects: dict[str, Any]) -
 
 
 def finish_claim(task_id: str, claim_id: str, status: TaskStatus) -> bool:
-    """deciding → decided (the run accepted it) or → cancelled (the run no longer waits).
+    """deciding → decided (the run accepted it; the decision then enters the report's `by_office_decisions`) or
+    → cancelled (the run no longer waits).
 
     Returns True only for the call that made the transition (so that it is announced once)."""
     bind_tables()
-    return _update_claim(TaskItem(task_id=task_id), claim_id, [TaskItem.status.set(status.value)])
+    actions: list[Any] = [TaskItem.status.set(status.value)]
+    if status == TaskStatus.DECIDED:
+        actions.append(TaskItem.reported_at.set(TaskItem.decided_at))
+    return _update_claim(TaskItem(task_id=task_id), claim_id, actions)
 
 
 def claim_of(task_id: str) -> tuple[Task, dict[str, Any], dict[str, Any]]:
@@ -859,6 +948,8 @@ def put_permit(record: PermitRecord) -> None:
         if not _is_conditional_failure(exc):
             raise
         existing = PermitItem.get(record.permit_id, consistent_read=True)
+        if existing.body == record.model_dump(mode="json") and existing.permit_number == record.permit_number:
+            return  # published already (e.g. by the API and the next step's opener at once): nothing to rewrite
         existing.body = record.model_dump(mode="json")
         existing.permit_number = record.permit_number
         existing.save()
@@ -924,13 +1015,14 @@ def report_applications(office_id: str, submitted_from: datetime, submitted_befo
 
 
 def report_decided_tasks(office_id: str, decided_from: datetime, decided_before: datetime) -> Iterator[dict[str, Any]]:
-    """Tasks of the office claimed or decided in [from, before) from the sparse `by_office_decided` index:
-    `application_id`, `step`, `status`, `outcome`, `opened_at`, `decided_at`, `due_at`, `sla`."""
+    """Decisions of the office that stand (status decided), made in [from, before), from the sparse
+    `by_office_decisions` index: `application_id`, `step`, `status`, `outcome`, `opened_at`, `decided_at`,
+    `due_at`, `sla`. (Claims still being delivered or voided are not counted by the report and are not there.)"""
     bind_tables()
     # stored decision times are ISO strings of varying width: query a second wider, filter exactly here
-    condition = TaskItem.decided_at.between(_iso(decided_from - timedelta(seconds=1)),
-                                            _iso(decided_before + timedelta(seconds=1)))
-    for item in TaskItem.by_office_decided.query(office_id, condition):
+    condition = TaskItem.reported_at.between(_iso(decided_from - timedelta(seconds=1)),
+                                             _iso(decided_before + timedelta(seconds=1)))
+    for item in TaskItem.by_office_decisions.query(office_id, condition):
         decided = datetime.fromisoformat(item.decided_at) if item.decided_at else None
         if decided is None or not decided_from <= decided < decided_before:
             continue

@@ -134,6 +134,25 @@ def ensure(message_id: str, **fields: Any) -> MessageItem:
     return existing
 
 
+def create_claimed(message_id: str, now_epoch: float, lease_seconds: int, **fields: Any) -> bool:
+    """Create the message `queued` with its first attempt already claimed (`attempts` 1, `sending_until` set): one
+    conditional put instead of `ensure` + `claim_attempt`. True when created here (attempt 1 is this caller's);
+    False when the message exists (then `get` it and claim as usual). A sender that dies after this put leaves a
+    claim whose lease runs out, which `mark_unknown` settles, as for a death just after `claim_attempt`."""
+    bind_tables()
+    now = now_utc()
+    item = MessageItem(message_id, status=QUEUED, created_at=_key(now), updated_at=now.isoformat(),
+                       history=[_entry(QUEUED, at=now)], attempts=1, sending_until=int(now_epoch + lease_seconds),
+                       **fields)
+    try:
+        item.save(condition=MessageItem.message_id.does_not_exist())
+    except PutError as exc:
+        if not _failed_condition(exc):
+            raise
+        return False
+    return True
+
+
 def claim_attempt(message_id: str, now_epoch: float, lease_seconds: int) -> int | None:
     """Claim the next send attempt; returns its number, or None when the message is not waiting to be sent
     or another attempt holds it (read the item to see which)."""
@@ -191,8 +210,19 @@ def mark_unknown(message_id: str, attempt: int, now_epoch: float) -> bool:
 def apply_status(message_id: str, status: str, at: datetime, reason: str | None = None,
                  provider_id: str | None = None) -> bool:
     """A provider status event (sent / delivered / read / failed), applied only forward; False if stale,
-    repeated or for a message we do not know."""
+    repeated or for a message we do not know.
+
+    The item is read first (consistent, 1 RRU) and an event that cannot move it is not written: a conditional
+    write that fails is billed like one that succeeds, and the common case — the provider's `sent` event arriving
+    after the sender recorded `sent` — would fail every time. The conditional write stays the guard (a change
+    between the read and the write still refuses it)."""
     bind_tables()
+    current = get(message_id)
+    if current is None or current.status not in _FORWARD_FROM[status]:
+        return False
+    if provider_id and ((current.provider_id and current.provider_id != provider_id)
+                        or provider_id in (current.superseded or set())):
+        return False
     actions: list[Action] = [MessageItem.status.set(status), MessageItem.updated_at.set(now_utc().isoformat()),
                MessageItem.sending_until.remove(),
                MessageItem.history.set(MessageItem.history.append([_entry(status, reason, at)]))]

@@ -91,14 +91,13 @@ def request_upload(principal: Principal, application_id: str, requirement_id: st
     key = storage.quarantine_key(app.office_id, app.application_id, upload_id)
     safe_name = re.sub(r"[^A-Za-z0-9._ -]", "_", filename)
 
-    def change(target: Application) -> None:
-        _uploadable(target, requirement_id)
-        target.documents.append(DocumentVersion(
-            upload_id=upload_id, requirement_id=requirement_id, version=0, state=DocumentState.QUARANTINED,
-            key=key, filename=safe_name, uploaded_at=now_utc()))
-
+    slot = DocumentVersion(upload_id=upload_id, requirement_id=requirement_id, version=0,
+                           state=DocumentState.QUARANTINED, key=key, filename=safe_name, uploaded_at=now_utc())
     post = storage.presigned_upload(key, settings.upload_max_bytes)
-    dynamo.update_application(app.application_id, change)
+    # one conditional put of the slot, the state checked again on a fresh read just before it (save_document): a
+    # slot that lands just after a state change is inert (quarantined; complete_upload checks the state again,
+    # submission and resubmission count only accepted documents)
+    dynamo.save_document(app.application_id, slot, lambda target: _uploadable(target, requirement_id), new=True)
     return {"upload_id": upload_id, "url": post["url"], "fields": post["fields"],
             "max_bytes": settings.upload_max_bytes}
 
@@ -126,16 +125,15 @@ def complete_upload(principal: Principal, application_id: str, upload_id: str) -
         storage.put_upload(final_key, data)
     storage.delete_upload(doc.key)
 
-    def change(target: Application) -> DocumentVersion:
-        entry = next(d for d in target.documents if d.upload_id == upload_id)
-        entry.size_bytes, entry.sha256, entry.pages = verdict.size_bytes, verdict.sha256, verdict.pages
-        if verdict.accepted:
-            entry.state, entry.key, entry.version = DocumentState.ACCEPTED, final_key, version
-        else:
-            entry.state, entry.reason_code, entry.reason = DocumentState.REJECTED, verdict.reason_code, verdict.message_id
-        return entry
-
-    return dynamo.update_application(app.application_id, change)[1]
+    entry = doc.model_copy(update={"size_bytes": verdict.size_bytes, "sha256": verdict.sha256, "pages": verdict.pages})
+    if verdict.accepted:
+        entry.state, entry.key, entry.version = DocumentState.ACCEPTED, final_key, version
+    else:
+        entry.state, entry.reason_code, entry.reason = DocumentState.REJECTED, verdict.reason_code, verdict.message_id
+    # one conditional put of the document (the slot must exist), the state checked again on a fresh read just
+    # before it — after the PDF check, so a submission made while the file was being checked refuses it (409)
+    dynamo.save_document(app.application_id, entry, lambda target: _uploadable(target, doc.requirement_id), new=False)
+    return entry
 
 
 APPLICANT_FILES = {"receipt": "receipt_key", "permit": "permit_key", "rejection-letter": "rejection_key"}

@@ -189,14 +189,21 @@ def send_one(note: Notification, rule: notifications.Rule, role: str, contact: d
                   recipient_id=recipient_id, recipient_role=role, office_id=note.office_id,
                   application_id=note.application_id, note=note.model_dump(mode="json"))
     if channel == "inbox":  # stored is delivered: the officer sees it on the dashboard
+        # without the notification (`note`, kept for a redrive of a failed or unknown message: an inbox message
+        # is never either), so that the item, its content and its index entries stay small
+        inbox = {k: v for k, v in common.items() if k != "note"}
         item = message_log.ensure(mid, status=message_log.DELIVERED, inbox_owner=recipient_id,
-                                  content={"subject": subject, "body": text, "link": link}, **common)
+                                  content={"subject": subject, "body": text, "link": link}, **inbox)
         return item.status
-    item = message_log.ensure(mid, **common)
-    if item.status not in message_log.NOT_SENT:
-        return item.status  # sent, delivered, read, failed or unknown already: never again by itself
     now = time.time()
-    attempt = message_log.claim_attempt(mid, now, LEASE_SECONDS)
+    # the first delivery creates the message with its first attempt claimed (one write); a redelivery finds it
+    attempt: int | None = 1
+    if not message_log.create_claimed(mid, now, LEASE_SECONDS, **common):
+        existing = message_log.get(mid)
+        assert existing is not None
+        if existing.status not in message_log.NOT_SENT:
+            return existing.status  # sent, delivered, read, failed or unknown already: never again by itself
+        attempt = message_log.claim_attempt(mid, now, LEASE_SECONDS)
     if attempt is None:
         current = message_log.get(mid)
         assert current is not None
