@@ -170,3 +170,19 @@ def test_a_counter_busy_beyond_the_bound_is_a_conflict(store: Store, monkeypatch
     with pytest.raises(ConflictError):
         take(store, "a")
     assert written(store, "a") is None
+
+
+def test_the_proposal_reads_the_batched_counter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from silastri.services import numbering
+
+    mine = Application(application_id="m", applicant_id="u", office_id="rokan-hilir",
+                       permit_type="izin-operasional-orsos", created_at=datetime(2026, 11, 1, tzinfo=UTC))
+
+    def proposed(counter: NumberCounter) -> int:
+        monkeypatch.setattr(numbering.dynamo, "read_number_counter", lambda _: counter)
+        return int(numbering.propose(mine).split("/")[2])
+
+    assert proposed(NumberCounter(0, (), 0, frozenset())) == 1
+    assert proposed(NumberCounter(7, ("x", "y"), 1, frozenset())) == 8  # the next value
+    assert proposed(NumberCounter(7, ("x", "m", "y"), 2, frozenset())) == 6  # taken for it, not written yet
+    assert proposed(NumberCounter(7, ("y",), 1, frozenset({"a", "z"}))) == 9  # "a" waits before it in order

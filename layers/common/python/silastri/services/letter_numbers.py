@@ -1,14 +1,19 @@
 """Numbers an application takes once and keeps, gap-free: the permit number (`numbering.assign`), the Surat
 Penolakan's (the office's `rejection_numbering`) and the Rekomendasi Teknis's (`numbering.assign_recommendation`).
 
-One mechanism (`take`), no transaction: the counter item holds the last value, the applications that took the
-last batch of values (`holders`, in order) and those waiting for one (`waiting`, ids only). A taker alone does
-one conditional write on the counter (value n → n+1, holders = [itself]) and one on its application. Takers at
-the same moment commit as a group: one that loses the race adds itself to `waiting` (an ADD, never a conflict);
-any waiting taker then leads the next batch — one conditional write n → n+k giving the k waiting applications
-n+1 … n+k in a fixed order — and each holder writes its own number. Before a batch replaces the last one, its
-leader makes sure every holder of the last batch has its number written (writing it for a holder that crashed
-after the counter moved), so a kill between any two writes never leaves a gap or gives a number twice.
+One mechanism (`take`), no transaction — group commit on a counter item that holds the last value, the
+applications that took the values of its last two batches (`holders`, in order; the last `recent` of them the
+last batch) and those waiting for one (`waiting`; ids only, never personal data).
+- A taker alone (nobody waiting, the last batch a single taker): one conditional write on the counter
+  (n → n+1, itself the new batch) and one write of its application — the update that read it.
+- Takers at the same moment: one that finds others waiting, or loses the race, adds itself to `waiting` (an ADD,
+  never a conflict). The first waiting one in order leads the next batch (any waiting one does once the counter
+  has stood still for a few rounds: the first may have been killed): one conditional write n → n+k giving the
+  k waiting applications n+1 … n+k in order. Each holder sees its value on the counter and writes it.
+- Gap-free through a kill between any two writes: a batch stays on the counter until the batch after next
+  retires it, and the leader retiring it first writes the number of any of its holders that has none (killed
+  after the counter moved); a killed request retried finds its value on the counter. An application that has
+  a number, or is still on the counter, is left out of a batch, so no value is given twice.
 """
 
 from __future__ import annotations
@@ -98,7 +103,7 @@ def _claim(application_id: str, counter: str, number: Callable[[int], str], read
             joined = True
         # a batch takes a few round trips (read, settle, advance): look again after about that long, while
         # others join it
-        time.sleep(min(0.5, round_trip * random.uniform(3.0, 6.0)))  # noqa: S311 - jitter, not security
+        time.sleep(min(0.5, max(0.001, round_trip) * random.uniform(3.0, 6.0)))  # noqa: S311 - jitter, not security
         state = dynamo.read_number_counter(counter)
     raise ConflictError("penomoran sedang sibuk; coba lagi")
 
