@@ -44,16 +44,19 @@ def test_200_concurrent_number_assignments_are_unique_and_gap_free(local_stack):
 
 
 def test_a_number_taken_before_a_crash_is_neither_lost_nor_duplicated(local_stack):
-    crashed, next_one = _submitted_application(), _submitted_application()
+    crashed, next_one, after = _submitted_application(), _submitted_application(), _submitted_application()
     counter = counter_id("rokan-hilir", "sip", to_wib(datetime.now(UTC)).year)
-    value, _ = dynamo.read_counter(counter)
-    # the crashed request took value+1 but died before writing it on its application
-    assert dynamo.advance_counter(counter, value, crashed.application_id)
+    state = dynamo.read_number_counter(counter)
+    # the crashed request moved the counter (its batch: itself) but was killed before writing its number
+    last = list(state.holders[len(state.holders) - state.recent:])
+    assert dynamo.advance_numbers(counter, state.value, [*last, crashed.application_id], 1)
     assert dynamo.get_application(crashed.application_id).permit_number is None
     got = numbering.assign(next_one.application_id)
-    assert int(got.split("/")[2]) == value + 2
+    assert int(got.split("/")[2]) == state.value + 2
+    assert int(numbering.assign(after.application_id).split("/")[2]) == state.value + 3
+    # the taker that retired the crashed one's batch from the counter wrote its number first
     recovered = dynamo.get_application(crashed.application_id).permit_number
-    assert recovered is not None and int(recovered.split("/")[2]) == value + 1
+    assert recovered is not None and int(recovered.split("/")[2]) == state.value + 1
     assert numbering.assign(crashed.application_id) == recovered  # idempotent
 
 

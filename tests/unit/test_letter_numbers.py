@@ -1,47 +1,84 @@
-"""Letter numbers taken once (services/letter_numbers.py): gap-free, kept, recovered after a crash. The counter
-and the applications are an in-memory stand-in for the two DynamoDB calls (conditional counter write, versioned
-application update) whose semantics the workflow tests exercise on the local runtime."""
+"""Numbers taken once (services/letter_numbers.py `take`, the one mechanism behind permit, rejection and
+recommendation numbers): gap-free, kept, taken in batches, recovered after a crash between any two writes. The
+counter and the applications are an in-memory stand-in for the DynamoDB calls (conditional counter write, ADD to
+the waiting set, versioned application update) whose semantics the workflow and functional tests exercise on
+the local runtime."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
+from silastri.adapters.dynamo import NumberCounter
 from silastri.domain.catalog import AgencyNumbering
 from silastri.domain.models import Application
 from silastri.services import letter_numbers
 
 NUMBERING = AgencyNumbering(code="DPMPTSP-TL", format="503/DPMPTSP/TL/{seq:04d}/{month_roman}/{year}")
+WHEN = datetime(2026, 11, 30, 3, tzinfo=UTC)
+
+
+def numbered(seq: int) -> str:
+    return NUMBERING.number(seq, WHEN)
 
 
 class Store:
+    """One counter item and the applications; every call is atomic (a lock), as each DynamoDB call is."""
+
     def __init__(self) -> None:
-        self.counter: dict[str, tuple[int, str | None]] = {}
+        self.counter: dict[str, NumberCounter] = {}
         self.apps: dict[str, Application] = {}
+        self.lock = threading.Lock()
+        self.counter_writes = 0
 
-    def read_counter(self, counter_id: str) -> tuple[int, str | None]:
-        return self.counter.get(counter_id, (0, None))
+    def read_number_counter(self, counter_id: str) -> NumberCounter:
+        with self.lock:
+            return self.counter.get(counter_id, NumberCounter(0, (), 0, frozenset()))
 
-    def advance_counter(self, counter_id: str, expected: int, holder: str) -> bool:
-        if self.read_counter(counter_id)[0] != expected:
-            return False
-        self.counter[counter_id] = (expected + 1, holder)
-        return True
+    def advance_numbers(self, counter_id: str, expected: int, holders: list[str], batch: int,
+                        waiting: frozenset[str] = frozenset()) -> bool:
+        with self.lock:
+            now = self.counter.get(counter_id, NumberCounter(0, (), 0, frozenset()))
+            if now.value != expected:
+                return False
+            self.counter[counter_id] = NumberCounter(expected + batch, tuple(holders), batch, now.waiting - waiting)
+            self.counter_writes += 1
+            return True
 
-    def get_application(self, application_id: str) -> Application:
-        return self.apps[application_id]
+    def wait_for_number(self, counter_id: str, application_id: str) -> NumberCounter:
+        with self.lock:
+            now = self.counter.get(counter_id, NumberCounter(0, (), 0, frozenset()))
+            self.counter[counter_id] = now._replace(waiting=now.waiting | {application_id})
+            return self.counter[counter_id]
 
-    def update_application(self, application_id: str, change):  # type: ignore[no-untyped-def]
-        change(self.apps[application_id])
-        return self.apps[application_id], None
+    def applications_for_numbering(self, ids: list[str]) -> dict[str, Application]:
+        with self.lock:
+            return {i: self.apps[i].model_copy() for i in ids if i in self.apps}
+
+    def get_application(self, application_id: str, documents: bool = True) -> Application:
+        with self.lock:
+            return self.apps[application_id].model_copy()
+
+    def update_application(self, application_id: str, change, documents: bool = True):  # type: ignore[no-untyped-def]
+        while True:  # optimistic: the change applies to what was read, written only if nobody wrote meanwhile
+            with self.lock:
+                read = self.apps[application_id]
+            working = read.model_copy()
+            change(working)
+            with self.lock:
+                if self.apps[application_id] is read:
+                    self.apps[application_id] = working
+                    return working, None
 
 
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> Store:
     fake = Store()
-    for name in ("read_counter", "advance_counter", "get_application", "update_application"):
+    for name in ("read_number_counter", "advance_numbers", "wait_for_number", "applications_for_numbering",
+                 "get_application", "update_application"):
         monkeypatch.setattr(letter_numbers.dynamo, name, getattr(fake, name))
-    monkeypatch.setattr(letter_numbers, "now_utc", lambda: datetime(2026, 11, 30, 3, tzinfo=UTC))
     return fake
 
 
@@ -52,25 +89,100 @@ def app(store: Store, application_id: str) -> Application:
     return made
 
 
-def take(store: Store, application_id: str) -> str:
+def written(store: Store, application_id: str) -> str | None:
+    return store.apps[application_id].rejection_letter_number
+
+
+def take(store: Store, application_id: str) -> str | None:
     def write(target: Application, number: str) -> None:
         target.rejection_letter_number = number
 
-    return letter_numbers.take_once(store.apps[application_id], "c", NUMBERING,
-                                    lambda a: a.rejection_letter_number, write)
+    return letter_numbers.take(application_id, lambda _: ("c", numbered), lambda a: a.rejection_letter_number, write)
 
 
 def test_numbers_follow_each_other_and_an_application_keeps_its_own(store: Store) -> None:
     app(store, "a"), app(store, "b")
-    assert take(store, "a") == "503/DPMPTSP/TL/0001/XI/2026"
-    assert take(store, "b") == "503/DPMPTSP/TL/0002/XI/2026"
-    assert take(store, "a") == "503/DPMPTSP/TL/0001/XI/2026"  # signed again: the same number
-    assert store.counter["c"] == (2, "b")
+    assert take(store, "a") == numbered(1)
+    assert take(store, "b") == numbered(2)
+    assert take(store, "a") == numbered(1)  # signed again: the same number
+    assert written(store, "a") == numbered(1) and written(store, "b") == numbered(2)
+    assert store.counter["c"].value == 2 and store.counter_writes == 2  # alone: one counter write per number
 
 
-def test_a_number_taken_before_a_crash_is_recovered_not_lost(store: Store) -> None:
-    app(store, "a"), app(store, "b")
-    store.counter["c"] = (1, "a")  # "a" took 1 and crashed before writing it on its application
-    assert take(store, "b") == "503/DPMPTSP/TL/0002/XI/2026"
-    assert store.apps["a"].rejection_letter_number == "503/DPMPTSP/TL/0001/XI/2026"  # written for it
-    assert take(store, "a") == "503/DPMPTSP/TL/0001/XI/2026"
+def test_a_number_taken_before_a_crash_is_written_by_a_later_taker(store: Store) -> None:
+    for name in "abcd":
+        app(store, name)
+    # "a" moved the counter to 1 and was killed before writing it on its application
+    store.counter["c"] = NumberCounter(1, ("a",), 1, frozenset())
+    assert take(store, "b") == numbered(2)  # the next taker: a's batch is still the last but one on the counter
+    assert take(store, "c") == numbered(3)  # the one after retires a's batch: writes a's number first
+    assert written(store, "a") == numbered(1)
+    assert take(store, "a") == numbered(1)  # its retried request finds it
+    assert take(store, "d") == numbered(4)
+
+
+def test_a_killed_request_finds_its_number_on_the_counter(store: Store) -> None:
+    app(store, "a")
+    store.counter["c"] = NumberCounter(1, ("a",), 1, frozenset())  # taken, then killed before the write
+    assert take(store, "a") == numbered(1) == written(store, "a")  # the retry writes the number it holds
+
+
+def test_waiting_takers_are_numbered_as_one_batch_in_order_with_one_counter_write(store: Store) -> None:
+    for name in ("a", "w1", "w2", "b", "c"):
+        app(store, name)
+    # w1 and w2 lost a race and wait (then were killed: nobody else writes their numbers)
+    store.counter["c"] = NumberCounter(0, (), 0, frozenset({"w1", "w2"}))
+    assert take(store, "a") == numbered(1)  # a joins, is first in order, and leads the batch a, w1, w2
+    assert store.counter["c"] == NumberCounter(3, ("a", "w1", "w2"), 3, frozenset())
+    assert store.counter_writes == 1
+    assert take(store, "b") == numbered(4)
+    assert written(store, "w1") is None  # still on the counter: the next batch has not retired it yet
+    assert take(store, "c") == numbered(5)  # retires the batch a, w1, w2: writes the crashed ones' numbers
+    assert [written(store, n) for n in ("w1", "w2")] == [numbered(2), numbered(3)]
+
+
+def test_an_application_that_already_has_a_number_is_left_out_of_a_batch(store: Store) -> None:
+    app(store, "a"), app(store, "z")
+    store.apps["z"].rejection_letter_number = numbered(1)  # a retried request of z, waiting, though z has one
+    store.counter["c"] = NumberCounter(1, ("z",), 1, frozenset({"z"}))
+    assert take(store, "a") == numbered(2)  # no value given to z twice, none skipped
+    assert store.counter["c"].value == 2 and "z" not in store.counter["c"].waiting
+
+
+def test_concurrent_takers_get_consecutive_numbers_each_written_once(store: Store) -> None:
+    names = [f"app-{i:03d}" for i in range(120)]
+    for name in names:
+        app(store, name)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        numbers = list(pool.map(lambda n: take(store, n), names))
+    assert sorted(numbers) == [numbered(i) for i in range(1, 121)]
+    assert [written(store, n) for n in names] == numbers
+    assert store.counter["c"].waiting == frozenset()
+
+
+def test_a_counter_busy_beyond_the_bound_is_a_conflict(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from silastri.domain.errors import ConflictError
+
+    app(store, "a")
+    monkeypatch.setattr(letter_numbers, "ATTEMPTS", 3)
+    monkeypatch.setattr(store, "advance_numbers", lambda *args, **kwargs: False)  # always another batch first
+    monkeypatch.setattr(letter_numbers.dynamo, "advance_numbers", store.advance_numbers)
+    with pytest.raises(ConflictError):
+        take(store, "a")
+    assert written(store, "a") is None
+
+
+def test_the_proposal_reads_the_batched_counter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from silastri.services import numbering
+
+    mine = Application(application_id="m", applicant_id="u", office_id="rokan-hilir",
+                       permit_type="izin-operasional-orsos", created_at=datetime(2026, 11, 1, tzinfo=UTC))
+
+    def proposed(counter: NumberCounter) -> int:
+        monkeypatch.setattr(numbering.dynamo, "read_number_counter", lambda _: counter)
+        return int(numbering.propose(mine).split("/")[2])
+
+    assert proposed(NumberCounter(0, (), 0, frozenset())) == 1
+    assert proposed(NumberCounter(7, ("x", "y"), 1, frozenset())) == 8  # the next value
+    assert proposed(NumberCounter(7, ("x", "m", "y"), 2, frozenset())) == 6  # taken for it, not written yet
+    assert proposed(NumberCounter(7, ("y",), 1, frozenset({"a", "z"}))) == 9  # "a" waits before it in order

@@ -10,13 +10,15 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pynamodb.attributes import (
     Attribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
 from pynamodb.connection import Connection
@@ -251,7 +253,12 @@ class CounterItem(Model):
 
     counter_id = UnicodeAttribute(hash_key=True)
     value = NumberAttribute(default=0)
-    holder = UnicodeAttribute(null=True)  # which application took `value` (numbering recovery)
+    holder = UnicodeAttribute(null=True)  # which application took `value` (numbering recovery); the audit head's hash
+    # numbering in batches (`advance_numbers`): the applications that took the last len(holders) values, in order
+    # (the last `recent` of them in the last batch), and those waiting to take one (ids only, never personal data)
+    holders: ListAttribute[str] = ListAttribute(null=True)  # of strings (type inferred per element)
+    recent = NumberAttribute(null=True)
+    waiting = UnicodeSetAttribute(null=True)
 
 
 class SurveyItem(Model):
@@ -935,6 +942,76 @@ def advance_counter(counter_id: str, expected: int, holder: str) -> bool:
             return False
         raise
     return True
+
+
+class NumberCounter(NamedTuple):
+    """A numbering counter as stored: `holders[i]` took `value - len(holders) + 1 + i`; the last `recent` of
+    them are the last batch; `waiting` asked for a number (`wait_for_number`) and are in no batch yet."""
+
+    value: int
+    holders: tuple[str, ...]
+    recent: int
+    waiting: frozenset[str]
+
+
+def _number_counter(item: CounterItem) -> NumberCounter:
+    if item.holders is not None:
+        holders = tuple(item.holders)
+        recent = int(item.recent if item.recent is not None else len(holders))
+    else:  # written by `advance_counter`: one holder
+        holders, recent = ((item.holder,), 1) if item.holder else ((), 0)
+    return NumberCounter(int(item.value or 0), holders, recent, frozenset(item.waiting or ()))
+
+
+def read_number_counter(counter_id: str) -> NumberCounter:
+    """A numbering counter (strongly consistent); an absent one reads as value 0, no holders, none waiting."""
+    bind_tables()
+    try:
+        return _number_counter(CounterItem.get(counter_id, consistent_read=True))
+    except DoesNotExist:
+        return NumberCounter(0, (), 0, frozenset())
+
+
+def advance_numbers(counter_id: str, expected: int, holders: list[str], batch: int,
+                    waiting: frozenset[str] = frozenset()) -> bool:
+    """Move a numbering counter from `expected` to `expected + batch` with one conditional write, `holders`
+    becoming the holders of the last len(holders) values (the last `batch` of them new); those of `waiting` (as
+    read) leave the waiting set. False when the counter is no longer at `expected` (nothing written)."""
+    bind_tables()
+    item = CounterItem(counter_id=counter_id)
+    condition = (CounterItem.value == expected) if expected else (
+        CounterItem.counter_id.does_not_exist() | (CounterItem.value == 0))
+    actions: list[Any] = [CounterItem.value.set(expected + batch), CounterItem.holders.set(holders),
+                          CounterItem.recent.set(batch), CounterItem.holder.remove()]
+    if waiting:
+        actions.append(CounterItem.waiting.delete(set(waiting)))
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def wait_for_number(counter_id: str, application_id: str) -> NumberCounter:
+    """Add the application to the counter's waiting set (an ADD: never conflicts; the next batch takes it) and
+    return the counter as it is after that write, like `read_number_counter`."""
+    bind_tables()
+    item = CounterItem(counter_id=counter_id)
+    item.update(actions=[CounterItem.waiting.add({application_id})])  # returns the whole item (ALL_NEW)
+    return _number_counter(item)
+
+
+def applications_for_numbering(application_ids: list[str]) -> dict[str, Application]:
+    """The applications by id, strongly consistent, without documents (one BatchGetItem of their bodies only;
+    unknown ids left out): whether each has its number written."""
+    bind_tables()
+    wanted = list(dict.fromkeys(application_ids))
+    if not wanted:
+        return {}
+    return {item.application_id: _application(item, documents=False) for item in ApplicationItem.batch_get(
+        wanted, consistent_read=True, attributes_to_get=["application_id", "body"])}
 
 
 # ----------------------------------------------------------------------------- permits registry

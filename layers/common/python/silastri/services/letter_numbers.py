@@ -1,18 +1,47 @@
-"""Letter numbers an application takes once and keeps: the Surat Penolakan's (the office's
-`rejection_numbering`) and the Rekomendasi Teknis's (`numbering.assign_recommendation`). Gap-free like the permit numbers: one conditional write on a counter that records which
-application took the value, and recovery of a value taken but not yet written on its application."""
+"""Numbers an application takes once and keeps, gap-free: the permit number (`numbering.assign`), the Surat
+Penolakan's (the office's `rejection_numbering`) and the Rekomendasi Teknis's (`numbering.assign_recommendation`).
+
+One mechanism (`take`), no transaction — group commit on a counter item that holds the last value, the
+applications that took the values of its last two batches (`holders`, in order; the last `recent` of them the
+last batch) and those waiting for one (`waiting`; ids only, never personal data).
+- A taker alone (nobody waiting, the last batch a single taker): one conditional write on the counter
+  (n → n+1, itself the new batch) and one write of its application — the update that read it.
+- Takers at the same moment: one that finds others waiting, or loses the race, adds itself to `waiting` (an ADD,
+  never a conflict). The first waiting one in order leads the next batch (any waiting one does once the counter
+  has stood still for a few rounds: the first may have been killed): one conditional write n → n+k giving the
+  k waiting applications n+1 … n+k in order. Each holder sees its value on the counter and writes it.
+- Gap-free through a kill between any two writes: a batch stays on the counter until the batch after next
+  retires it, and the leader retiring it first writes the number of any of its holders that has none (killed
+  after the counter moved); a killed request retried finds its value on the counter. An application that has
+  a number, or is still on the counter, is left out of a batch, so no value is given twice.
+"""
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 
 from ..adapters import dynamo
-from ..domain.catalog import AgencyNumbering, default_catalog
+from ..domain.catalog import default_catalog
 from ..domain.clock import now_utc, to_wib
 from ..domain.errors import ConflictError
 from ..domain.models import Application
 
-ATTEMPTS = 20
+#: rounds (reading the counter) a taker goes through before giving up: with n takers at the same moment a
+#: waiting taker is in the next batch (one or two rounds); the bound is only reached under a fault
+ATTEMPTS = 200
+
+#: at most this many applications in one batch (the counter item stays a few KB)
+MAX_BATCH = 25
+#: rounds a waiting taker sees the counter stand still before it leads in place of the first waiting one
+STALLED_ROUNDS = 3
+
+Read = Callable[[Application], str | None]
+Write = Callable[[Application, str], None]
+#: for an application without a number: the counter it takes one from and how a value is written (seq → text);
+#: None when it takes none (no numbering configured)
+Plan = Callable[[Application], tuple[str, Callable[[int], str]] | None]
 
 
 def rejection_counter_id(office_id: str, code: str, year: int) -> str:
@@ -20,46 +49,104 @@ def rejection_counter_id(office_id: str, code: str, year: int) -> str:
     return f"rejection#{office_id}#{code}#{year}"
 
 
-def _keep(application_id: str, read: Callable[[Application], str | None],
-          write: Callable[[Application, str], None], number: str) -> str:
-    """Write `number` on the application unless it already has one; returns the one it has."""
+def _keep(application_id: str, read: Read, write: Write, number: str) -> None:
+    """Write `number` on another application (a holder that crashed) unless it has one already."""
     def change(target: Application) -> None:
         if read(target) is None:
             write(target, number)
 
-    return read(dynamo.update_application(application_id, change)[0]) or number
+    dynamo.update_application(application_id, change, documents=False)
 
 
-def take_once(app: Application, counter: str, numbering: AgencyNumbering,
-              read: Callable[[Application], str | None], write: Callable[[Application, str], None]) -> str:
-    """The application's letter number from `counter` (formatted by `numbering`, dated now in WIB), taken
-    once: an application that has one keeps it (a letter signed again after a refused attempt reprints it).
-    A value taken by an application that crashed before writing it down is written for it first, so no number
-    is ever lost or given twice. Raises ConflictError when the counter stays busy."""
-    if read(app):
-        return str(read(app))
-    now = now_utc()
+def take(application_id: str, plan: Plan, read: Read, write: Write) -> str | None:
+    """The application's number, taken once and kept: one that has a number keeps it (a retried request, a letter
+    signed again); one without takes the next value of the counter `plan` names (gap-free and unique: module
+    docstring) and writes it. `read`/`write` get and set the field (every application on one counter has the
+    same kind of number). None when `plan` gives none. Raises ConflictError when no batch takes the application
+    within ATTEMPTS rounds, and what `plan` raises."""
+    def change(app: Application) -> None:  # the number is written by the update this read belongs to
+        if read(app) is None and (planned := plan(app)) is not None:
+            write(app, _claim(application_id, planned[0], planned[1], read, write))
+
+    return read(dynamo.update_application(application_id, change, documents=False)[0])
+
+
+def _claim(application_id: str, counter: str, number: Callable[[int], str], read: Read, write: Write) -> str:
+    """The number the application holds on `counter` (it has none written): taken alone with one conditional
+    write, else in a batch (module docstring). The caller writes it on the application."""
+    joined = False
+    unchanged, last = 0, -1
+    started = time.monotonic()
+    state = dynamo.read_number_counter(counter)
+    round_trip = time.monotonic() - started
     for _ in range(ATTEMPTS):
-        value, holder = dynamo.read_counter(counter)
-        if holder == app.application_id:  # taken earlier, the crash came before writing it down
-            return _keep(app.application_id, read, write, numbering.number(value, now))
-        if holder and read(dynamo.get_application(holder)) is None:  # help the previous holder finish
-            _keep(holder, read, write, numbering.number(value, now))
-        if dynamo.advance_counter(counter, value, app.application_id):
-            return _keep(app.application_id, read, write, numbering.number(value + 1, now))
-    raise ConflictError("penomoran surat sedang sibuk; coba lagi")
+        if application_id in state.holders:  # ours is in one of the last two batches (taken by a leader, or before a crash)
+            return number(state.value - len(state.holders) + 1 + state.holders.index(application_id))
+        if joined and application_id not in state.waiting:
+            # a batch left us out because we had a number, or took us and was settled by a later leader, who
+            # made sure ours is written: it is on the application
+            own = read(dynamo.get_application(application_id, documents=False))
+            if own:
+                return own
+            joined = False  # not reachable while every leader settles the batch it retires; ask again
+        unchanged, last = (unchanged + 1 if state.value == last else 0), state.value
+        # who leads: a taker alone (none waiting, the last batch a single one: no crowd at the counter); among
+        # waiting ones the first in order, or any once the counter stood still for a few rounds (the first may
+        # have crashed)
+        if (not state.waiting and state.recent <= 1 if not joined
+                else (application_id == min(state.waiting) or unchanged >= STALLED_ROUNDS)):
+            taken = _lead(application_id, counter, state, number, read, write)
+            if taken:
+                return taken
+        if not joined:  # join the next batch
+            dynamo.wait_for_number(counter, application_id)
+            joined = True
+        # a batch takes a few round trips (read, settle, advance): look again after about that long, while
+        # others join it
+        time.sleep(min(0.5, max(0.001, round_trip) * random.uniform(3.0, 6.0)))  # noqa: S311 - jitter, not security
+        state = dynamo.read_number_counter(counter)
+    raise ConflictError("penomoran sedang sibuk; coba lagi")
+
+
+def _lead(application_id: str, counter: str, state: dynamo.NumberCounter, number: Callable[[int], str],
+          read: Read, write: Write) -> str | None:
+    """Try to take the next batch from the counter as read (`state`): settle the batch before the last one
+    (write the number of any holder that has none: it crashed), then one conditional write giving value+1 … to
+    this application and those waiting, in order. Returns this application's number, or None when another
+    batch went first."""
+    value, holders, recent, waiting = state
+    older, last = holders[:len(holders) - recent], holders[len(holders) - recent:]
+    candidates = sorted({application_id, *sorted(waiting - {application_id})[:MAX_BATCH - 1]})
+    # read after the counter: a number written on one of them by an earlier batch (a retried request) is seen here
+    found = dynamo.applications_for_numbering(list(dict.fromkeys([*older, *candidates])))
+    own = read(found[application_id]) if application_id in found else None
+    if own:
+        return own
+    first = value - len(holders) + 1
+    for index, holder in enumerate(older):  # it leaves the counter now: its numbers must all be written
+        if holder in found and read(found[holder]) is None:
+            _keep(holder, read, write, number(first + index))
+    # those still on the counter write their own number; those with one already keep it
+    batch = [c for c in candidates if c not in holders and c in found and read(found[c]) is None]
+    if application_id not in batch or not dynamo.advance_numbers(
+            counter, value, [*last, *batch], len(batch), waiting & frozenset(candidates)):
+        return None
+    return number(value + batch.index(application_id) + 1)
 
 
 def assign_rejection(application_id: str) -> str | None:
-    """The Surat Penolakan's number (SOP: the head signs the rejection letter), taken when it is signed and kept;
-    None when the office configures no `rejection_numbering`. Raises ConflictError when the counter stays busy."""
-    app = dynamo.get_application(application_id)
-    numbering = default_catalog().office(app.office_id).rejection_numbering
-    if numbering is None:
-        return None
+    """The Surat Penolakan's number (SOP: the head signs the rejection letter), taken when it is signed and kept
+    (`take`); None when the office configures no `rejection_numbering`. Raises ConflictError when the counter
+    stays busy."""
+    def plan(app: Application) -> tuple[str, Callable[[int], str]] | None:
+        numbering = default_catalog().office(app.office_id).rejection_numbering
+        if numbering is None:
+            return None
+        now = now_utc()
+        return (rejection_counter_id(app.office_id, numbering.code, to_wib(now).year),
+                lambda seq: numbering.number(seq, now))
 
     def write(target: Application, number: str) -> None:
         target.rejection_letter_number = number
 
-    counter = rejection_counter_id(app.office_id, numbering.code, to_wib(now_utc()).year)
-    return take_once(app, counter, numbering, lambda a: a.rejection_letter_number, write)
+    return take(application_id, plan, lambda a: a.rejection_letter_number, write)
