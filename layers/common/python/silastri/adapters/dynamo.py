@@ -1004,14 +1004,14 @@ def wait_for_number(counter_id: str, application_id: str) -> NumberCounter:
 
 
 def applications_for_numbering(application_ids: list[str]) -> dict[str, Application]:
-    """The applications by id, strongly consistent, without documents (one BatchGetItem of their bodies only;
-    unknown ids left out): whether each has its number written."""
+    """The applications by id, strongly consistent, without documents (one BatchGetItem; unknown ids left out):
+    whether each has its number written. The whole item is read: its body lacks the fields held as attributes."""
     bind_tables()
     wanted = list(dict.fromkeys(application_ids))
     if not wanted:
         return {}
     return {item.application_id: _application(item, documents=False) for item in ApplicationItem.batch_get(
-        wanted, consistent_read=True, attributes_to_get=["application_id", "body"])}
+        wanted, consistent_read=True)}
 
 
 # ----------------------------------------------------------------------------- permits registry
