@@ -93,7 +93,8 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
 def issue_receipt(event: StepEvent) -> dict[str, Any]:
     """SOP 2 output: the Tanda Terima PDF; then SOP 3: the file is forwarded (`forward_application`), one
     workflow state (ASL `IssueReceipt`)."""
-    from . import permits, storage
+    from ..adapters import storage
+    from . import permits
     app = dynamo.get_application(event.application_id)
     key = storage.issued_key(app.office_id, app.application_id, "receipt")
     if not app.receipt_key:
@@ -149,7 +150,8 @@ def propose_number(application_id: str) -> str:
 def render_permit(application_id: str) -> str:
     """Draft the decree (number, holder, validity, QR to the public verification page) for the head's preview,
     as the signing task opens (steps.signing.prepare); returns the permit id."""
-    from . import permits, storage
+    from ..adapters import storage
+    from . import permits
     app = dynamo.get_application(application_id, documents=False)
     permit_id = app.permit_id or permits.new_permit_id()
     if not app.permit_id:
@@ -162,7 +164,8 @@ def render_permit(application_id: str) -> str:
 
 def prepare_rejection(event: StepEvent) -> dict[str, Any]:
     """Draft the rejection letter (signed by the head at the next step)."""
-    from . import permits, storage
+    from ..adapters import storage
+    from . import permits
     app = dynamo.get_application(event.application_id, documents=False)
     key = storage.issued_key(app.office_id, app.application_id, "rejection-letter-draft")
     storage.put_document(key, permits.render_rejection(app, draft=True))
