@@ -1,7 +1,7 @@
 """Close the application: completed, rejected, withdrawn or lapsed."""
 
 from silastri.observability import logger, metrics
-from silastri.services import automated
+from silastri.services import automated, tasks  # noqa: F401  tasks: used by every invocation, loaded at INIT
 
 
 @logger.inject_lambda_context(clear_state=True)

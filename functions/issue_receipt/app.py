@@ -1,7 +1,7 @@
 """SOP 2 — issue the receipt (Tanda Terima)."""
 
 from silastri.observability import logger, metrics
-from silastri.services import automated
+from silastri.services import automated, permits  # noqa: F401  permits (receipt PDF): every invocation, loaded at INIT
 
 
 @logger.inject_lambda_context(clear_state=True)

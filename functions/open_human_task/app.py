@@ -1,6 +1,7 @@
 """Opens a human task: the task token is stored server-side only; the task enters its role's queue."""
 
 from pydantic import BaseModel
+from silastri import steps  # noqa: F401  the step modules: every invocation (tasks.open_human_task), loaded at INIT
 from silastri.observability import logger, metrics
 from silastri.services import tasks
 

@@ -1,7 +1,7 @@
 """Draft the rejection letter."""
 
 from silastri.observability import logger, metrics
-from silastri.services import automated
+from silastri.services import automated, permits  # noqa: F401  permits (letter PDF): every invocation, loaded at INIT
 
 
 @logger.inject_lambda_context(clear_state=True)

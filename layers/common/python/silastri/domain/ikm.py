@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 ELEMENTS: list[tuple[str, str]] = [
     ("persyaratan", "Bagaimana pendapat Saudara tentang kesesuaian persyaratan pelayanan dengan jenis pelayanannya?"),
@@ -23,6 +23,8 @@ ELEMENT_IDS = [element for element, _ in ELEMENTS]
 class SurveyAnswers(BaseModel):
     """One respondent's answers: every element scored 1–4, optional comment."""
 
+    model_config = ConfigDict(defer_build=True)
+
     scores: dict[str, int] = Field(description="element id → score 1..4")
     comment: str | None = Field(default=None, max_length=1000)
 
@@ -37,6 +39,8 @@ class SurveyAnswers(BaseModel):
 
 
 class IkmResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     respondents: int
     nrr: dict[str, float]
     ikm: float

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .catalog import FormField, PermitType
 from .errors import ValidationError
@@ -190,6 +190,8 @@ class TimelineEvent(BaseModel):
 
 class PermitRecord(BaseModel):
     """The public registry entry behind a permit's QR code."""
+
+    model_config = ConfigDict(defer_build=True)
 
     permit_id: str
     permit_number: str

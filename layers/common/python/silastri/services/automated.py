@@ -9,14 +9,17 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..adapters import dynamo, storage
+from ..adapters import dynamo
 from ..domain import steps
 from ..domain.calendar import CalendarYearError
 from ..domain.catalog import default_catalog
 from ..domain.clock import now_utc
 from ..domain.models import Application, ApplicationStatus
 from ..observability import APPLICATIONS_DECIDED, count, logger
-from . import numbering, permits, tasks, timeline
+from . import timeline
+
+# Rendering (permits, storage), numbering and the task service (with every step module) are imported by the
+# functions that use them: each automated step is its own Lambda function and needs only its own (issue 12).
 
 MAX_RETURNS = 6  # officer-to-officer returns before the run stops for an operator
 
@@ -90,6 +93,8 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
 def issue_receipt(event: StepEvent) -> dict[str, Any]:
     """SOP 2 output: the Tanda Terima PDF; then SOP 3: the file is forwarded (`forward_application`), one
     workflow state (ASL `IssueReceipt`)."""
+    from ..adapters import storage
+    from . import permits
     app = dynamo.get_application(event.application_id)
     key = storage.issued_key(app.office_id, app.application_id, "receipt")
     if not app.receipt_key:
@@ -134,6 +139,7 @@ def record_return(event: StepEvent) -> dict[str, Any]:
 def propose_number(application_id: str) -> str:
     """SOP 7: the next number in the office's format, shown to the back office for confirmation (as the
     numbering task opens: steps.numbering.prepare; the task page proposes it again when viewed)."""
+    from . import numbering
     app = dynamo.get_application(application_id, documents=False)
     proposal = numbering.propose(app)
     _mark(app.application_id, None, proposed_number=proposal)
@@ -144,6 +150,8 @@ def propose_number(application_id: str) -> str:
 def render_permit(application_id: str) -> str:
     """Draft the decree (number, holder, validity, QR to the public verification page) for the head's preview,
     as the signing task opens (steps.signing.prepare); returns the permit id."""
+    from ..adapters import storage
+    from . import permits
     app = dynamo.get_application(application_id, documents=False)
     permit_id = app.permit_id or permits.new_permit_id()
     if not app.permit_id:
@@ -156,6 +164,8 @@ def render_permit(application_id: str) -> str:
 
 def prepare_rejection(event: StepEvent) -> dict[str, Any]:
     """Draft the rejection letter (signed by the head at the next step)."""
+    from ..adapters import storage
+    from . import permits
     app = dynamo.get_application(event.application_id, documents=False)
     key = storage.issued_key(app.office_id, app.application_id, "rejection-letter-draft")
     storage.put_document(key, permits.render_rejection(app, draft=True))
@@ -180,6 +190,7 @@ class CloseEvent(BaseModel):
 def close_application(event: CloseEvent) -> dict[str, Any]:
     """The run's final outcome: completed, rejected, withdrawn or lapsed. A completed or rejected application
     is counted as decided (ApplicationsDecided) once: a retried close finds it closed already."""
+    from . import tasks
     status = _FINAL[event.outcome]
     already_closed = dynamo.get_application(event.application_id, documents=False).status == status
     tasks.publish_accepted(event.application_id)  # the decision that led here, if its API call died after resuming

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import steps as step_modules
-from ..adapters import dynamo, identity, storage, workflow
+from ..adapters import dynamo, identity
 from ..adapters.identity import Principal
 from ..domain import steps, validation
 from ..domain.calendar import CalendarYearError
@@ -15,8 +14,15 @@ from ..domain.clock import format_datetime_wib, now_utc
 from ..domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError
 from ..domain.models import Application, ApplicationStatus, Task, TaskStatus
 from ..observability import DECISIONS_REFUSED, count, logger
-from ..steps import StepContext
-from . import permits, signing, sla, timeline
+from . import sla, timeline
+
+if TYPE_CHECKING:
+    from .. import steps as step_modules
+    from ..steps import StepContext
+    from . import permits
+
+# The step modules (all of them), rendering and signing (permits, signing), storage and the workflow adapter are
+# imported by the functions that use them: the closing function needs only publish_accepted (issue 12).
 
 # set only by the run's closing step; a failed or stopped application can be continued by an operator
 CLOSED_STATUSES = frozenset({ApplicationStatus.COMPLETED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN,
@@ -29,6 +35,8 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
 
     A resumed run (same application and step still open) hands the new token to the existing task; a
     decision claimed here before a crash is delivered to the new run instead (`finish_pending_decisions`)."""
+    from .. import steps as step_modules
+
     step = step_modules.module(step_id)
     definition = step.definition
     assert definition.role is not None, f"{step_id} is not a human step"
@@ -137,8 +145,12 @@ def _publish(task: Task, effects: dict[str, Any]) -> None:
     # effects["changes"] were applied before the run resumed (a complete claim always has them): applying
     # them again here could overwrite what the run's next steps have written since.
     if effects.get("permit"):
+        from . import permits
+
         permits.publish_permit(PermitRecord.model_validate(effects["permit"]))
     if effects.get("signed"):
+        from . import signing
+
         signing.clear_unknown(task.application_id)  # a signature is published: an earlier unknown one is settled
     assert task.claim_id
     if dynamo.finish_claim(task.task_id, task.claim_id, TaskStatus.DECIDED):
@@ -163,6 +175,7 @@ def _refused(task: Task, effects: dict[str, Any]) -> None:
 def _resume(token: str, task: Task) -> None:
     """Resume the waiting run with the task's decision: SendTaskSuccess on the step's normal path, else
     SendTaskFailure with the outcome's named error (domain.steps.LEAVING_PATH), caught on the wait state."""
+    from ..adapters import workflow
     assert task.outcome
     output = {"outcome": task.outcome, "task_id": task.task_id, "step": task.step}
     error = steps.resume_error(task.outcome)
@@ -193,6 +206,9 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     again. If the run no longer waits, the claim's changes are undone, nothing is published, the task is
     closed and ConflictError is raised. Raises Forbidden/Validation errors before the claim (nothing
     changes)."""
+    from .. import steps as step_modules
+    from ..steps import StepContext
+    from . import permits
     if note is not None:
         note = validation.clean_text(note, "note", 2000, label="catatan", required=False, multiline=True) or None
     if not isinstance(details, dict):
@@ -390,6 +406,8 @@ def queue_view(principal: Principal) -> list[dict[str, Any]]:
 
 def task_view(principal: Principal, task_id: str) -> dict[str, Any]:
     """The task and its application for the deciding officer (never the token)."""
+    from .. import steps as step_modules
+    from ..adapters import storage
     task = dynamo.get_task(task_id)
     app = dynamo.get_application(task.application_id)
     _authorise(principal, task, app)
