@@ -6,13 +6,15 @@ to the delay); after the queue's maxReceiveCount it waits in the dead-letter que
 import random
 from functools import lru_cache
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from silastri.adapters.aws import client
 from silastri.adapters.messaging import Notification, TransientChannelError
-from silastri.adapters.sqs_batch import SqsRecord, process_partial_response
 from silastri.observability import logger, metrics
 from silastri.services import notifier
 from silastri.settings import get_settings
 
+processor = BatchProcessor(event_type=EventType.SQS)
 notifier.check_plans()  # at start: every office's plan names templates that exist and fit
 
 
@@ -30,16 +32,16 @@ def _queue_url(queue_arn: str) -> str:
     return client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
 
-def _record(record: SqsRecord) -> None:
+def _record(record: SQSRecord) -> None:
     try:
-        notifier.deliver(Notification.model_validate_json(record["body"]))
+        notifier.deliver(Notification.model_validate_json(record.body))
     except TransientChannelError as exc:
-        receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+        receives = int(record.attributes.approximate_receive_count or 1)
         delay = max(backoff_seconds(receives, get_settings().notification_retry_base_seconds),
                     min(900, exc.retry_after))
         try:
-            client("sqs").change_message_visibility(QueueUrl=_queue_url(record["eventSourceARN"]),
-                                                    ReceiptHandle=record["receiptHandle"], VisibilityTimeout=delay)
+            client("sqs").change_message_visibility(QueueUrl=_queue_url(record.event_source_arn),
+                                                    ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay)
         except Exception:  # the queue's own visibility timeout applies instead
             logger.warning("backoff not set", receives=receives)
         raise
@@ -48,4 +50,4 @@ def _record(record: SqsRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event, context):
-    return process_partial_response(event, _record, logger)
+    return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)
