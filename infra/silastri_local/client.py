@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
 import sys
 import threading
 import time
@@ -29,12 +30,23 @@ def _connection(scheme: str, netloc: str, timeout: float) -> tuple[http.client.H
     kept = pool.pop((scheme, netloc), None)
     if kept is not None:
         connection, last_used = kept
-        if time.monotonic() - last_used < IDLE_SECONDS:
+        if time.monotonic() - last_used < IDLE_SECONDS and not _dropped(connection):
             connection.timeout = timeout
             return connection, True
         connection.close()
     kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
     return kind(netloc, timeout=timeout), False
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle kept connection was closed by the server (readable while idle: EOF), as urllib3 checks."""
+    sock = connection.sock
+    if sock is None:
+        return True
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 def _keep(scheme: str, netloc: str, connection: http.client.HTTPConnection) -> None:
@@ -44,20 +56,31 @@ def _keep(scheme: str, netloc: str, connection: http.client.HTTPConnection) -> N
 def _exchange(method: str, url: str, data: bytes | None, headers: dict[str, str],
               timeout: float) -> tuple[int, str, str | None, bytes]:
     """One request on a kept connection: (status, content type, location, body). A kept connection the server
-    closed meanwhile is replaced once for a GET (nothing was done); any other failure is raised."""
+    closed meanwhile (a restart) is replaced: when found closed before use, or when sending on it fails (nothing
+    arrived); a kept connection dropped before the answer is retried for a GET only (a POST is never sent
+    twice). Any other failure is raised."""
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     for _attempt in range(2):
         connection, reused = _connection(parts.scheme, parts.netloc, timeout)
         try:
             connection.request(method, target, body=data, headers=headers)
+        except OSError as exc:  # as urllib reports it; on a dead kept connection nothing arrived: a new one
+            connection.close()
+            if reused and isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+                continue
+            raise urllib.error.URLError(exc) from exc
+        except BaseException:
+            connection.close()
+            raise
+        try:
             response = connection.getresponse()
             payload = response.read()
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
             connection.close()
             if reused and method in ("GET", "HEAD"):
                 continue
-            raise urllib.error.URLError(exc) from exc
+            raise
         except BaseException:
             connection.close()
             raise
