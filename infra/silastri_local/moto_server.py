@@ -43,7 +43,7 @@ from moto.moto_server.werkzeug_app import (
 from moto.stepfunctions.parser.asl.utils import boto_client as _sfn_boto_client
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import cognito_guard, cognito_passwords, sfn_gaps
+from . import cognito_guard, cognito_passwords, moto_speed, sfn_gaps
 from .durability import DYNAMODB_LOCK, DurableStore, DurableWrites, RecoveryReport, all_write_locks
 from .persistence import load_snapshot, save_snapshot
 from .response_headers import ObjectResponseHeaders
@@ -316,6 +316,7 @@ def install_patches() -> None:
         if "dynamodb_call_action" not in _ORIGINALS:
             _ORIGINALS["dynamodb_call_action"] = DynamoHandler.call_action
             DynamoHandler.call_action = _locked_call_action  # type: ignore[method-assign]
+        moto_speed.install()
         if "get_backend_for_host" not in _ORIGINALS:
             from moto import backends as moto_backends
 
@@ -348,6 +349,7 @@ def uninstall_patches() -> None:
             LambdaSimpleBackend.invoke = _ORIGINALS.pop("lambda_invoke")  # type: ignore[method-assign]
         if "dynamodb_call_action" in _ORIGINALS:
             DynamoHandler.call_action = _ORIGINALS.pop("dynamodb_call_action")  # type: ignore[method-assign]
+        moto_speed.uninstall()
         if "get_backend_for_host" in _ORIGINALS:
             from moto import backends as moto_backends
 
@@ -398,6 +400,7 @@ class LocalAws:
         upload_credentials: Mapping[str, str] | None = None,
         log_requests: bool = False,
         abort_executions_on_stop: bool = True,
+        in_process: bool = True,
     ) -> None:
         self.host = host
         self.handler_resolver = handler_resolver
@@ -413,12 +416,24 @@ class LocalAws:
         self._requested_port = port
         self._log_requests = log_requests
         self._abort_executions_on_stop = abort_executions_on_stop
+        # SDK calls from this process reach the emulator without a socket (`moto_speed.InProcessTransport`)
+        self.in_process = in_process and os.environ.get("SILASTRI_EMULATOR_TRANSPORT", "") != "http"
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._saved_env_port: str | None = None
         self._saved_config: dict[str, Any] = {}
+        self._http_requests = 0
 
     # -- lifecycle
+
+    def _serve_over_http(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        self._http_requests += 1  # (a statistic: not locked)
+        return self.app(environ, start_response)
+
+    def requests_served_over_http(self) -> int:
+        """How many requests reached the emulator through its port (browsers, presigned URLs, other processes;
+        SDK calls of this process are answered in process)."""
+        return self._http_requests
 
     @property
     def port(self) -> int:
@@ -444,7 +459,7 @@ class LocalAws:
             self._server = make_server(
                 self.host,
                 self._requested_port,
-                self.app,
+                self._serve_over_http,
                 threaded=True,
                 request_handler=MotoRequestHandler if self._log_requests else _QuietRequestHandler,
             )
@@ -457,6 +472,10 @@ class LocalAws:
             default_user_config["stepfunctions"] = {"execute_state_machine": True}
             default_user_config["lambda"] = {"use_docker": False}
             install_patches()
+            if self.in_process:
+                for name in {self.host, "localhost"} if self.host in ("127.0.0.1", "localhost") else {self.host}:
+                    netloc = f"[{name}]:{self.port}" if ":" in name else f"{name}:{self.port}"
+                    moto_speed.TRANSPORT.register(netloc, self.app, self.host, self.port)
             self._thread = threading.Thread(
                 target=self._server.serve_forever, name=f"silastri-moto-{self.port}", daemon=True
             )
@@ -480,6 +499,7 @@ class LocalAws:
 
     def _release(self) -> None:
         global _active
+        moto_speed.TRANSPORT.unregister(self.app)
         self.writes.attach(None)
         if self.store is not None:
             self.store.close()
