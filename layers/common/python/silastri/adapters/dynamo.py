@@ -149,12 +149,11 @@ class ByQueueIndex(GlobalSecondaryIndex["TaskItem"]):
 
 
 class ByApplicationIndex(GlobalSecondaryIndex["TaskItem"]):
-    """An application's tasks: only what its queries read (`step`, `status`; full tasks are then read by key), so
-    a decision's outcome, note (up to 2,000 characters) or decider never makes its entry bigger or rewrites it."""
-
     class Meta:
         index_name = "by_application"
-        projection = IncludeProjection(["step", "status"])
+        projection = IncludeProjection(
+            ["office_id", "step", "role", "status", "outcome", "note", "decided_by", "decided_at", "execution_name"]
+        )
 
     application_id = UnicodeAttribute(hash_key=True)
     opened_at = UnicodeAttribute(range_key=True)
@@ -168,7 +167,8 @@ class ByDueIndex(GlobalSecondaryIndex["TaskItem"]):
 
     class Meta:
         index_name = "by_due"
-        projection = IncludeProjection(["status"])  # the monitor then reads each ringing task by key
+        projection = IncludeProjection(["application_id", "step", "role", "status", "opened_at", "due_at",
+                                        "remind_at", "reminded_at"])
 
     sla_office = UnicodeAttribute(hash_key=True)
     alarm_at = UnicodeAttribute(range_key=True)
@@ -186,19 +186,16 @@ class ByDeciderIndex(GlobalSecondaryIndex["TaskItem"]):
     decided_at = UnicodeAttribute(range_key=True)
 
 
-class ByOfficeDecisionsIndex(GlobalSecondaryIndex["TaskItem"]):
-    """Sparse index of decisions that stand, by office and decision time (the office report's time per step and
-    SLA compliance, which counts only decided tasks): a task enters it once, when the run accepted its decision
-    (`reported_at`, the claim's `decided_at`, set by `finish_claim`), and never changes there afterwards; claims
-    still being delivered, released or voided are not in it."""
+class ByOfficeDecidedIndex(GlobalSecondaryIndex["TaskItem"]):
+    """Sparse index of claimed or decided tasks by office and decision time (the office report's time per step
+    and SLA compliance): a task enters it when claimed (`decided_at`), leaves it when a claim is released."""
 
     class Meta:
-        index_name = "by_office_decisions"
-        projection = IncludeProjection(["application_id", "step", "status", "outcome", "opened_at", "decided_at",
-                                        "due_at", "sla"])
+        index_name = "by_office_decided"
+        projection = IncludeProjection(["application_id", "step", "status", "outcome", "opened_at", "due_at", "sla"])
 
     office_id = UnicodeAttribute(hash_key=True)
-    reported_at = UnicodeAttribute(range_key=True)
+    decided_at = UnicodeAttribute(range_key=True)
 
 
 class TaskItem(Model):
@@ -230,12 +227,11 @@ class TaskItem(Model):
     sla_office = UnicodeAttribute(null=True)
     sla = JSONAttribute(null=True)  # {"standard": label, "budget_minutes": n, "consumed_minutes": n}
     escalated_at = UnicodeAttribute(null=True)
-    reported_at = UnicodeAttribute(null=True)  # = decided_at, once the decision stands (sparse `by_office_decisions`)
     by_queue = ByQueueIndex()
     by_application = ByApplicationIndex()
     by_due = ByDueIndex()
     by_decider = ByDeciderIndex()
-    by_office_decisions = ByOfficeDecisionsIndex()
+    by_office_decided = ByOfficeDecidedIndex()
 
 
 class EventItem(Model):
@@ -728,15 +724,11 @@ def record_claim_effects(task_id: str, claim_id: str, effects: dict[str, Any]) -
 
 
 def finish_claim(task_id: str, claim_id: str, status: TaskStatus) -> bool:
-    """deciding → decided (the run accepted it; the decision then enters the report's `by_office_decisions`) or
-    → cancelled (the run no longer waits).
+    """deciding → decided (the run accepted it) or → cancelled (the run no longer waits).
 
     Returns True only for the call that made the transition (so that it is announced once)."""
     bind_tables()
-    actions: list[Any] = [TaskItem.status.set(status.value)]
-    if status == TaskStatus.DECIDED:
-        actions.append(TaskItem.reported_at.set(TaskItem.decided_at))
-    return _update_claim(TaskItem(task_id=task_id), claim_id, actions)
+    return _update_claim(TaskItem(task_id=task_id), claim_id, [TaskItem.status.set(status.value)])
 
 
 def claim_of(task_id: str) -> tuple[Task, dict[str, Any], dict[str, Any]]:
@@ -1025,8 +1017,6 @@ def put_permit(record: PermitRecord) -> None:
         if not _is_conditional_failure(exc):
             raise
         existing = PermitItem.get(record.permit_id, consistent_read=True)
-        if existing.body == record.model_dump(mode="json") and existing.permit_number == record.permit_number:
-            return  # published already (e.g. by the API and the next step's opener at once): nothing to rewrite
         existing.body = record.model_dump(mode="json")
         existing.permit_number = record.permit_number
         existing.save()
@@ -1092,14 +1082,13 @@ def report_applications(office_id: str, submitted_from: datetime, submitted_befo
 
 
 def report_decided_tasks(office_id: str, decided_from: datetime, decided_before: datetime) -> Iterator[dict[str, Any]]:
-    """Decisions of the office that stand (status decided), made in [from, before), from the sparse
-    `by_office_decisions` index: `application_id`, `step`, `status`, `outcome`, `opened_at`, `decided_at`,
-    `due_at`, `sla`. (Claims still being delivered or voided are not counted by the report and are not there.)"""
+    """Tasks of the office claimed or decided in [from, before) from the sparse `by_office_decided` index:
+    `application_id`, `step`, `status`, `outcome`, `opened_at`, `decided_at`, `due_at`, `sla`."""
     bind_tables()
     # stored decision times are ISO strings of varying width: query a second wider, filter exactly here
-    condition = TaskItem.reported_at.between(_iso(decided_from - timedelta(seconds=1)),
-                                             _iso(decided_before + timedelta(seconds=1)))
-    for item in TaskItem.by_office_decisions.query(office_id, condition):
+    condition = TaskItem.decided_at.between(_iso(decided_from - timedelta(seconds=1)),
+                                            _iso(decided_before + timedelta(seconds=1)))
+    for item in TaskItem.by_office_decided.query(office_id, condition):
         decided = datetime.fromisoformat(item.decided_at) if item.decided_at else None
         if decided is None or not decided_from <= decided < decided_before:
             continue

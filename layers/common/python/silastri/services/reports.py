@@ -2,7 +2,7 @@
 scan), hands them to `domain.reports`, and writes the CSV and XLSX exports.
 
 Queries per report: submitted applications of the office from `LOOKBACK_DAYS` before the period to its end
-(sparse `by_office_submitted`), tasks decided in the period (sparse `by_office_decisions`), the open queue of
+(sparse `by_office_submitted`), tasks decided in the period (sparse `by_office_decided`), the open queue of
 each officer role (`by_queue`) and the office's surveys (one office-wide query). Applications these do not
 cover (a task of an older file) are read by a batch get of their type only."""
 
