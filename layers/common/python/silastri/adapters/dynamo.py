@@ -968,11 +968,14 @@ def advance_numbers(counter_id: str, expected: int, holders: list[str], batch: i
                     waiting: frozenset[str] = frozenset()) -> bool:
     """Move a numbering counter from `expected` to `expected + batch` with one conditional write, `holders`
     becoming the holders of the last len(holders) values (the last `batch` of them new); those of `waiting` (as
-    read) leave the waiting set. False when the counter is no longer at `expected` (nothing written)."""
+    read) leave the waiting set. False when the counter is no longer at `expected`, or one of `waiting` has left
+    the set (`stop_waiting`): nothing written."""
     bind_tables()
     item = CounterItem(counter_id=counter_id)
     condition = (CounterItem.value == expected) if expected else (
         CounterItem.counter_id.does_not_exist() | (CounterItem.value == 0))
+    for application_id in sorted(waiting):  # a taker that gave up is never numbered behind its back
+        condition &= CounterItem.waiting.contains(application_id)
     actions: list[Any] = [CounterItem.value.set(expected + batch), CounterItem.holders.set(holders),
                           CounterItem.recent.set(batch), CounterItem.holder.remove()]
     if waiting:
@@ -992,6 +995,15 @@ def wait_for_number(counter_id: str, application_id: str) -> NumberCounter:
     bind_tables()
     item = CounterItem(counter_id=counter_id)
     item.update(actions=[CounterItem.waiting.add({application_id})])  # returns the whole item (ALL_NEW)
+    return _number_counter(item)
+
+
+def stop_waiting(counter_id: str, application_id: str) -> NumberCounter:
+    """Take the application out of the counter's waiting set (a taker giving up) and return the counter as it is
+    after that write, like `read_number_counter`: a batch that took it before still lists it among `holders`."""
+    bind_tables()
+    item = CounterItem(counter_id=counter_id)
+    item.update(actions=[CounterItem.waiting.delete({application_id})])  # returns the whole item (ALL_NEW)
     return _number_counter(item)
 
 

@@ -105,6 +105,10 @@ def _claim(application_id: str, counter: str, number: Callable[[int], str], read
         # others join it
         time.sleep(min(0.5, max(0.001, round_trip) * random.uniform(3.0, 6.0)))  # noqa: S311 - jitter, not security
         state = dynamo.read_number_counter(counter)
+    if joined:  # give up for real: out of the waiting set, so no later batch numbers this file behind the 409
+        state = dynamo.stop_waiting(counter, application_id)
+        if application_id in state.holders:  # a batch took it just before: keep that number
+            return number(state.value - len(state.holders) + 1 + state.holders.index(application_id))
     raise ConflictError("penomoran sedang sibuk; coba lagi")
 
 

@@ -9,6 +9,7 @@ taken by a caller that crashed before writing it down is written for it by the n
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from ..adapters import dynamo
 from ..domain.catalog import default_catalog
@@ -19,14 +20,21 @@ from ..domain.numbering import counter_id, format_permit_number
 from .letter_numbers import take
 
 
-def _counter(app: Application) -> str:
-    return counter_id(app.office_id, app.permit_type, to_wib(now_utc()).year)
+def _counter(app: Application, now: datetime) -> str:
+    return counter_id(app.office_id, app.permit_type, to_wib(now).year)
 
 
-def _format(app: Application, seq: int) -> str:
+def _format(app: Application, seq: int, now: datetime) -> str:
     catalog = default_catalog()
     return format_permit_number(catalog.office(app.office_id), catalog.permit_type(app.office_id, app.permit_type),
-                                seq, now_utc())
+                                seq, now)
+
+
+def _plan(app: Application) -> tuple[str, Callable[[int], str]]:
+    """The counter of the year of `now` (WIB) and numbers dated `now`: one moment for both, so a take that spans
+    New Year never prints one year's value with the other year's date (two files would share a number)."""
+    now = now_utc()
+    return _counter(app, now), lambda seq: _format(app, seq, now)
 
 
 def propose(app: Application) -> str:
@@ -35,11 +43,12 @@ def propose(app: Application) -> str:
     one for it that is not written yet, else the next after the counter and the files waiting at this moment."""
     if app.permit_number:
         return app.permit_number
-    state = dynamo.read_number_counter(_counter(app))
+    counter, number = _plan(app)
+    state = dynamo.read_number_counter(counter)
     if app.application_id in state.holders:
-        return _format(app, state.value - len(state.holders) + 1 + state.holders.index(app.application_id))
+        return number(state.value - len(state.holders) + 1 + state.holders.index(app.application_id))
     ahead = sorted(state.waiting | {app.application_id}).index(app.application_id)
-    return _format(app, state.value + ahead + 1)
+    return number(state.value + ahead + 1)
 
 
 def _permit_number(target: Application) -> str | None:
@@ -58,8 +67,7 @@ def assign(application_id: str) -> str:
     are numbered as one batch, never an error in the normal flow). What was proposed to the officer may
     therefore differ from what is assigned; the caller records both. Raises ConflictError only if no batch takes
     the application within `letter_numbers.ATTEMPTS` rounds."""
-    return str(take(application_id, lambda app: (_counter(app), lambda seq: _format(app, seq)),
-                    _permit_number, _set_permit_number))
+    return str(take(application_id, _plan, _permit_number, _set_permit_number))
 
 
 # ----------------------------------------------------------------------------- the sector agency's letter numbers
