@@ -21,8 +21,9 @@ def wib(*args) -> datetime:
 
 
 def near(moment: datetime | None, expected: datetime) -> bool:
-    """Equal up to the seconds that pass while the test runs (the shifted clock keeps ticking)."""
-    return moment is not None and abs((moment - expected).total_seconds()) < 3
+    """Equal up to the seconds that pass while the test runs (the shifted clock keeps ticking; a loaded CI machine
+    took more than 3 s between setting the clock and opening the task). The clocks here count minutes."""
+    return moment is not None and abs((moment - expected).total_seconds()) < 30
 
 
 @pytest.fixture

@@ -506,38 +506,52 @@ def update_application(application_id: str, change: Callable[[Application], T], 
 
 
 def save_document(application_id: str, doc: DocumentVersion, check: Callable[[Application], None],
-                  new: bool) -> Application:
-    """Store one document version as its own item: one conditional PutItem (1 WRU), not a transaction.
+                  new: bool, guarded: bool = False) -> Application:
+    """Store one document version as its own item, `check(app)` (it raises, e.g. ConflictError) passing on the
+    application read (consistent, without its documents) just before; `new`: the upload slot must not exist yet,
+    else it must exist (a slot being completed).
 
-    `check(app)` (it raises, e.g. ConflictError) runs on the application read (consistent, without its documents)
-    just before the put; `new`: the upload slot must not exist yet, else it must exist (a slot being completed).
-    A concurrent state change in the milliseconds between that read and the put is not excluded (a transaction
-    with a ConditionCheck of the application's version would, at 4 WRU instead of 1): callers use this only where
-    a document landing just after a state change is inert or already re-checked (see services.applications).
-    An application still holding its documents in its body goes through `update_application` (moving them out).
-    Returns the application as read. Raises NotFoundError, ConflictError (the slot condition failed)."""
+    Unguarded: one conditional PutItem (1 WRU); a state change in the milliseconds between the read and the put is
+    not excluded, so use it only where a document landing just after a state change is inert (a quarantined
+    slot: completing it checks the state again). `guarded`: the put and a check of the application's version as
+    read in one transaction (4 WRU), so an accepted document lands only on the application `check` passed (a
+    resubmission at the same moment makes it re-read and refuse). An application still holding its documents in
+    its body goes through `update_application` (moving them out). Returns the application as read.
+    Raises NotFoundError, ConflictError (the slot condition failed, `check` refused, or the application kept
+    changing)."""
     bind_tables()
-    try:
-        item = ApplicationItem.get(application_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFoundError("permohonan tidak ditemukan", field="application_id") from None
-    if (item.body or {}).get("documents"):  # stored before documents had items: the transactional path moves them
-        def change(app: Application) -> None:
-            check(app)
-            app.documents = [d for d in app.documents if d.upload_id != doc.upload_id] + [doc]
+    for attempt in range(5):
+        try:
+            item = ApplicationItem.get(application_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFoundError("permohonan tidak ditemukan", field="application_id") from None
+        if (item.body or {}).get("documents"):  # stored before documents had items: the transactional path moves them
+            def change(app: Application) -> None:
+                check(app)
+                app.documents = [d for d in app.documents if d.upload_id != doc.upload_id] + [doc]
 
-        return update_application(application_id, change)[0]
-    app = _application(item, documents=False)
-    check(app)
-    upload = _upload_item(application_id, doc.model_dump(mode="json"))
-    condition = UploadItem.upload_id.does_not_exist() if new else UploadItem.upload_id.exists()
-    try:
-        upload.save(condition=condition)
-    except PutError as exc:
-        if _is_conditional_failure(exc):
+            return update_application(application_id, change)[0]
+        app = _application(item, documents=False)
+        check(app)
+        upload = _upload_item(application_id, doc.model_dump(mode="json"))
+        condition = UploadItem.upload_id.does_not_exist() if new else UploadItem.upload_id.exists()
+        try:
+            if not guarded:
+                upload.save(condition=condition)
+            else:
+                with _transaction() as transaction:
+                    transaction.condition_check(ApplicationItem, application_id,
+                                                condition=ApplicationItem.version == item.version)
+                    transaction.save(upload, condition=condition)
+        except (PutError, TransactWriteError) as exc:
+            if not (_is_conditional_failure(exc) or _is_cancelled(exc)):
+                raise
+            if guarded and ApplicationItem.get(application_id, consistent_read=True).version != item.version:
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter, not security
+                continue  # the application changed: read it again and check again
             raise ConflictError("unggahan ini sudah ada atau tidak ditemukan; muat ulang halaman") from exc
-        raise
-    return app
+        return app
+    raise ConflictError("permohonan sedang diubah oleh pengguna lain; coba lagi")
 
 
 def _is_cancelled(exc: Exception) -> bool:

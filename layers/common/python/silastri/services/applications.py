@@ -130,9 +130,11 @@ def complete_upload(principal: Principal, application_id: str, upload_id: str) -
         entry.state, entry.key, entry.version = DocumentState.ACCEPTED, final_key, version
     else:
         entry.state, entry.reason_code, entry.reason = DocumentState.REJECTED, verdict.reason_code, verdict.message_id
-    # one conditional put of the document (the slot must exist), the state checked again on a fresh read just
-    # before it — after the PDF check, so a submission made while the file was being checked refuses it (409)
-    dynamo.save_document(app.application_id, entry, lambda target: _uploadable(target, doc.requirement_id), new=False)
+    # the accepted document (the slot must exist) in one transaction with a check of the application's version,
+    # the state checked again on a fresh read after the PDF check: a submission or resubmission made meanwhile,
+    # even at the same moment, refuses it (409) — an accepted document never lands on a file under review
+    dynamo.save_document(app.application_id, entry, lambda target: _uploadable(target, doc.requirement_id),
+                         new=False, guarded=True)
     return entry
 
 
