@@ -365,29 +365,13 @@ def _run(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, st
     the answer started becomes werkzeug's 500 (logged)."""
     from werkzeug.exceptions import InternalServerError
 
-    captured: list[Any] = []
-    chunks: list[bytes] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
-        captured[:] = [status, list(headers)]
-        return chunks.append
+    from .durability import _call
 
     try:
-        result = app(environ, start_response)
-        try:
-            for chunk in result:
-                chunks.append(chunk)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+        return _call(app, environ)
     except Exception:
         log.exception("Error on request %s %s", environ.get("REQUEST_METHOD"), environ.get("RAW_URI"))
-        captured.clear()
-        chunks.clear()
-        for chunk in InternalServerError()(environ, start_response):
-            chunks.append(chunk)
-    return captured[0], captured[1], b"".join(chunks)
+        return _call(InternalServerError(), environ)
 
 
 TRANSPORT = InProcessTransport()

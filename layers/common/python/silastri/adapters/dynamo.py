@@ -994,13 +994,7 @@ def advance_numbers(counter_id: str, expected: int, holders: list[str], batch: i
                           CounterItem.recent.set(batch), CounterItem.holder.remove()]
     if waiting:
         actions.append(CounterItem.waiting.delete(set(waiting)))
-    try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if _is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    return _update_if(item, actions, condition)
 
 
 def wait_for_number(counter_id: str, application_id: str) -> NumberCounter:
