@@ -7,12 +7,14 @@ the local runtime."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
 from silastri.adapters.dynamo import NumberCounter
 from silastri.domain.catalog import AgencyNumbering
+from silastri.domain.clock import to_wib
 from silastri.domain.models import Application
 from silastri.services import letter_numbers
 
@@ -82,6 +84,7 @@ class Store:
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> Store:
     fake = Store()
+    monkeypatch.setattr(letter_numbers, "now_utc", lambda: WHEN)
     for name in ("read_number_counter", "advance_numbers", "wait_for_number", "stop_waiting", "applications_for_numbering",
                  "get_application", "update_application"):
         monkeypatch.setattr(letter_numbers.dynamo, name, getattr(fake, name))
@@ -99,11 +102,17 @@ def written(store: Store, application_id: str) -> str | None:
     return store.apps[application_id].rejection_letter_number
 
 
+def plan(_: Application, when: datetime) -> tuple[str, Callable[[int], str]]:
+    """Counter "c" for WHEN's year (every test but the New Year one), "c<year>" for another year."""
+    year = to_wib(when).year
+    return ("c" if year == 2026 else f"c{year}"), lambda seq: NUMBERING.number(seq, when)
+
+
 def take(store: Store, application_id: str) -> str | None:
     def write(target: Application, number: str) -> None:
         target.rejection_letter_number = number
 
-    return letter_numbers.take(application_id, lambda _: ("c", numbered), lambda a: a.rejection_letter_number, write)
+    return letter_numbers.take(application_id, plan, lambda a: a.rejection_letter_number, write)
 
 
 def test_numbers_follow_each_other_and_an_application_keeps_its_own(store: Store) -> None:
@@ -182,6 +191,46 @@ def test_a_counter_busy_beyond_the_bound_is_a_conflict(store: Store, monkeypatch
     app(store, "b")
     assert take(store, "b") == numbered(1)
     assert written(store, "a") is None and store.counter["c"].holders == ("b",)
+
+
+def test_a_counter_busy_beyond_the_time_budget_is_a_conflict(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from silastri.domain.errors import ConflictError
+
+    app(store, "a")
+    monkeypatch.setattr(letter_numbers, "TIME_BUDGET", 0.3)
+    monkeypatch.setattr(letter_numbers, "ATTEMPTS", 10**9)  # rounds remain: the clock is what stops it
+    monkeypatch.setattr(letter_numbers.dynamo, "advance_numbers", lambda *args, **kwargs: False)
+    started = datetime.now(UTC)
+    with pytest.raises(ConflictError):
+        take(store, "a")
+    assert (datetime.now(UTC) - started).total_seconds() < 0.3 + 2 * 0.5 + 5  # a round sleeps at most 0.5 s
+    assert written(store, "a") is None and "a" not in store.counter["c"].waiting
+
+
+def test_last_years_holders_are_written_by_the_first_takers_of_the_new_year(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("a", "b", "k", "n"):
+        app(store, name)
+    # 2025's counter: a took 4, then k and b took 5 and 6 as the last batch; k was killed before writing its number,
+    # and nobody took a 2025 number after them
+    store.apps["a"].rejection_letter_number = "a's"
+    store.apps["b"].rejection_letter_number = "b's"
+    store.counter["c2025"] = NumberCounter(6, ("a", "k", "b"), 2, frozenset())
+    assert take(store, "n") == numbered(1)  # the first 2026 number, after writing k's 2025 one
+    last_day = datetime(2025, 12, 31, 16, 59, 59, tzinfo=UTC)  # 23:59:59 WIB
+    assert written(store, "k") == NUMBERING.number(5, last_day)
+    assert NUMBERING.number(5, last_day).endswith("/0005/XII/2025")
+    assert written(store, "a") == "a's" and written(store, "b") == "b's"  # ones with a number are left alone
+    assert take(store, "k") == NUMBERING.number(5, last_day)  # its retried request keeps it
+
+
+def test_a_holder_retried_after_new_year_keeps_last_years_number(store: Store) -> None:
+    app(store, "k"), app(store, "n")
+    store.counter["c2025"] = NumberCounter(9, ("k",), 1, frozenset())  # taken on 31 December, killed, retried
+    assert take(store, "k") == written(store, "k")
+    assert str(written(store, "k")).endswith("/0009/XII/2025")
+    assert "c" not in store.counter  # no 2026 number taken for it
+    assert take(store, "n") == numbered(1)
 
 
 def test_the_proposal_reads_the_batched_counter(monkeypatch: pytest.MonkeyPatch) -> None:

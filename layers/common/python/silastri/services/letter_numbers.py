@@ -14,6 +14,11 @@ last batch) and those waiting for one (`waiting`; ids only, never personal data)
   retires it, and the leader retiring it first writes the number of any of its holders that has none (killed
   after the counter moved); a killed request retried finds its value on the counter. An application that has
   a number, or is still on the counter, is left out of a batch, so no value is given twice.
+- Gap-free across New Year: a year's counter ends with nobody after its last batch to settle it, so the first
+  takers of the next year (those that find its counter at 0) first write the numbers of the last year's holders
+  that have none, and a holder retried after midnight keeps the last year's number it holds.
+- Bounded: a taker that is not numbered within TIME_BUDGET seconds gives up with a ConflictError (the decision
+  API answers within API Gateway's 29 s), leaving the waiting set first.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from ..adapters import dynamo
 from ..domain.catalog import default_catalog
-from ..domain.clock import now_utc, to_wib
+from ..domain.clock import WIB, now_utc, to_wib
 from ..domain.errors import ConflictError
 from ..domain.models import Application
 
@@ -36,12 +42,15 @@ ATTEMPTS = 200
 MAX_BATCH = 25
 #: rounds a waiting taker sees the counter stand still before it leads in place of the first waiting one
 STALLED_ROUNDS = 3
+#: seconds a taker keeps trying before it gives up (the decision API's Lambda has 30 s, API Gateway 29 s)
+TIME_BUDGET = 20.0
 
 Read = Callable[[Application], str | None]
 Write = Callable[[Application, str], None]
-#: for an application without a number: the counter it takes one from and how a value is written (seq → text);
-#: None when it takes none (no numbering configured)
-Plan = Callable[[Application], tuple[str, Callable[[int], str]] | None]
+#: for an application without a number and a moment (UTC): the counter of that moment's year (WIB) it takes one
+#: from and how a value is written (seq → text, dated that moment); None when it takes none (no numbering
+#: configured)
+Plan = Callable[[Application, datetime], tuple[str, Callable[[int], str]] | None]
 
 
 def rejection_counter_id(office_id: str, code: str, year: int) -> str:
@@ -58,28 +67,64 @@ def _keep(application_id: str, read: Read, write: Write, number: str) -> None:
     dynamo.update_application(application_id, change, documents=False)
 
 
+def end_of_previous_year(moment: datetime) -> datetime:
+    """The last second (31 December 23:59:59 WIB, as UTC) of the year before `moment`'s year in WIB: the date a
+    last year's number settled after New Year is written with (month XII of that year)."""
+    return datetime(to_wib(moment).year - 1, 12, 31, 23, 59, 59, tzinfo=WIB).astimezone(UTC)
+
+
 def take(application_id: str, plan: Plan, read: Read, write: Write) -> str | None:
     """The application's number, taken once and kept: one that has a number keeps it (a retried request, a letter
-    signed again); one without takes the next value of the counter `plan` names (gap-free and unique: module
-    docstring) and writes it. `read`/`write` get and set the field (every application on one counter has the
-    same kind of number). None when `plan` gives none. Raises ConflictError when no batch takes the application
-    within ATTEMPTS rounds, and what `plan` raises."""
+    signed again); one without takes the next value of the counter `plan` names for now (gap-free and unique:
+    module docstring) and writes it. `read`/`write` get and set the field (every application on one counter has
+    the same kind of number). None when `plan` gives none. Raises ConflictError when no batch takes the
+    application within ATTEMPTS rounds or TIME_BUDGET seconds, and what `plan` raises."""
+    now = now_utc()  # one moment for the counter's year and the number's date (a take spanning New Year)
+
     def change(app: Application) -> None:  # the number is written by the update this read belongs to
-        if read(app) is None and (planned := plan(app)) is not None:
-            write(app, _claim(application_id, planned[0], planned[1], read, write))
+        if read(app) is None and (planned := plan(app, now)) is not None:
+            write(app, _claim(application_id, planned[0], planned[1], read, write,
+                              lambda: plan(app, end_of_previous_year(now))))
 
     return read(dynamo.update_application(application_id, change, documents=False)[0])
 
 
-def _claim(application_id: str, counter: str, number: Callable[[int], str], read: Read, write: Write) -> str:
+def _settle_previous_year(application_id: str, counter: str, previous: tuple[str, Callable[[int], str]] | None,
+                          read: Read, write: Write) -> str | None:
+    """Called by a taker that finds this year's `counter` at 0: write the numbers of last year's holders that
+    have none (nobody after them on that counter will), and return this application's own when it is one of
+    them (its request was killed before writing it and retried after midnight)."""
+    if previous is None or previous[0] == counter:
+        return None
+    last_year, number = previous
+    state = dynamo.read_number_counter(last_year)
+    if not state.holders:
+        return None
+    first = state.value - len(state.holders) + 1
+    found = dynamo.applications_for_numbering(list(state.holders))
+    for index, holder in enumerate(state.holders):
+        if holder != application_id and holder in found and read(found[holder]) is None:
+            _keep(holder, read, write, number(first + index))
+    if application_id in state.holders:
+        return number(first + state.holders.index(application_id))
+    return None
+
+
+def _claim(application_id: str, counter: str, number: Callable[[int], str], read: Read, write: Write,
+           previous: Callable[[], tuple[str, Callable[[int], str]] | None]) -> str:
     """The number the application holds on `counter` (it has none written): taken alone with one conditional
-    write, else in a batch (module docstring). The caller writes it on the application."""
+    write, else in a batch (module docstring); `previous` gives last year's counter and numbers (settled by the
+    first takers of a year). The caller writes it on the application."""
     joined = False
     unchanged, last = 0, -1
     started = time.monotonic()
     state = dynamo.read_number_counter(counter)
     round_trip = time.monotonic() - started
+    if state.value == 0 and (held := _settle_previous_year(application_id, counter, previous(), read, write)):
+        return held
     for _ in range(ATTEMPTS):
+        if time.monotonic() - started > TIME_BUDGET:
+            break
         if application_id in state.holders:  # ours is in one of the last two batches (taken by a leader, or before a crash)
             return number(state.value - len(state.holders) + 1 + state.holders.index(application_id))
         if joined and application_id not in state.waiting:
@@ -142,13 +187,12 @@ def assign_rejection(application_id: str) -> str | None:
     """The Surat Penolakan's number (SOP: the head signs the rejection letter), taken when it is signed and kept
     (`take`); None when the office configures no `rejection_numbering`. Raises ConflictError when the counter
     stays busy."""
-    def plan(app: Application) -> tuple[str, Callable[[int], str]] | None:
+    def plan(app: Application, when: datetime) -> tuple[str, Callable[[int], str]] | None:
         numbering = default_catalog().office(app.office_id).rejection_numbering
         if numbering is None:
             return None
-        now = now_utc()
-        return (rejection_counter_id(app.office_id, numbering.code, to_wib(now).year),
-                lambda seq: numbering.number(seq, now))
+        return (rejection_counter_id(app.office_id, numbering.code, to_wib(when).year),
+                lambda seq: numbering.number(seq, when))
 
     def write(target: Application, number: str) -> None:
         target.rejection_letter_number = number

@@ -30,11 +30,10 @@ def _format(app: Application, seq: int, now: datetime) -> str:
                                 seq, now)
 
 
-def _plan(app: Application) -> tuple[str, Callable[[int], str]]:
-    """The counter of the year of `now` (WIB) and numbers dated `now`: one moment for both, so a take that spans
+def _plan(app: Application, when: datetime) -> tuple[str, Callable[[int], str]]:
+    """The counter of the year of `when` (WIB) and numbers dated `when`: one moment for both, so a take that spans
     New Year never prints one year's value with the other year's date (two files would share a number)."""
-    now = now_utc()
-    return _counter(app, now), lambda seq: _format(app, seq, now)
+    return _counter(app, when), lambda seq: _format(app, seq, when)
 
 
 def propose(app: Application) -> str:
@@ -43,7 +42,7 @@ def propose(app: Application) -> str:
     one for it that is not written yet, else the next after the counter and the files waiting at this moment."""
     if app.permit_number:
         return app.permit_number
-    counter, number = _plan(app)
+    counter, number = _plan(app, now_utc())
     state = dynamo.read_number_counter(counter)
     if app.application_id in state.holders:
         return number(state.value - len(state.holders) + 1 + state.holders.index(app.application_id))
@@ -84,13 +83,12 @@ def assign_recommendation(application_id: str) -> str:
     (`letter_numbers.take`).
 
     Raises ConflictError when the permit type has no agency numbering or the counter stays busy."""
-    def plan(app: Application) -> tuple[str, Callable[[int], str]]:
+    def plan(app: Application, when: datetime) -> tuple[str, Callable[[int], str]]:
         numbering = default_catalog().permit_type(app.office_id, app.permit_type).stages.technical_recommendation.numbering
         if numbering is None:
             raise ConflictError("jenis izin ini tidak memiliki penomoran rekomendasi teknis", field="permit_type")
-        now = now_utc()
-        return (recommendation_counter_id(app.office_id, numbering.code, to_wib(now).year),
-                lambda seq: numbering.number(seq, now))
+        return (recommendation_counter_id(app.office_id, numbering.code, to_wib(when).year),
+                lambda seq: numbering.number(seq, when))
 
     def write(target: Application, number: str) -> None:
         target.technical_recommendation_number = number
