@@ -755,15 +755,19 @@ def claim_of(task_id: str) -> tuple[Task, dict[str, Any], dict[str, Any]]:
     return _task(item), dict(item.decision_details or {}), dict(item.decision_effects or {})
 
 
-def deciding_tasks_of(application_id: str) -> list[tuple[Task, str]]:
-    """The application's claimed-but-unfinished decisions, with their tokens (backend use only)."""
+def deciding_tasks_of(application_id: str, listed: list[Task] | None = None) -> list[tuple[Task, str]]:
+    """The application's claimed-but-unfinished decisions, with their tokens (backend use only). `listed`: the
+    application's tasks as just listed (`tasks_of_application`) by a caller that needs them too; each one
+    listed as deciding is read again (consistent) before it counts."""
     bind_tables()
     found = []
-    for existing in TaskItem.by_application.query(application_id):
-        if existing.status == TaskStatus.DECIDING.value:
-            full = TaskItem.get(existing.task_id, consistent_read=True)
-            if full.status == TaskStatus.DECIDING.value:
-                found.append((_task(full), full.task_token))
+    candidates = ([t.task_id for t in listed if t.status == TaskStatus.DECIDING] if listed is not None else
+                  [i.task_id for i in TaskItem.by_application.query(application_id)
+                   if i.status == TaskStatus.DECIDING.value])
+    for task_id in candidates:
+        full = TaskItem.get(task_id, consistent_read=True)
+        if full.status == TaskStatus.DECIDING.value:
+            found.append((_task(full), full.task_token))
     return found
 
 
@@ -794,8 +798,12 @@ def open_task_of(application_id: str) -> tuple[Task, str] | None:
 
 
 def tasks_of_application(application_id: str) -> list[Task]:
+    """Every task of the application, oldest first: one query of `by_application` (which tasks) and one
+    BatchGetItem of the whole items, not a GetItem per task (reads as consistent as before)."""
     bind_tables()
-    return [_task(TaskItem.get(i.task_id)) for i in TaskItem.by_application.query(application_id)]
+    ids = [i.task_id for i in TaskItem.by_application.query(application_id, attributes_to_get=["task_id"])]
+    found = {item.task_id: item for item in TaskItem.batch_get(ids)} if ids else {}
+    return [_task(found[i]) for i in ids if i in found]
 
 
 def queue(office_id: str, role: str) -> list[Task]:

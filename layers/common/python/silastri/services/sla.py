@@ -20,15 +20,16 @@ from ..observability import SLA_BREACHES, count, logger
 from . import timeline
 
 
-def clock_for(app: Application, step_id: str, start: datetime) -> sla.Clock:
+def clock_for(app: Application, step_id: str, start: datetime, history: list[Task] | None = None) -> sla.Clock:
     """The SLA clock of a task of `step_id` opened at `start`, resumed with the office minutes that earlier
-    rounds of the same step already spent (the clock pauses while the file is with the applicant)."""
+    rounds of the same step already spent (the clock pauses while the file is with the applicant). `history`:
+    the application's tasks when the caller has just listed them (else they are read here)."""
     catalog = default_catalog()
     office = catalog.office(app.office_id)
     calendar = office.calendar()
     overrides = catalog.permit_type(app.office_id, app.permit_type).standard_times
     consumed = 0.0
-    for earlier in dynamo.tasks_of_application(app.application_id):
+    for earlier in history if history is not None else dynamo.tasks_of_application(app.application_id):
         if earlier.step == step_id and earlier.decided_at and earlier.status == TaskStatus.DECIDED:
             consumed += calendar.office_minutes_between(earlier.opened_at, earlier.decided_at)
     return sla.open_clock(calendar, start, sla.standard_time(step_id, overrides), consumed)

@@ -40,9 +40,12 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
     step = step_modules.module(step_id)
     definition = step.definition
     assert definition.role is not None, f"{step_id} is not a human step"
-    pending = finish_pending_decisions(application_id, step_id, token)
+    history = dynamo.tasks_of_application(application_id)  # read once for the checks and the SLA clock below
+    pending = finish_pending_decisions(application_id, step_id, token, history)
     if pending is not None:
         return pending
+    if any(t.status == TaskStatus.DECIDING for t in history):  # finished just now: their statuses changed
+        history = dynamo.tasks_of_application(application_id)
     current = dynamo.get_application(application_id)
     if current.status not in CLOSED_STATUSES:
         step.prepare(current)  # what the task shows must be ready before anyone sees it (e.g. the draft decree)
@@ -52,7 +55,7 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
     clock_problem = None
     if definition.role != steps.Role.APPLICANT:
         try:
-            clock = sla.clock_for(current, step_id, opened_at)
+            clock = sla.clock_for(current, step_id, opened_at, history)
             candidate.due_at, candidate.remind_at = clock.due_at, clock.remind_at
             candidate.sla = {"standard": clock.standard.label, "budget_minutes": clock.budget_minutes,
                              "consumed_minutes": clock.consumed_minutes}
@@ -264,14 +267,19 @@ def settled(task_id: str) -> dict[str, Any]:
     return dict(dynamo.claim_of(task_id)[2].get("audit") or {})
 
 
-def finish_pending_decisions(application_id: str, step_id: str, token: str) -> Task | None:
+def finish_pending_decisions(application_id: str, step_id: str, token: str,
+                             history: list[Task] | None = None) -> Task | None:
     """Finish decisions that were claimed but not finished when a process died (called as a run opens a task).
 
     A claim for the step the run waits at again was never delivered (or went to a run that died): it is
     delivered to this run's token and published; returns that task (no new task is opened). A claim for
-    another step was accepted (the run moved on): it is published. Returns None when nothing waits here."""
+    another step was accepted (the run moved on): it is published. Returns None when nothing waits here.
+    `history`: the application's tasks as the caller just listed them (`dynamo.tasks_of_application`)."""
     delivered = None
-    for task, old_token in dynamo.deciding_tasks_of(application_id):
+    pending = dynamo.deciding_tasks_of(application_id, history)
+    if pending:
+        history = None  # finishing them changes the tasks: the redelivery check below lists them again
+    for task, old_token in pending:
         _, _, effects = dynamo.claim_of(task.task_id)
         if not effects.get("complete"):  # died while making effects: nothing was delivered, open it again
             assert task.claim_id
@@ -288,22 +296,24 @@ def finish_pending_decisions(application_id: str, step_id: str, token: str) -> T
         logger.info("pending decision finished", application_id=application_id, step=task.step,
                     same_step=task.step == step_id, had_token=bool(old_token))
     if delivered is None:
-        delivered = _redeliver_decided(application_id, step_id, token)
+        delivered = _redeliver_decided(application_id, step_id, token, history)
     return delivered
 
 
 _RUN_ENDINGS = frozenset({"failed", "run_ended", "run_continued"})
 
 
-def _redeliver_decided(application_id: str, step_id: str, token: str) -> Task | None:
+def _redeliver_decided(application_id: str, step_id: str, token: str,
+                       history: list[Task] | None = None) -> Task | None:
     """A run that re-enters the step whose decision it already received (it died before its next step was
     recorded, and was restarted at this step) gets that decision again instead of a second task.
 
     Recognised by the application's latest task: for this very step, decided. The SOP never opens a step
     again straight after its own decision (a return, a revision or a timeout always opens another task or
     leaves the old one open or cancelled)."""
-    history = sorted(dynamo.tasks_of_application(application_id), key=lambda t: t.opened_at)
-    latest = history[-1] if history else None
+    ordered = sorted(history if history is not None else dynamo.tasks_of_application(application_id),
+                     key=lambda t: t.opened_at)
+    latest = ordered[-1] if ordered else None
     if latest is None or latest.step != step_id or latest.status != TaskStatus.DECIDED or not latest.outcome:
         return None
     # a run that consumed the decision and then failed or was ended, and that an operator continued, gets a
