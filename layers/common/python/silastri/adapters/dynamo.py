@@ -880,28 +880,27 @@ def append_chained(application_id: str, build: Callable[[int, str], TimelineEven
     """Append the next audit entry: `build(seq, prev_hash)` makes it; the head moves in the same step.
 
     Concurrent appends are ordered by a conditional put on the sequence number. A head left behind by
-    a crash (entry written, head not moved) is first brought forward, so no entry is ever skipped."""
+    a crash or by a concurrent appender (entry written, head not moved) is found by that put failing and is
+    brought forward first, so no entry is ever skipped: three calls (read the head, put, move the head) when
+    nobody else appends."""
     bind_tables()
     head_id = audit_head_id(application_id)
     for _ in range(50):
         seq, head_hash = read_counter(head_id)
-        prev = head_hash or audit.GENESIS
-        try:
-            existing = EventItem.get(application_id, f"{seq + 1:08d}", consistent_read=True)
-        except DoesNotExist:
-            existing = None
-        if existing is not None:  # someone wrote seq+1 but has not moved the head yet: help
-            advance_counter(head_id, seq, existing.body["hash"])
-            continue
-        event = build(seq + 1, prev)
+        event = build(seq + 1, head_hash or audit.GENESIS)
         item = EventItem(application_id=application_id, event_id=event.event_id, body=event.model_dump(mode="json"))
         try:
             item.save(condition=EventItem.event_id.does_not_exist())
         except PutError as exc:
-            if _is_conditional_failure(exc):
-                time.sleep(random.uniform(0, 0.005))  # noqa: S311 - jitter
-                continue
-            raise
+            if not _is_conditional_failure(exc):
+                raise
+            try:  # seq+1 is written: help move the head past it (its writer may have died), then try again
+                existing = EventItem.get(application_id, f"{seq + 1:08d}", consistent_read=True)
+                advance_counter(head_id, seq, existing.body["hash"])
+            except DoesNotExist:
+                pass
+            time.sleep(random.uniform(0, 0.005))  # noqa: S311 - jitter
+            continue
         advance_counter(head_id, seq, event.hash)
         return event
     raise ConflictError("jejak audit sedang sibuk; coba lagi")

@@ -31,9 +31,10 @@ from . import sla, timeline
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
 
-def owned(principal: Principal, application_id: str) -> Application:
-    """The application if `principal` is its applicant; 404 otherwise (no hint that it exists)."""
-    app = dynamo.get_application(application_id)
+def owned(principal: Principal, application_id: str, documents: bool = True) -> Application:
+    """The application if `principal` is its applicant; 404 otherwise (no hint that it exists). Without
+    `documents` its documents list is not read (empty)."""
+    app = dynamo.get_application(application_id, documents=documents)
     if app.applicant_id != principal.user_id:
         raise NotFoundError("permohonan tidak ditemukan", field="application_id")
     return app
@@ -75,7 +76,7 @@ def _uploadable(app: Application, requirement_id: str | None = None) -> None:
 def request_upload(principal: Principal, application_id: str, requirement_id: str, filename: str,
                    size_bytes: int) -> dict[str, Any]:
     """Reserve an upload slot in quarantine and return a presigned POST limited to a PDF of the allowed size."""
-    app = owned(principal, application_id)
+    app = owned(principal, application_id, documents=False)  # the slot is its own item (save_document)
     _uploadable(app, requirement_id)
     if requirement_id != PROOF_REQUIREMENT:
         default_catalog().permit_type(app.office_id, app.permit_type).requirement(requirement_id)
@@ -277,7 +278,7 @@ def withdraw(principal: Principal, application_id: str, reason: str | None) -> A
 
 def fill_survey(principal: Principal, application_id: str, answers: dict[str, Any]) -> None:
     """The SKM survey: one per application, once the permit is issued."""
-    app = owned(principal, application_id)
+    app = owned(principal, application_id, documents=False)
     if app.status not in (ApplicationStatus.ISSUED, ApplicationStatus.COMPLETED):
         raise ConflictError("survei dibuka setelah izin siap diambil")
     try:
@@ -290,7 +291,7 @@ def fill_survey(principal: Principal, application_id: str, answers: dict[str, An
             raise ConflictError("survei untuk permohonan ini sudah diisi")
         target.survey_done = True
 
-    dynamo.update_application(app.application_id, change)
+    dynamo.update_application(app.application_id, change, documents=False)
     dynamo.put_survey(app.office_id, app.application_id, survey)
     timeline.record(app.application_id, steps.StepId.PICKUP.value, "survey_filled", steps.Role.APPLICANT.value,
                     principal.user_id)

@@ -76,7 +76,7 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
         elif app.status == ApplicationStatus.AWAITING_REVISION:
             app.status = ApplicationStatus.IN_PROGRESS
 
-    app, _ = dynamo.update_application(application_id, change)
+    app, _ = dynamo.update_application(application_id, change, documents=False)  # fields only
     if app.status in CLOSED_STATUSES:  # closed while this opener ran: the task it stored must not stay open
         dynamo.cancel_open_tasks(application_id)
         logger.info("task not opened: application closed", application_id=application_id, step=step_id)
@@ -135,7 +135,7 @@ def _set_fields(application_id: str, values: dict[str, Any]) -> None:
         for name, value in values.items():
             setattr(target, name, value)
 
-    dynamo.update_application(application_id, change)
+    dynamo.update_application(application_id, change, documents=False)  # a step's changes are fields, never documents
 
 
 def _publish(task: Task, effects: dict[str, Any]) -> None:
@@ -394,7 +394,7 @@ def queue_view(principal: Principal) -> list[dict[str, Any]]:
     for role in sorted(principal.roles & {r.value for r in steps.OFFICER_ROLES}):
         for queued in dynamo.queue(principal.office_id, role):
             task = dynamo.get_task(queued.task_id)
-            app = dynamo.get_application(task.application_id)
+            app = dynamo.get_application(task.application_id, documents=False)  # the row shows no documents
             definition = steps.step(task.step)
             due = task.due_at
             rows.append({
