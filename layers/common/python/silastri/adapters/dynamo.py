@@ -806,6 +806,19 @@ def tasks_of_application(application_id: str) -> list[Task]:
     return [_task(found[i]) for i in ids if i in found]
 
 
+def tasks_by_ids(task_ids: list[str]) -> dict[str, Task]:
+    """Tasks by id with one BatchGetItem (unknown ids left out; never the token)."""
+    bind_tables()
+    wanted = list(dict.fromkeys(task_ids))
+    return {item.task_id: _task(item) for item in TaskItem.batch_get(wanted)} if wanted else {}
+
+
+def applications_by_ids(application_ids: list[str]) -> dict[str, Application]:
+    """Applications by id without their documents, with one BatchGetItem (unknown ids left out)."""
+    bind_tables()
+    return _by_keys(application_ids, documents=False)
+
+
 def queue(office_id: str, role: str) -> list[Task]:
     """Open tasks of an office and role, oldest first."""
     bind_tables()

@@ -391,25 +391,30 @@ def queue_view(principal: Principal) -> list[dict[str, Any]]:
         raise ForbiddenError("khusus petugas", field="role")
     now = now_utc()
     rows = []
-    for role in sorted(principal.roles & {r.value for r in steps.OFFICER_ROLES}):
-        for queued in dynamo.queue(principal.office_id, role):
-            task = dynamo.get_task(queued.task_id)
-            app = dynamo.get_application(task.application_id, documents=False)  # the row shows no documents
-            definition = steps.step(task.step)
-            due = task.due_at
-            rows.append({
-                "task_id": task.task_id, "application_id": task.application_id,
-                "registration_number": app.registration_number, "permit_type": app.permit_type,
-                "holder": app.holder_name(), "step": task.step, "sop_number": definition.sop_number,
-                "title": definition.title, "role": task.role, "opened_at": task.opened_at.isoformat(),
-                "waiting_seconds": int((now - task.opened_at).total_seconds()),
-                "standard_time": (task.sla or {}).get("standard", definition.standard_time_label),
-                "due_at": due.isoformat() if due else None,
-                "due_wib": format_datetime_wib(due) if due else None,
-                "seconds_left": int((due - now).total_seconds()) if due else None,
-                "overdue": bool(due and now >= due),
-                "escalated": task.escalated_at is not None,
-            })
+    queued = [t for role in sorted(principal.roles & {r.value for r in steps.OFFICER_ROLES})
+              for t in dynamo.queue(principal.office_id, role)]
+    # the whole tasks (due time, SLA) and their applications: one BatchGetItem each, not two reads per row
+    found = dynamo.tasks_by_ids([t.task_id for t in queued])
+    apps = dynamo.applications_by_ids([t.application_id for t in queued])
+    for listed in queued:
+        task, app = found.get(listed.task_id), apps.get(listed.application_id)
+        if task is None or app is None or task.status != TaskStatus.OPEN:  # decided since the index listed it
+            continue
+        definition = steps.step(task.step)
+        due = task.due_at
+        rows.append({
+            "task_id": task.task_id, "application_id": task.application_id,
+            "registration_number": app.registration_number, "permit_type": app.permit_type,
+            "holder": app.holder_name(), "step": task.step, "sop_number": definition.sop_number,
+            "title": definition.title, "role": task.role, "opened_at": task.opened_at.isoformat(),
+            "waiting_seconds": int((now - task.opened_at).total_seconds()),
+            "standard_time": (task.sla or {}).get("standard", definition.standard_time_label),
+            "due_at": due.isoformat() if due else None,
+            "due_wib": format_datetime_wib(due) if due else None,
+            "seconds_left": int((due - now).total_seconds()) if due else None,
+            "overdue": bool(due and now >= due),
+            "escalated": task.escalated_at is not None,
+        })
     rows.sort(key=lambda r: (not r["overdue"], r["due_at"] is None, str(r["due_at"] or ""), str(r["opened_at"])))
     return rows
 
