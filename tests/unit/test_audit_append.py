@@ -5,51 +5,21 @@ appender that died after writing its entry is brought forward by the next one.""
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
-from moto.dynamodb.responses import DynamoHandler
 from silastri.adapters import dynamo
 from silastri.domain import audit
 from silastri.domain.clock import now_utc
 from silastri.domain.models import TimelineEvent
 from silastri.services import timeline
-from silastri_local import template as tpl
-
-REGION = "ap-southeast-3"
-TABLES = {"EventsTable": "silastri-unit-events", "CountersTable": "silastri-unit-counters"}
 
 
 @pytest.fixture(autouse=True)
-def audit_tables(monkeypatch: pytest.MonkeyPatch, unit_env: Any) -> Any:
-    lock, call_action = threading.Lock(), DynamoHandler.call_action
-
-    def atomic(self: Any) -> Any:  # DynamoDB applies each request atomically (see test_message_log.py)
-        with lock:
-            return call_action(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", atomic)
-    for key, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    unit_env(EVENTS_TABLE=TABLES["EventsTable"], COUNTERS_TABLE=TABLES["CountersTable"])
-    resources = tpl.load_template()["Resources"]
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        for resource, name in TABLES.items():
-            props = resources[resource]["Properties"]
-            client.create_table(TableName=name, BillingMode=props["BillingMode"],
-                                AttributeDefinitions=props["AttributeDefinitions"], KeySchema=props["KeySchema"],
-                                **({"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]}
-                                   if props.get("GlobalSecondaryIndexes") else {}))
-        dynamo._BOUND_TO = None
-        yield
-    dynamo._BOUND_TO = None
+def audit_tables(template_tables: Any) -> None:
+    template_tables({"EventsTable": "silastri-unit-events", "CountersTable": "silastri-unit-counters"},
+                    EVENTS_TABLE="silastri-unit-events", COUNTERS_TABLE="silastri-unit-counters")
 
 
 def test_concurrent_appenders_make_one_gap_free_chain_that_verifies() -> None:

@@ -13,14 +13,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
-from moto.dynamodb.responses import DynamoHandler
 from silastri.adapters import dynamo, identity, message_log, messaging
 from silastri.adapters.messaging import (
     Notification,
@@ -32,7 +29,6 @@ from silastri.adapters.messaging import (
 from silastri.domain import notifications
 from silastri.domain.models import Application, ApplicationStatus
 from silastri.services import notifier
-from silastri_local import template as tpl
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "ap-southeast-3"
@@ -40,39 +36,10 @@ MESSAGES_TABLE = "silastri-unit-messages"
 NOW = 1_800_000_000.0
 
 
-@lru_cache(maxsize=1)
-def table_properties() -> dict[str, Any]:
-    return tpl.load_template()["Resources"]["MessagesTable"]["Properties"]
-
-
 @pytest.fixture(autouse=True)
-def messages_table(monkeypatch, unit_env):
+def messages_table(template_tables):
     """An empty MessagesTable (as template.yaml declares it) in moto, with the models bound to it."""
-    # DynamoDB applies each request atomically; moto in-process does not promise it across threads (the
-    # concurrency tests did pass without this in 5 runs, but nothing guarantees it), so each request is
-    # serialised here, as in test_validation_ratelimit.py and the local runtime. Conditional writes from
-    # different threads still race exactly as separate requests do on DynamoDB.
-    lock, call_action = threading.Lock(), DynamoHandler.call_action
-
-    def atomic(self):
-        with lock:
-            return call_action(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", atomic)
-    for key, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    unit_env(MESSAGES_TABLE=MESSAGES_TABLE)
-    props = table_properties()
-    with mock_aws():
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=MESSAGES_TABLE, BillingMode=props["BillingMode"],
-            AttributeDefinitions=props["AttributeDefinitions"], KeySchema=props["KeySchema"],
-            GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"])
-        dynamo._BOUND_TO = None  # bind the models (new connections) inside this mock
-        yield
-    dynamo._BOUND_TO = None  # and afresh for whoever uses them next
+    template_tables({"MessagesTable": MESSAGES_TABLE}, MESSAGES_TABLE=MESSAGES_TABLE)
 
 
 FIELDS = dict(event="submitted", event_id="submitted:a1", channel="whatsapp", template="silastri_permohonan_diterima",
