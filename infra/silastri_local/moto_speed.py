@@ -15,8 +15,34 @@ replaced: the request is handed to the emulator's WSGI application (the same mid
 durability journal included) in the calling thread, with the environ werkzeug's server would have built.
 Presigned URLs (browsers, the journey's uploads) still go over HTTP to the server.
 
+DynamoDB item model (`MODEL_PATCHES`; `uninstall_model_patches` restores moto's): after the serializer, the
+journeys' profile put moto's item model first, the Query on a GSI above all. For each of them the fast path
+builds the same values moto builds, and hands anything it does not know to moto's own method.
+- `item_project` (`Item.project`, which `SecondaryIndex.project` calls for KEYS_ONLY and INCLUDE indexes): moto
+  converted the WHOLE item to Python values (`to_regular_json`, boto3's TypeDeserializer) once per projected name,
+  picked the name, and serialised the result back (9 whole conversions per item for an INCLUDE of 9 names). The
+  projected Item is built from `item.attrs`, with what that round trip does to values (numbers normalised by
+  boto3's decimal context, binaries decoded, sets in a Python set's order); an item holding a value the round
+  trip cannot convert takes moto's path, which fails as before. Nested paths and list indexes take moto's path.
+- `table_query` (`Table.query`): on a KEYS_ONLY or INCLUDE index, the deep copy of each matching item made before
+  the projection is a shell (keys copied, attributes shared and only read by the projection, which builds new
+  values): no answer shares a value with the stored item. ALL and table queries copy whole items as before.
+- `transact_write_items`: moto backs up each table a transaction writes by a deep copy of the whole table, once
+  per operation. The backup now holds the very items (and keys) no operation names by hash key: a transaction
+  changes only the items at its keys, in place or by replacing them in the live table's dicts.
+- `DynamoType.to_regular_json` (every map and list in every answer): no deep copy at each level of nesting;
+  `DynamoType.size`, `Item.size`: computed without re-wrapping every member in a new DynamoType;
+  `Item.__init__`: the 405,000-byte size check as a running total (moto re-measures every attribute at each
+  insert); `DynamoType.cast_value`, `==`, `!=`: strings and numbers first (every Query compares and sorts every
+  item of the table on them); `DynamoType.__deepcopy__`, `Item.__deepcopy__`: the same copies by direct calls.
+Micro-benchmark (LocalAws in process, all other patches on; 2,000 items of ~2.6 KB with maps, lists and a set;
+a GSI with an INCLUDE projection of 9 attributes; CPU ms per SDK call, best of 5 batches), moto's model -> fast:
+Query on the GSI answering 10 items 45 -> 6.5; Query on the table 7.4 -> 4.2; TransactWriteItems (an update and
+a put) 770 -> 25; PutItem 2.45 -> 2.15; UpdateItem 3.7 -> 3.4; GetItem 1.7 -> 1.7. With 100 items: Query on the
+GSI (1 item) 5.1 -> 1.6; TransactWriteItems 27.6 -> 4.4.
+
 Every patch here is installed by `moto_server.install_patches` and pinned by tests/contract/test_moto_speed.py,
-which checks the fast answers against moto's own serializer."""
+which checks the fast answers against moto's own (its serializer, its item model)."""
 
 from __future__ import annotations
 
@@ -479,12 +505,12 @@ def _cast_value(self: Any) -> Any:
 
 def dynamo_type_eq(self: Any, other: Any) -> bool:
     """moto's `DynamoType.__eq__`: same type and same `cast_value`."""
-    return self.type == other.type and _cast_value(self) == _cast_value(other)  # type: ignore[no-any-return]
+    return self.type == other.type and _cast_value(self) == other.cast_value  # type: ignore[no-any-return]
 
 
 def dynamo_type_ne(self: Any, other: Any) -> bool:
     """moto's `DynamoType.__ne__`: another type or another `cast_value`."""
-    return self.type != other.type or _cast_value(self) != _cast_value(other)  # type: ignore[no-any-return]
+    return self.type != other.type or _cast_value(self) != other.cast_value  # type: ignore[no-any-return]
 
 
 def _copy_dynamo_type(node: Any, memo: dict[int, Any], dynamo_type: Any) -> Any:
@@ -629,7 +655,7 @@ def _untouched_items(backend: Any, transact_items: list[dict[str, Any]]) -> set[
                     continue
                 key = op["Item"] if op_type == "Put" else op["Key"]
                 named.setdefault(table.name, set()).add(DynamoType(key[table.hash_key_attr]))
-    except (AttributeError, KeyError, TypeError, IndexError):
+    except Exception:  # noqa: BLE001 - moto's own transaction reports what is wrong with it
         return None
     untouched: set[int] = set()
     for name, hash_keys in named.items():

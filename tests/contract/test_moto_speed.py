@@ -387,7 +387,10 @@ def test_item_projection_and_size_check_equal_motos() -> None:
         [["pk"], ["sk"], ["pk"], ["g"], ["map"], ["map"]],  # names repeated, as index projections repeat keys
         [["map", "l"], ["n"]], [["list[1]"]], [["missing"]], [],
     ]
-    for attrs in RICH_ITEMS:
+    as_stored = {"pk": {"S": "app-5"}, "sk": {"N": "5"},  # moto keeps binaries inside maps and lists in base64
+                 "map": {"M": {"b": {"B": base64.b64encode(b"\x00nested").decode()}}},
+                 "list": {"L": [{"B": base64.b64encode(b"\xff").decode()}]}}
+    for attrs in [*RICH_ITEMS, as_stored]:
         item = Item(DynamoType(attrs["pk"]), DynamoType(attrs["sk"]), attrs)
         moto_item: Any = Item.__new__(Item)
         original_init(moto_item, DynamoType(attrs["pk"]), DynamoType(attrs["sk"]), attrs)
