@@ -494,7 +494,8 @@ def item_project(self: Any, projection_expressions: list[list[str]]) -> Any:
 
 def _cast_value(self: Any) -> Any:
     """moto's `DynamoType.cast_value` (the Python value compared, sorted and hashed on), strings and numbers
-    first: every Query compares and sorts on it for each item of the table (~40 µs per item before)."""
+    first: every Query compares and sorts on it for each item of the table (a Query on a table of 2,000 items:
+    7.4 -> 4.2 ms of CPU with this and `==`/`!=`)."""
     kind = self.type
     if kind == "S":
         return self.value
@@ -675,8 +676,8 @@ def _untouched_items(backend: Any, transact_items: list[dict[str, Any]]) -> set[
 
 def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
     """moto's `DynamoDBBackend.transact_write_items`, which backs up each table it writes by a deep copy of the
-    whole table (once per operation) to restore it if the transaction is cancelled: ~350 ms per copy of a table
-    of 2,000 items of ~2.6 KB. The items no operation names (by hash key) are not changed by the transaction,
+    whole table (once per operation) to restore it if the transaction is cancelled: ~380 ms of CPU per copy of a
+    table of 2,000 items of ~2.6 KB. The items no operation names (by hash key) are not changed by the transaction,
     neither in place nor replaced (puts, updates and deletes change only the item at their key, and the
     backup's dicts are copies): the backup holds those same items, the others are copied as before."""
     if getattr(_SHARING, "items", None) is not None:
