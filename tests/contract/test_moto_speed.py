@@ -465,3 +465,30 @@ def test_projected_queries_and_transaction_backups_do_not_share_stored_values(aw
     assert {item.hash_key.value: _structure(item.attrs) for item in restored.all_items()} == before
     for item in restored.all_items():  # the items no operation named are kept, the others are copies
         assert (item is kept[item.hash_key.value]) is (item.hash_key.value in ("app-2", "app-3"))
+
+
+def test_dynamodb_items_are_not_kept_for_motos_dashboard(aws: LocalAws) -> None:
+    """moto's BaseModel keeps every instance in `instances_tracked`; every Item copy of every answer would stay in
+    memory for the life of the local runtime. With the patch none is kept; without it they are (the check can
+    fail)."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    client = boto3.client("dynamodb", endpoint_url=aws.endpoint_url, region_name="ap-southeast-3",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client.create_table(TableName="tracked", BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+
+    def items_kept_by(calls: int) -> int:
+        before = len(Item.instances_tracked)
+        for i in range(calls):
+            client.put_item(TableName="tracked", Item={"k": {"S": f"k{i}"}, "v": {"S": "x" * 100}})
+            client.get_item(TableName="tracked", Key={"k": {"S": f"k{i}"}})
+        return len(Item.instances_tracked) - before
+
+    assert items_kept_by(20) == 0
+    moto_speed.uninstall_model_patches(["item_untracked"])
+    try:
+        assert items_kept_by(20) >= 20
+    finally:
+        moto_speed.install_model_patches()
