@@ -86,6 +86,10 @@ class _ClientGateway(LocalGateway):
 
 class _ApiRequestHandler(ChaliceRequestHandler):
     timeout = IDLE_TIMEOUT_SECONDS
+    # TCP_NODELAY (socketserver's switch): an answer goes out as two writes (headers, then body); with Nagle's
+    # algorithm the body waited for the client's delayed ACK of the headers on a kept connection — ~40 ms
+    # added to every request (a GET of the catalog: 43 ms wall for 3 ms of CPU)
+    disable_nagle_algorithm = True
 
     def __init__(self, request: Any, client_address: Any, server: HTTPServer, app_object: Chalice,
                  config: Config) -> None:

@@ -377,7 +377,15 @@ def uninstall_patches() -> None:
 # --------------------------------------------------------------------------- the server
 
 
-class _QuietRequestHandler(MotoRequestHandler):
+class _NoDelayRequestHandler(MotoRequestHandler):
+    """moto's request handler with TCP_NODELAY (socketserver's switch): an answer is written in pieces (headers,
+    body), and with Nagle's algorithm a piece could wait for the client's delayed ACK of the one before (~40 ms
+    on loopback)."""
+
+    disable_nagle_algorithm = True
+
+
+class _QuietRequestHandler(_NoDelayRequestHandler):
     """moto's request handler without one access-log line per request (errors are still logged)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -461,7 +469,7 @@ class LocalAws:
                 self._requested_port,
                 self._serve_over_http,
                 threaded=True,
-                request_handler=MotoRequestHandler if self._log_requests else _QuietRequestHandler,
+                request_handler=_NoDelayRequestHandler if self._log_requests else _QuietRequestHandler,
             )
             # moto's Step Functions interpreter calls http://localhost:$MOTO_PORT for every task.
             self._saved_env_port = os.environ.get("MOTO_PORT")
