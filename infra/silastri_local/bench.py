@@ -487,6 +487,7 @@ def speed_figures(stack: Any) -> dict[str, Any]:
         return found
     calls: dict[str, Callable[[], Any]] = {
         "cold_import_ratios": lambda: bench_speed.cold_import_ratios(),
+        "cold_import_floors": lambda: bench_speed.cold_import_floors(),
         "throughput": lambda: bench_speed.throughput(drivers=(1, 2, 4), stack=stack),  # on the bench stack
         "render_sign_ms": lambda: bench_speed.render_sign_ms(),
         "applicant_list": lambda: bench_speed.applicant_list_latency(stack, n=1000),
@@ -613,6 +614,52 @@ def bench_table(result: dict[str, Any]) -> str:
     missed = [r["measure"] for r in rows if r["met"] is False]
     unmeasured = [r["measure"] for r in rows if r["value"] == NOT_MEASURED]
     lines.append(f"goals not met: {len(missed)}" + (f" ({'; '.join(missed)})" if missed else ""))
+    reasons = unmet_reasons(result, rows)
+    if reasons:
+        lines.append("why (from this run's figures):")
+        lines.extend(f"  - {reason}" for reason in reasons)
     if unmeasured:
         lines.append(f"not measured: {len(unmeasured)}")
     return "\n".join(lines)
+
+
+def unmet_reasons(result: dict[str, Any], rows: list[dict[str, Any]] | None = None) -> list[str]:
+    """For each goal this run did not meet, what its own figures say stands in the way (one line each)."""
+    rows = rows if rows is not None else bench_rows(result)
+    missed = {r["measure"].split(" (")[0].split(",")[0] for r in rows if r["met"] is False}
+    per = result["per_application"]
+    speed = result.get("speed") or {}
+    costs = per.get("cost_usd") or {}
+    reasons: list[str] = []
+    if "AWS cost per permit" in missed and costs.get("step_functions") is not None:
+        sfn = float(costs["step_functions"])
+        reasons.append(
+            f"cost: Step Functions Standard alone is {per['state_transitions']:g} transitions = ${sfn:.6f}, "
+            f"{sfn / GOALS['cost_usd']:.0%} of the goal (Express workflows cannot wait for a task token); "
+            f"API Gateway {result['api_gateway'].upper()} ${float(costs.get('api_gateway') or 0):.6f} for "
+            f"{per['api_requests']:.0f} requests; DynamoDB ${float(costs.get('dynamodb') or 0):.6f}")
+    if "DynamoDB write units per permit" in missed:
+        tables: dict[str, list[float]] = {}
+        for name, units in (per.get("dynamodb_write_units_by_table") or {}).items():
+            table, _, index = name.partition("/")
+            short = table.removeprefix("silastri-").removesuffix("Table")
+            tables.setdefault(short, [0.0, 0.0])[1 if index else 0] += float(units)
+        largest = sorted(tables.items(), key=lambda kv: -sum(kv[1]))[:4]
+        reasons.append("write units: " + ", ".join(
+            f"{name} {own:.0f}" + (f" + indexes {indexes:.0f}" if indexes else "") for name, (own, indexes) in largest)
+            + " (every task, message and audit entry is its own item; fewer needs fewer kept records or indexes)")
+    floors = speed.get("cold_import_floors")
+    if "cold import of a workflow handler ÷ import boto3" in missed and isinstance(floors, dict) and floors:
+        reasons.append("cold import: what every handler imports already costs " + ", ".join(
+            f"{label} {float(value):.2f}×" for label, value in floors.items()))
+    through = speed.get("throughput") or {}
+    one = through.get("1") if isinstance(through, dict) else None
+    cpu = _number(one.get("cpu_seconds_per_application")) if isinstance(one, dict) else None
+    calls = sum(float(v) for v in (per.get("dynamodb_requests") or {}).values()) + sum(
+        float(per.get(key) or 0) for key in ("sns_requests", "sqs_requests_incl_polling", "lambda_invocations_total"))
+    if cpu and ("machine time per application" in missed or "whole applications per second" in missed):
+        reasons.append(
+            f"speed: the local stack is one Python process (one interpreter lock) running the API, the workflow's "
+            f"Lambdas, the emulator and the pollers; {cpu:.2f} CPU s per application ({calls:.0f} emulated AWS "
+            f"requests) allow at most {1 / cpu:.2f} applications/s however many drivers")
+    return reasons

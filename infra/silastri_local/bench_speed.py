@@ -76,6 +76,30 @@ def cold_import_ratios(handlers: list[str] | None = None, runs: int = 5) -> dict
     return {name: round(statistics.median(values) / boto3_seconds, 2) for name, values in times.items()}
 
 
+#: what every workflow handler imports whatever it does, as the floor of its import ratio: {label: modules}
+IMPORT_FLOORS = {"boto3 + pydantic": "boto3, pydantic",
+                 "boto3 + pydantic + the domain models": "boto3, silastri.domain.models"}
+
+
+def cold_import_floors(runs: int = 5) -> dict[str, float]:
+    """The import ratio (÷ bare `import boto3`, measured as `cold_import_ratios` does) of what every handler
+    shares (`IMPORT_FLOORS`): below it no handler can go without dropping those libraries. {label: ratio}."""
+    runs = max(5, runs)
+    base: list[float] = []
+    times: dict[str, list[float]] = {label: [] for label in IMPORT_FLOORS}
+    with tempfile.TemporaryDirectory(prefix="silastri-pycache-") as pycache:
+        for index in range(runs + 1):
+            seconds = _import_seconds("boto3", [str(LAYER)], pycache)
+            if index:
+                base.append(seconds)
+            for label, modules in IMPORT_FLOORS.items():
+                seconds = _import_seconds(modules, [str(LAYER)], pycache)
+                if index:
+                    times[label].append(seconds)
+    boto3_seconds = statistics.median(base)
+    return {label: round(statistics.median(values) / boto3_seconds, 2) for label, values in times.items()}
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
