@@ -46,7 +46,7 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
         return pending
     if any(t.status == TaskStatus.DECIDING for t in history):  # finished just now: their statuses changed
         history = dynamo.tasks_of_application(application_id)
-    current = dynamo.get_application(application_id)
+    current = dynamo.get_application(application_id, documents=False)  # each prepare() reads what it renders
     if current.status not in CLOSED_STATUSES:
         step.prepare(current)  # what the task shows must be ready before anyone sees it (e.g. the draft decree)
     opened_at = now_utc()

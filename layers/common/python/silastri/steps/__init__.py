@@ -15,7 +15,8 @@ and optionally
 - ``view(app, task) -> dict``: extra fields for the officer's task page (e.g. the proposed number);
 - ``prepare(app)``: what must be ready before the step's task opens (idempotent: a resumed run prepares
   again), e.g. SOP 1's submission record before the completeness check, the number proposed at SOP 7, the
-  draft decree the head reviews at SOP 8 — work that has no workflow state of its own;
+  draft decree the head reviews at SOP 8 — work that has no workflow state of its own (`app` is read without
+  its documents: a step that needs them reads the application itself);
 - ``opened(app, task)``: what happens when the step's task opens, beyond queueing it (e.g. a message);
 - ``STATUS_WHILE_OPEN``: the application's status while the task is open (the applicant must act);
 - ``AUDIT``: names of checked values written into the decision's audit entry.
