@@ -43,11 +43,17 @@ class Store:
                         waiting: frozenset[str] = frozenset()) -> bool:
         with self.lock:
             now = self.counter.get(counter_id, NumberCounter(0, (), 0, frozenset()))
-            if now.value != expected or not waiting <= now.waiting:  # one that gave up is not taken
+            if now.value != expected or not waiting <= now.waiting or now.closed:  # one that gave up is not taken
                 return False
             self.counter[counter_id] = NumberCounter(expected + batch, tuple(holders), batch, now.waiting - waiting)
             self.counter_writes += 1
             return True
+
+    def close_number_counter(self, counter_id: str) -> NumberCounter:
+        with self.lock:
+            now = self.counter.get(counter_id, NumberCounter(0, (), 0, frozenset()))
+            self.counter[counter_id] = now._replace(closed=True)
+            return self.counter[counter_id]
 
     def wait_for_number(self, counter_id: str, application_id: str) -> NumberCounter:
         with self.lock:
@@ -85,7 +91,8 @@ class Store:
 def store(monkeypatch: pytest.MonkeyPatch) -> Store:
     fake = Store()
     monkeypatch.setattr(letter_numbers, "now_utc", lambda: WHEN)
-    for name in ("read_number_counter", "advance_numbers", "wait_for_number", "stop_waiting", "applications_for_numbering",
+    for name in ("read_number_counter", "advance_numbers", "close_number_counter", "wait_for_number", "stop_waiting",
+                 "applications_for_numbering",
                  "get_application", "update_application"):
         monkeypatch.setattr(letter_numbers.dynamo, name, getattr(fake, name))
     return fake
@@ -231,6 +238,48 @@ def test_a_holder_retried_after_new_year_keeps_last_years_number(store: Store) -
     assert str(written(store, "k")).endswith("/0009/XII/2025")
     assert "c" not in store.counter  # no 2026 number taken for it
     assert take(store, "n") == numbered(1)
+
+
+def test_a_take_that_read_the_time_before_new_year_and_meets_the_closed_counter_takes_this_years(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    december, january = datetime(2026, 12, 31, 16, 59, 59, tzinfo=UTC), datetime(2026, 12, 31, 17, 0, 1, tzinfo=UTC)
+    for name in ("a", "n", "x"):
+        app(store, name)
+    monkeypatch.setattr(letter_numbers, "now_utc", lambda: december)
+    assert str(take(store, "a")).endswith("/0001/XII/2026")
+    monkeypatch.setattr(letter_numbers, "now_utc", lambda: january)
+    assert str(take(store, "n")).endswith("/0001/I/2027")  # the first 2027 taker closes the 2026 counter
+    assert store.counter["c"].closed
+    # x read the time in December; by its counter write the year has turned: no 2026 value after the close
+    moments = iter([december, january])
+    monkeypatch.setattr(letter_numbers, "now_utc", lambda: next(moments))
+    assert str(take(store, "x")).endswith("/0002/I/2027")
+    assert store.counter["c"].value == 1 and store.counter["c2027"].value == 2  # 2026 ends at 1: no gap
+
+
+def test_a_taker_that_gives_up_returns_the_number_written_for_it_meanwhile(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    app(store, "b")
+    monkeypatch.setattr(letter_numbers, "TIME_BUDGET", 0.2)
+    monkeypatch.setattr(letter_numbers, "ATTEMPTS", 10**9)
+
+    def another_batch_first(*args: object, **kwargs: object) -> bool:
+        # a batch took b and later batches retired it, their leader writing b's number: b is on no counter now
+        with store.lock:
+            store.apps["b"] = store.apps["b"].model_copy(update={"rejection_letter_number": numbered(7)})
+        return False
+
+    monkeypatch.setattr(letter_numbers.dynamo, "advance_numbers", another_batch_first)
+    assert take(store, "b") == numbered(7) == written(store, "b")  # not a 409 for a numbered file
+
+
+def test_the_first_taker_settles_a_counter_of_a_year_without_takers_before_it(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    app(store, "k"), app(store, "n")
+    store.counter["c2025"] = NumberCounter(9, ("k",), 1, frozenset())  # k killed before writing; no 2026 take
+    monkeypatch.setattr(letter_numbers, "now_utc", lambda: datetime(2027, 1, 4, 3, tzinfo=UTC))
+    assert str(take(store, "n")).endswith("/0001/I/2027")
+    assert str(written(store, "k")).endswith("/0009/XII/2025")
 
 
 def test_the_proposal_reads_the_batched_counter(monkeypatch: pytest.MonkeyPatch) -> None:

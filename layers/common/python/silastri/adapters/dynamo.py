@@ -255,6 +255,7 @@ class CounterItem(Model):
     holders: ListAttribute[str] = ListAttribute(null=True)  # of strings (type inferred per element)
     recent = NumberAttribute(null=True)
     waiting = UnicodeSetAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)  # a numbering counter whose year has ended (UTC ISO): it gives no more
 
 
 class SurveyItem(Model):
@@ -978,6 +979,7 @@ class NumberCounter(NamedTuple):
     holders: tuple[str, ...]
     recent: int
     waiting: frozenset[str]
+    closed: bool = False  # its year has ended (`close_number_counter`): `advance_numbers` refuses it
 
 
 def _number_counter(item: CounterItem) -> NumberCounter:
@@ -986,7 +988,7 @@ def _number_counter(item: CounterItem) -> NumberCounter:
         recent = int(item.recent if item.recent is not None else len(holders))
     else:  # written by `advance_counter`: one holder
         holders, recent = ((item.holder,), 1) if item.holder else ((), 0)
-    return NumberCounter(int(item.value or 0), holders, recent, frozenset(item.waiting or ()))
+    return NumberCounter(int(item.value or 0), holders, recent, frozenset(item.waiting or ()), item.closed_at is not None)
 
 
 def read_number_counter(counter_id: str) -> NumberCounter:
@@ -1002,12 +1004,13 @@ def advance_numbers(counter_id: str, expected: int, holders: list[str], batch: i
                     waiting: frozenset[str] = frozenset()) -> bool:
     """Move a numbering counter from `expected` to `expected + batch` with one conditional write, `holders`
     becoming the holders of the last len(holders) values (the last `batch` of them new); those of `waiting` (as
-    read) leave the waiting set. False when the counter is no longer at `expected`, or one of `waiting` has left
-    the set (`stop_waiting`): nothing written."""
+    read) leave the waiting set. False when the counter is no longer at `expected`, one of `waiting` has left
+    the set (`stop_waiting`), or the counter is closed (`close_number_counter`): nothing written."""
     bind_tables()
     item = CounterItem(counter_id=counter_id)
     condition = (CounterItem.value == expected) if expected else (
         CounterItem.counter_id.does_not_exist() | (CounterItem.value == 0))
+    condition &= CounterItem.closed_at.does_not_exist()
     for application_id in sorted(waiting):  # a taker that gave up is never numbered behind its back
         condition &= CounterItem.waiting.contains(application_id)
     actions: list[Any] = [CounterItem.value.set(expected + batch), CounterItem.holders.set(holders),
@@ -1015,6 +1018,15 @@ def advance_numbers(counter_id: str, expected: int, holders: list[str], batch: i
     if waiting:
         actions.append(CounterItem.waiting.delete(set(waiting)))
     return _update_if(item, actions, condition)
+
+
+def close_number_counter(counter_id: str) -> NumberCounter:
+    """Close a numbering counter whose year has ended (idempotent; an absent one is created closed at 0), so no
+    later write moves it, and return it as it is after that write (consistent: the holders it ends with)."""
+    bind_tables()
+    item = CounterItem(counter_id=counter_id)
+    item.update(actions=[CounterItem.closed_at.set(CounterItem.closed_at | now_utc().isoformat())])  # ALL_NEW
+    return _number_counter(item)
 
 
 def wait_for_number(counter_id: str, application_id: str) -> NumberCounter:

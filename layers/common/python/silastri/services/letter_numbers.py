@@ -15,10 +15,14 @@ last batch) and those waiting for one (`waiting`; ids only, never personal data)
   after the counter moved); a killed request retried finds its value on the counter. An application that has
   a number, or is still on the counter, is left out of a batch, so no value is given twice.
 - Gap-free across New Year: a year's counter ends with nobody after its last batch to settle it, so the first
-  takers of the next year (those that find its counter at 0) first write the numbers of the last year's holders
-  that have none, and a holder retried after midnight keeps the last year's number it holds.
+  takers of a year (those that find its counter at 0) first close last year's counter (no batch moves it after
+  that: a take that read the time in December and meets it closed takes this year's number instead), then write
+  the numbers of its holders that have none; a holder retried after midnight keeps the last year's number it
+  holds. Counters of the years before that (a year in which nobody took a number) are settled the same way,
+  up to LOOK_BACK_YEARS back. A number settled for a file after its year is dated 31 December of that year.
 - Bounded: a taker that is not numbered within TIME_BUDGET seconds gives up with a ConflictError (the decision
-  API answers within API Gateway's 29 s), leaving the waiting set first.
+  API answers within API Gateway's 29 s), leaving the waiting set first — unless its number was written
+  meanwhile, which it then returns.
 """
 
 from __future__ import annotations
@@ -44,6 +48,14 @@ MAX_BATCH = 25
 STALLED_ROUNDS = 3
 #: seconds a taker keeps trying before it gives up (the decision API's Lambda has 30 s, API Gateway 29 s)
 TIME_BUDGET = 20.0
+#: years before the last one whose counters the first takers of a year settle too (a year without any taker)
+LOOK_BACK_YEARS = 5
+#: times a take plans again after meeting its year's counter closed (it read the time just before New Year)
+REPLANS = 3
+
+
+class _CounterClosed(Exception):
+    """The counter of the year the take planned for is closed: its year has ended; plan again for now."""
 
 Read = Callable[[Application], str | None]
 Write = Callable[[Application, str], None]
@@ -67,10 +79,10 @@ def _keep(application_id: str, read: Read, write: Write, number: str) -> None:
     dynamo.update_application(application_id, change, documents=False)
 
 
-def end_of_previous_year(moment: datetime) -> datetime:
-    """The last second (31 December 23:59:59 WIB, as UTC) of the year before `moment`'s year in WIB: the date a
-    last year's number settled after New Year is written with (month XII of that year)."""
-    return datetime(to_wib(moment).year - 1, 12, 31, 23, 59, 59, tzinfo=WIB).astimezone(UTC)
+def end_of_year(year: int) -> datetime:
+    """The last second of `year` (31 December 23:59:59 WIB, as UTC): the date a number of that year settled after
+    it ended is written with (month XII of that year)."""
+    return datetime(year, 12, 31, 23, 59, 59, tzinfo=WIB).astimezone(UTC)
 
 
 def take(application_id: str, plan: Plan, read: Read, write: Write) -> str | None:
@@ -79,52 +91,68 @@ def take(application_id: str, plan: Plan, read: Read, write: Write) -> str | Non
     module docstring) and writes it. `read`/`write` get and set the field (every application on one counter has
     the same kind of number). None when `plan` gives none. Raises ConflictError when no batch takes the
     application within ATTEMPTS rounds or TIME_BUDGET seconds, and what `plan` raises."""
-    now = now_utc()  # one moment for the counter's year and the number's date (a take spanning New Year)
+    for _ in range(REPLANS):
+        try:  # one moment for the counter's year and the number's date (a take spanning New Year)
+            return _take_at(now_utc(), application_id, plan, read, write)
+        except _CounterClosed:
+            continue  # its year ended while it waited: a fresh moment, this year's counter
+    raise ConflictError("penomoran sedang sibuk; coba lagi")
+
+
+def _take_at(now: datetime, application_id: str, plan: Plan, read: Read, write: Write) -> str | None:
+    year = to_wib(now).year
 
     def change(app: Application) -> None:  # the number is written by the update this read belongs to
         if read(app) is None and (planned := plan(app, now)) is not None:
-            write(app, _claim(application_id, planned[0], planned[1], read, write,
-                              lambda: plan(app, end_of_previous_year(now))))
+            earlier = [plan(app, end_of_year(year - back)) for back in range(1, LOOK_BACK_YEARS + 2)]
+            write(app, _claim(application_id, planned[0], planned[1], read, write, earlier))
 
     return read(dynamo.update_application(application_id, change, documents=False)[0])
 
 
-def _settle_previous_year(application_id: str, counter: str, previous: tuple[str, Callable[[int], str]] | None,
-                          read: Read, write: Write) -> str | None:
-    """Called by a taker that finds this year's `counter` at 0: write the numbers of last year's holders that
-    have none (nobody after them on that counter will), and return this application's own when it is one of
-    them (its request was killed before writing it and retried after midnight)."""
-    if previous is None or previous[0] == counter:
-        return None
-    last_year, number = previous
-    state = dynamo.read_number_counter(last_year)
-    if not state.holders:
-        return None
-    first = state.value - len(state.holders) + 1
-    found = dynamo.applications_for_numbering(list(state.holders))
-    for index, holder in enumerate(state.holders):
-        if holder != application_id and holder in found and read(found[holder]) is None:
-            _keep(holder, read, write, number(first + index))
-    if application_id in state.holders:
-        return number(first + state.holders.index(application_id))
-    return None
+def _settle_earlier_years(application_id: str, counter: str,
+                          earlier: list[tuple[str, Callable[[int], str]] | None], read: Read, write: Write) -> str | None:
+    """Called by a taker that finds this year's `counter` at 0: close last year's counter (`earlier[0]`), then
+    write the numbers of the holders of it and of the years before (`earlier[1:]`) that have none (nobody after
+    them on those counters will); return this application's own when it is one of them (its request was killed
+    before writing it and retried after New Year)."""
+    own = None
+    for index, planned in enumerate(earlier):
+        if planned is None or planned[0] == counter:
+            continue
+        old_counter, number = planned
+        state = dynamo.close_number_counter(old_counter) if index == 0 else dynamo.read_number_counter(old_counter)
+        if not state.holders:
+            continue
+        first = state.value - len(state.holders) + 1
+        found = dynamo.applications_for_numbering(list(state.holders))
+        for position, holder in enumerate(state.holders):
+            if holder != application_id and holder in found and read(found[holder]) is None:
+                _keep(holder, read, write, number(first + position))
+        if application_id in state.holders and own is None:
+            own = number(first + state.holders.index(application_id))
+    return own
 
 
 def _claim(application_id: str, counter: str, number: Callable[[int], str], read: Read, write: Write,
-           previous: Callable[[], tuple[str, Callable[[int], str]] | None]) -> str:
+           earlier: list[tuple[str, Callable[[int], str]] | None]) -> str:
     """The number the application holds on `counter` (it has none written): taken alone with one conditional
-    write, else in a batch (module docstring); `previous` gives last year's counter and numbers (settled by the
-    first takers of a year). The caller writes it on the application."""
+    write, else in a batch (module docstring); `earlier` gives the counters and numbers of the years before (last
+    year first), settled by the first takers of a year. The caller writes it on the application. Raises
+    _CounterClosed when `counter`'s year has ended."""
     joined = False
     unchanged, last = 0, -1
     started = time.monotonic()
     state = dynamo.read_number_counter(counter)
     round_trip = time.monotonic() - started
-    if state.value == 0 and (held := _settle_previous_year(application_id, counter, previous(), read, write)):
+    if state.value == 0 and not state.closed and (
+            held := _settle_earlier_years(application_id, counter, earlier, read, write)):
         return held
     for _ in range(ATTEMPTS):
         if time.monotonic() - started > TIME_BUDGET:
             break
+        if state.closed and application_id not in state.holders:
+            raise _CounterClosed(counter)
         if application_id in state.holders:  # ours is in one of the last two batches (taken by a leader, or before a crash)
             return number(state.value - len(state.holders) + 1 + state.holders.index(application_id))
         if joined and application_id not in state.waiting:
@@ -154,6 +182,9 @@ def _claim(application_id: str, counter: str, number: Callable[[int], str], read
         state = dynamo.stop_waiting(counter, application_id)
         if application_id in state.holders:  # a batch took it just before: keep that number
             return number(state.value - len(state.holders) + 1 + state.holders.index(application_id))
+        own = read(dynamo.get_application(application_id, documents=False))
+        if own:  # taken, then retired by later batches whose leader wrote it: it is this file's number
+            return own
     raise ConflictError("penomoran sedang sibuk; coba lagi")
 
 
@@ -163,7 +194,7 @@ def _lead(application_id: str, counter: str, state: dynamo.NumberCounter, number
     (write the number of any holder that has none: it crashed), then one conditional write giving value+1 … to
     this application and those waiting, in order. Returns this application's number, or None when another
     batch went first."""
-    value, holders, recent, waiting = state
+    value, holders, recent, waiting = state.value, state.holders, state.recent, state.waiting
     older, last = holders[:len(holders) - recent], holders[len(holders) - recent:]
     candidates = sorted({application_id, *sorted(waiting - {application_id})[:MAX_BATCH - 1]})
     # read after the counter: a number written on one of them by an earlier batch (a retried request) is seen here
