@@ -803,8 +803,8 @@ def tasks_of_application(application_id: str) -> list[Task]:
     BatchGetItem of the whole items, not a GetItem per task (reads as consistent as before)."""
     bind_tables()
     ids = [i.task_id for i in TaskItem.by_application.query(application_id, attributes_to_get=["task_id"])]
-    found = {item.task_id: item for item in TaskItem.batch_get(ids)} if ids else {}
-    return [_task(found[i]) for i in ids if i in found]
+    found = tasks_by_ids(ids)
+    return [found[i] for i in ids if i in found]
 
 
 def tasks_by_ids(task_ids: list[str]) -> dict[str, Task]:

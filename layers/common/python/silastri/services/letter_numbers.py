@@ -79,6 +79,14 @@ def _keep(application_id: str, read: Read, write: Write, number: str) -> None:
     dynamo.update_application(application_id, change, documents=False)
 
 
+def _write_missing(holders: tuple[str, ...] | list[str], first: int, number: Callable[[int], str],
+                   found: dict[str, Application], read: Read, write: Write) -> None:
+    """Write value `first + i` on `holders[i]` (as `found`: read after the counter) where it has no number yet."""
+    for index, holder in enumerate(holders):
+        if holder in found and read(found[holder]) is None:
+            _keep(holder, read, write, number(first + index))
+
+
 def end_of_year(year: int) -> datetime:
     """The last second of `year` (31 December 23:59:59 WIB, as UTC): the date a number of that year settled after
     it ended is written with (month XII of that year)."""
@@ -125,10 +133,8 @@ def _settle_earlier_years(application_id: str, counter: str,
         if not state.holders:
             continue
         first = state.value - len(state.holders) + 1
-        found = dynamo.applications_for_numbering(list(state.holders))
-        for position, holder in enumerate(state.holders):
-            if holder != application_id and holder in found and read(found[holder]) is None:
-                _keep(holder, read, write, number(first + position))
+        found = dynamo.applications_for_numbering([h for h in state.holders if h != application_id])
+        _write_missing(state.holders, first, number, found, read, write)  # this one writes its own (returned)
         if application_id in state.holders and own is None:
             own = number(first + state.holders.index(application_id))
     return own
@@ -203,9 +209,7 @@ def _lead(application_id: str, counter: str, state: dynamo.NumberCounter, number
     if own:
         return own
     first = value - len(holders) + 1
-    for index, holder in enumerate(older):  # it leaves the counter now: its numbers must all be written
-        if holder in found and read(found[holder]) is None:
-            _keep(holder, read, write, number(first + index))
+    _write_missing(older, first, number, found, read, write)  # it leaves the counter now: all must be written
     # those still on the counter write their own number; those with one already keep it
     batch = [c for c in candidates if c not in holders and c in found and read(found[c]) is None]
     if application_id not in batch or not dynamo.advance_numbers(
