@@ -473,10 +473,10 @@ def task_detail(task_id: str) -> Any:
 def decide(task_id: str) -> Any:
     who = officer()
     data = body()
-    decided = tasks.decide(who, identifier(task_id, "task_id"), _field(data, "outcome"), _text(data, "note", 2000),
-                           data.get("details") or {})
+    decided, settled = tasks.decide_settled(who, identifier(task_id, "task_id"), _field(data, "outcome"),
+                                            _text(data, "note", 2000), data.get("details") or {})
     # what the decision settled, e.g. the permit number assigned (another file may have taken the one shown)
-    return {**decided.model_dump(mode="json"), "settled": tasks.settled(decided.task_id)}
+    return {**decided.model_dump(mode="json"), "settled": settled}
 
 
 @app.route("/api/signing/batch", methods=["POST"])

@@ -43,7 +43,7 @@ def test_a_nik_submitted_without_passphrase_is_never_written_to_the_task_item(lo
     written: list[dict[str, Any]] = []
     real_claim = dynamo.claim_task
 
-    def spy(*args: Any, **kwargs: Any) -> str:
+    def spy(*args: Any, **kwargs: Any) -> Any:
         written.append(json.loads(json.dumps(args[6] if len(args) > 6 else kwargs.get("details") or {},
                                              default=str)))
         return real_claim(*args, **kwargs)

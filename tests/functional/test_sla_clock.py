@@ -59,8 +59,8 @@ def _open(app: Application, step: str):
 
 def _decide_directly(task_id: str, when: datetime) -> None:
     claim = uuid.uuid4().hex
-    dynamo.claim_task(task_id, claim, "incomplete", "kurang", "officer-x", when)
-    dynamo.finish_claim(task_id, claim, TaskStatus.DECIDED)
+    claimed, _ = dynamo.claim_task(task_id, claim, "incomplete", "kurang", "officer-x", when)
+    dynamo.finish_claim(claimed, TaskStatus.DECIDED)
 
 
 def test_reminder_at_80_percent_then_escalation_at_breach_each_exactly_once(at, sent):

@@ -217,7 +217,7 @@ def test_a_claim_cut_short_by_a_crash_is_finished_after_restart(tmp_path, effect
         # what a claim leaves behind when the process dies before resuming the run
         stack.aws("dynamodb").update_item(
             TableName="silastri-TasksTable", Key={"task_id": {"S": task["task_id"]}},
-            UpdateExpression="SET #s = :deciding, outcome = :o, decided_by = :by, decided_at = :at, "
+            UpdateExpression="SET #s = :deciding, outcome = :o, claimed_by = :by, claimed_at = :at, "
                              "claim_id = :claim, decision_details = :d, decision_effects = :e REMOVE #q",
             ExpressionAttributeNames={"#s": "status", "#q": "queue"},
             ExpressionAttributeValues={

@@ -175,8 +175,10 @@ class ByDueIndex(GlobalSecondaryIndex["TaskItem"]):
 
 
 class ByDeciderIndex(GlobalSecondaryIndex["TaskItem"]):
-    """Sparse index of claimed decisions by who made them (`decided_by`, set at the claim and removed if the
-    claim is released), newest first by `decided_at`: an officer's own decision history ("riwayat keputusan")."""
+    """Sparse index of finished decisions (decided, or voided when the run no longer waited) by who made them,
+    newest first by decision time: an officer's own decision history ("riwayat keputusan"). `decided_by` and
+    `decided_at` are copied from the claim (`claimed_by`, `claimed_at`) when it is finished (`finish_claim`), so a
+    decision enters this index and `by_office_decided` once, not at the claim and again at its end."""
 
     class Meta:
         index_name = "by_decider"
@@ -187,8 +189,8 @@ class ByDeciderIndex(GlobalSecondaryIndex["TaskItem"]):
 
 
 class ByOfficeDecidedIndex(GlobalSecondaryIndex["TaskItem"]):
-    """Sparse index of claimed or decided tasks by office and decision time (the office report's time per step
-    and SLA compliance): a task enters it when claimed (`decided_at`), leaves it when a claim is released."""
+    """Sparse index of finished decisions by office and decision time (the office report's time per step and SLA
+    compliance, which counts decided tasks only): a task enters it when its claim is finished (`finish_claim`)."""
 
     class Meta:
         index_name = "by_office_decided"
@@ -214,8 +216,10 @@ class TaskItem(Model):
     task_token = UnicodeAttribute()  # secret: never returned by the API, never logged
     outcome = UnicodeAttribute(null=True)
     note = UnicodeAttribute(null=True)
-    decided_by = UnicodeAttribute(null=True)
-    decided_at = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)  # set when the claim is finished (sparse `by_decider`)
+    decided_at = UnicodeAttribute(null=True)  # the claim's time, set when it is finished (`by_office_decided`)
+    claimed_by = UnicodeAttribute(null=True)  # who claimed the decision (open → deciding) and when
+    claimed_at = UnicodeAttribute(null=True)
     decision_details = JSONAttribute(null=True)
     claim_id = UnicodeAttribute(null=True)  # the winning claim (open → deciding); effects are keyed by it
     decision_effects = JSONAttribute(null=True)  # what the claim produced, to publish once the run accepts it
@@ -346,6 +350,10 @@ def _transaction() -> TransactWrite:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat()
+
+
+def _when(stored: str | None) -> datetime | None:
+    return datetime.fromisoformat(stored) if stored else None
 
 
 def _key(moment: datetime) -> str:
@@ -623,8 +631,9 @@ def _task(item: TaskItem) -> Task:
     return Task(
         task_id=item.task_id, application_id=item.application_id, office_id=item.office_id, step=item.step,
         role=item.role, status=TaskStatus(item.status), opened_at=datetime.fromisoformat(item.opened_at),
-        execution_name=item.execution_name, outcome=item.outcome, note=item.note, decided_by=item.decided_by,
-        decided_at=datetime.fromisoformat(item.decided_at) if item.decided_at else None,
+        execution_name=item.execution_name, outcome=item.outcome, note=item.note,
+        decided_by=item.decided_by or item.claimed_by,  # a claim not finished yet: who and when it was claimed
+        decided_at=_when(item.decided_at or item.claimed_at),
         claim_id=item.claim_id,
         due_at=datetime.fromisoformat(item.due_at) if item.due_at else None,
         remind_at=datetime.fromisoformat(item.remind_at) if item.remind_at else None,
@@ -668,11 +677,12 @@ def get_task(task_id: str) -> Task:
 
 
 def claim_task(task_id: str, claim_id: str, outcome: str, note: str | None, actor_id: str, at: datetime,
-               details: dict[str, Any] | None = None) -> str:
+               details: dict[str, Any] | None = None) -> tuple[Task, str]:
     """Claim the decision: one conditional write open → deciding, by whom, with which outcome.
 
-    Only one claim can ever win; the task leaves the queue. Returns the task token (backend use only).
-    Raises ConflictError when the task is no longer open (decided, being decided or cancelled)."""
+    Only one claim can ever win; the task leaves the queue. Returns the claimed task as the write left it (the
+    update's ALL_NEW image: no second read) and its token (backend use only). Raises ConflictError when the task
+    is no longer open (decided, being decided or cancelled)."""
     bind_tables()
     item = TaskItem(task_id=task_id)
     try:
@@ -683,8 +693,8 @@ def claim_task(task_id: str, claim_id: str, outcome: str, note: str | None, acto
                 TaskItem.sla_office.remove(),
                 TaskItem.outcome.set(outcome),
                 *([TaskItem.note.set(note)] if note else []),
-                TaskItem.decided_by.set(actor_id),
-                TaskItem.decided_at.set(_iso(at)),
+                TaskItem.claimed_by.set(actor_id),
+                TaskItem.claimed_at.set(_iso(at)),
                 TaskItem.decision_details.set(details or {}),
                 TaskItem.claim_id.set(claim_id),
                 TaskItem.decision_effects.set({}),
@@ -695,7 +705,7 @@ def claim_task(task_id: str, claim_id: str, outcome: str, note: str | None, acto
         if _is_conditional_failure(exc):
             raise ConflictError("tugas ini sudah diputuskan") from exc
         raise
-    return item.task_token
+    return _task(item), item.task_token
 
 
 def _update_if(item: Model, actions: list[Any], condition: Any) -> bool:
@@ -725,7 +735,8 @@ def release_claim(task_id: str, claim_id: str) -> bool:
         TaskItem.status.set(TaskStatus.OPEN.value), TaskItem.queue.set(queue_key(item.office_id, item.role)),
         *([TaskItem.sla_office.set(item.office_id)] if item.due_at else []),
         TaskItem.outcome.remove(), TaskItem.note.remove(), TaskItem.decided_by.remove(),
-        TaskItem.decided_at.remove(), TaskItem.decision_details.remove(), TaskItem.claim_id.remove(),
+        TaskItem.decided_at.remove(), TaskItem.claimed_by.remove(), TaskItem.claimed_at.remove(),
+        TaskItem.decision_details.remove(), TaskItem.claim_id.remove(),
         TaskItem.decision_effects.remove()])
 
 
@@ -738,12 +749,17 @@ def record_claim_effects(task_id: str, claim_id: str, effects: dict[str, Any]) -
         raise ConflictError("tugas ini sudah diputuskan")
 
 
-def finish_claim(task_id: str, claim_id: str, status: TaskStatus) -> bool:
-    """deciding → decided (the run accepted it) or → cancelled (the run no longer waits).
+def finish_claim(task: Task, status: TaskStatus) -> bool:
+    """deciding → decided (the run accepted it) or → cancelled (the run no longer waits), for `task` as claimed
+    (its `claim_id`, and `decided_by`/`decided_at` as the claim set them: copied to the decision history indexes).
 
     Returns True only for the call that made the transition (so that it is announced once)."""
     bind_tables()
-    return _update_claim(TaskItem(task_id=task_id), claim_id, [TaskItem.status.set(status.value)])
+    assert task.claim_id
+    actions = [TaskItem.status.set(status.value)]
+    if task.decided_by and task.decided_at:
+        actions += [TaskItem.decided_by.set(task.decided_by), TaskItem.decided_at.set(_iso(task.decided_at))]
+    return _update_claim(TaskItem(task_id=task.task_id), task.claim_id, actions)
 
 
 def claim_of(task_id: str) -> tuple[Task, dict[str, Any], dict[str, Any]]:

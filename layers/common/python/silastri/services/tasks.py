@@ -62,8 +62,6 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
         except CalendarYearError as exc:  # no calendar data for the year the clock reaches: said, not guessed
             clock_problem = exc.message
             logger.warning("sla clock not started", application_id=application_id, step=step_id, reason=exc.message)
-    stored = dynamo.open_task(candidate, token)
-    resumed = stored.task_id != candidate.task_id
 
     def change(app: Application) -> None:
         if app.status in CLOSED_STATUSES:
@@ -76,7 +74,12 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
         elif app.status == ApplicationStatus.AWAITING_REVISION:
             app.status = ApplicationStatus.IN_PROGRESS
 
+    # where the run is, recorded before its task is stored: a restart resumes a run at `resume_at`, so an opener
+    # that dies in between leaves either the step recorded and its task opened by the resumed run, or neither
+    # (the decision before it is delivered again) — never a task of a step the application does not say it is at
     app, _ = dynamo.update_application(application_id, change, documents=False)  # fields only
+    stored = dynamo.open_task(candidate, token)
+    resumed = stored.task_id != candidate.task_id
     if app.status in CLOSED_STATUSES:  # closed while this opener ran: the task it stored must not stay open
         dynamo.cancel_open_tasks(application_id)
         logger.info("task not opened: application closed", application_id=application_id, step=step_id)
@@ -156,7 +159,7 @@ def _publish(task: Task, effects: dict[str, Any]) -> None:
 
         signing.clear_unknown(task.application_id)  # a signature is published: an earlier unknown one is settled
     assert task.claim_id
-    if dynamo.finish_claim(task.task_id, task.claim_id, TaskStatus.DECIDED):
+    if dynamo.finish_claim(task, TaskStatus.DECIDED):
         logger.info("decision published", application_id=task.application_id, step=task.step, outcome=task.outcome)
         timeline.notify("step_done", application_id=task.application_id, office_id=task.office_id, role=task.role,
                         event_id=f"step_done:{task.task_id}", params={"step": task.step, "outcome": task.outcome})
@@ -167,7 +170,7 @@ def _refused(task: Task, effects: dict[str, Any]) -> None:
     close the task, and say so in the audit trail."""
     assert task.claim_id
     _set_fields(task.application_id, effects.get("previous") or {})
-    if dynamo.finish_claim(task.task_id, task.claim_id, TaskStatus.CANCELLED):
+    if dynamo.finish_claim(task, TaskStatus.CANCELLED):
         timeline.record(task.application_id, task.step, "decision_void", "system", note=(
             "Alur kerja sudah tidak menunggu tugas ini; keputusan tidak berlaku dan tidak ada yang diterbitkan."),
             task_id=task.task_id)
@@ -200,6 +203,12 @@ def _deliver(task: Task, token: str, effects: dict[str, Any]) -> None:
 
 
 def decide(principal: Principal, task_id: str, outcome: str, note: str | None, details: dict[str, Any]) -> Task:
+    """Decide a human task (`decide_settled`); returns the decided task."""
+    return decide_settled(principal, task_id, outcome, note, details)[0]
+
+
+def decide_settled(principal: Principal, task_id: str, outcome: str, note: str | None,
+                   details: dict[str, Any]) -> tuple[Task, dict[str, Any]]:
     """Decide a human task: authorise → claim → effects → resume → publish (DESIGN, "Promises kept").
 
     The claim is one conditional write (open → deciding), so of two officers at once exactly one wins and
@@ -208,7 +217,8 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     published. If an effect fails (e.g. the signer refuses), the claim is released and the task is open
     again. If the run no longer waits, the claim's changes are undone, nothing is published, the task is
     closed and ConflictError is raised. Raises Forbidden/Validation errors before the claim (nothing
-    changes)."""
+    changes). Returns the decided task and what its effects settled (`settled`), from this call's own writes:
+    once the run accepted the decision nothing but publishing (deciding → decided) can change the task."""
     from .. import steps as step_modules
     from ..steps import StepContext
     from . import permits
@@ -236,8 +246,7 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
     ctx = StepContext(task=task, app=app, principal=principal, outcome=outcome, note=note, details=details)
     checked = step.validate(ctx)  # the step's own checks, before the claim (nothing changes)
     claim_id = uuid.uuid4().hex
-    token = dynamo.claim_task(task_id, claim_id, outcome, note, principal.user_id, now_utc(), details)
-    claimed, _details, _ = dynamo.claim_of(task_id)
+    claimed, token = dynamo.claim_task(task_id, claim_id, outcome, note, principal.user_id, now_utc(), details)
     effects: dict[str, Any] = {}
     try:
         effects = _effects(step, replace(ctx, task=claimed, app=dynamo.get_application(task.application_id)),
@@ -258,7 +267,7 @@ def decide(principal: Principal, task_id: str, outcome: str, note: str | None, d
                     task_id=task_id, actor_name=("Plt. " if principal.acting else "") + (principal.name or ""), **extra)
     _deliver(claimed, token, effects)
     logger.info("task decided", application_id=app.application_id, step=task.step, outcome=outcome)
-    return dynamo.get_task(task_id)
+    return claimed.model_copy(update={"status": TaskStatus.DECIDED}), dict(effects.get("audit") or {})
 
 
 def settled(task_id: str) -> dict[str, Any]:
@@ -376,8 +385,7 @@ def withdraw_task(principal: Principal, task: Task, reason: str | None) -> None:
 
     Claimed like any decision; raises ConflictError if the task is no longer open or the run no longer waits."""
     claim_id = uuid.uuid4().hex
-    token = dynamo.claim_task(task.task_id, claim_id, steps.WITHDRAWN, reason, principal.user_id, now_utc())
-    claimed, _, _ = dynamo.claim_of(task.task_id)
+    claimed, token = dynamo.claim_task(task.task_id, claim_id, steps.WITHDRAWN, reason, principal.user_id, now_utc())
     timeline.record(task.application_id, task.step, "withdrawn", steps.Role.APPLICANT.value, principal.user_id, reason)
     _deliver(claimed, token, {"changes": {}, "previous": {}, "complete": True})
 

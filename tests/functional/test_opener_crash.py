@@ -1,0 +1,68 @@
+"""A task opener (services/tasks.py `open_human_task`) that dies halfway, on the local runtime: the application
+records the step its run reached before that step's task is stored. A restart resumes each run at the recorded
+step (`resume_at`), so a task is never stored for a step the application does not say it is at — which made the
+resumed run ask the step before it again (found by kill -9 right after an acknowledged decision, under load)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from silastri.adapters import dynamo
+from silastri.domain.models import Application, ApplicationStatus, TaskStatus
+from silastri.services import tasks
+
+
+@pytest.fixture
+def stack(local_stack):
+    return local_stack
+
+
+def _application() -> Application:
+    app = Application(application_id=str(uuid.uuid4()), office_id="rokan-hilir", applicant_id="applicant-x",
+                      permit_type="sip", status=ApplicationStatus.IN_PROGRESS,
+                      registration_number=f"REG-2026-{uuid.uuid4().int % 10**6:06d}",
+                      form={"practitioner_name": "dr. Uji"}, created_at=datetime.now(UTC),
+                      submitted_at=datetime.now(UTC), current_step="verification", resume_at="Verification")
+    dynamo.create_application(app)
+    return app
+
+
+def test_an_opener_that_dies_before_storing_its_task_has_recorded_the_step_and_the_resumed_run_opens_it(
+        stack, monkeypatch):
+    app = _application()
+
+    def killed(task, token):
+        raise RuntimeError("killed before the task was stored")
+
+    monkeypatch.setattr(dynamo, "open_task", killed)
+    with pytest.raises(RuntimeError):
+        tasks.open_human_task(app.application_id, app.office_id, "approval", "Approval", "tok-dead", "run-1")
+    monkeypatch.undo()
+    recorded = dynamo.get_application(app.application_id, documents=False)
+    assert (recorded.current_step, recorded.resume_at, recorded.execution_name) == ("approval", "Approval", "run-1")
+    assert dynamo.tasks_of_application(app.application_id) == []  # nothing stored for a step not recorded
+
+    # the restarted stack resumes the run at `resume_at`: the step's task opens once
+    opened = tasks.open_human_task(app.application_id, app.office_id, "approval", "Approval", "tok-new", "run-2")
+    again = tasks.open_human_task(app.application_id, app.office_id, "approval", "Approval", "tok-newer", "run-2")
+    assert again.task_id == opened.task_id and opened.status == TaskStatus.OPEN
+    assert [(t.step, t.status) for t in dynamo.tasks_of_application(app.application_id)] == [
+        ("approval", TaskStatus.OPEN)]
+    assert dynamo.open_task_of(app.application_id)[1] == "tok-newer"  # the newest run's token
+
+
+def test_an_opener_that_dies_before_recording_the_step_stores_no_task(stack, monkeypatch):
+    app = _application()
+    real = dynamo.update_application
+
+    def killed(application_id, change, *args, **kwargs):
+        raise RuntimeError("killed before the step was recorded")
+
+    monkeypatch.setattr(dynamo, "update_application", killed)
+    with pytest.raises(RuntimeError):
+        tasks.open_human_task(app.application_id, app.office_id, "approval", "Approval", "tok-dead", "run-1")
+    monkeypatch.setattr(dynamo, "update_application", real)
+    assert dynamo.get_application(app.application_id, documents=False).resume_at == "Verification"
+    assert dynamo.tasks_of_application(app.application_id) == []  # the restart resumes at verification
