@@ -1,17 +1,19 @@
-"""A task opener (services/tasks.py `open_human_task`) that dies halfway, on the local runtime: the application
-records the step its run reached before that step's task is stored. A restart resumes each run at the recorded
-step (`resume_at`), so a task is never stored for a step the application does not say it is at — which made the
-resumed run ask the step before it again (found by kill -9 right after an acknowledged decision, under load)."""
+"""Steps run again after a crash, on the local runtime (a restart resumes each run at the step it recorded,
+`resume_at`). A task opener (services/tasks.py `open_human_task`) records the step before the task is stored, so a
+task is never stored for a step the application does not say it is at (which made the resumed run ask the step
+before it again: found by kill -9 right after an acknowledged decision, under load). The counting steps
+(services/automated.py `request_revision`, `record_return`) count once per decision however often they run."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 from silastri.adapters import dynamo
 from silastri.domain.models import Application, ApplicationStatus, TaskStatus
-from silastri.services import tasks
+from silastri.services import automated, tasks
 
 
 @pytest.fixture
@@ -66,3 +68,39 @@ def test_an_opener_that_dies_before_recording_the_step_stores_no_task(stack, mon
     monkeypatch.setattr(dynamo, "update_application", real)
     assert dynamo.get_application(app.application_id, documents=False).resume_at == "Verification"
     assert dynamo.tasks_of_application(app.application_id) == []  # the restart resumes at verification
+
+
+def _caught(outcome: str, task_id: str, step: str) -> dict:
+    """`$.decision` as the run carries a decision that left the normal path (caught error, JSON cause)."""
+    return {"Error": "Keputusan", "Cause": json.dumps({"outcome": outcome, "task_id": task_id, "step": step})}
+
+
+def test_a_revision_request_run_again_for_the_same_decision_counts_one_round(stack):
+    """F1 of the red team: RequestRevision run again after a crash (the restart resumes at it) counted the round
+    twice; on the last allowed round the file was rejected."""
+    app = _application()
+    first = automated.StepEvent(application_id=app.application_id, state="RequestRevision",
+                                input={"decision": _caught("incomplete", "task-a", "completeness_check")})
+    one = automated.request_revision(first)
+    again = automated.request_revision(first)  # the same decision, run again
+    stored = dynamo.get_application(app.application_id, documents=False)
+    assert one["round"] == again["round"] == stored.revision_round == 1
+    assert again["timeout_seconds"] <= one["timeout_seconds"]  # the same deadline, not a new one
+    assert [e.details["round"] for e in dynamo.timeline(app.application_id) if e.action == "revision_requested"] == [1]
+    second = automated.request_revision(automated.StepEvent(
+        application_id=app.application_id, state="RequestRevision",
+        input={"decision": _caught("incomplete", "task-b", "completeness_check")}))
+    assert second["round"] == 2 == dynamo.get_application(app.application_id, documents=False).revision_round
+
+
+def test_a_return_recorded_again_for_the_same_decision_counts_once(stack):
+    """F2 of the red team: a return redelivered after a crash was counted twice (the limit came too early)."""
+    app = _application()
+    event = automated.StepEvent(application_id=app.application_id, state="RecordReturn",
+                                input={"return_to": "verification", "decision": _caught("returned", "task-a", "approval")})
+    assert automated.record_return(event)["count"] == 1
+    assert automated.record_return(event)["count"] == 1
+    assert [e.details["count"] for e in dynamo.timeline(app.application_id) if e.action == "returned"] == [1]
+    other = automated.StepEvent(application_id=app.application_id, state="RecordReturn",
+                                input={"return_to": "verification", "decision": _caught("returned", "task-b", "approval")})
+    assert automated.record_return(other)["count"] == 2

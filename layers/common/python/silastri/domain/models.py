@@ -68,6 +68,10 @@ class Application(BaseModel):
     execution_name: str | None = None
     revision_round: int = 0
     return_count: int = 0
+    # the decision (task id) the last revision round / return was counted for: a step run again for the same
+    # decision (a retried Lambda, a run resumed after a crash) counts it once
+    revision_counted_for: str | None = None
+    return_counted_for: str | None = None
     revision_deadline: datetime | None = None
     revision_notes: dict[str, str] = Field(default_factory=dict)
     proposed_number: str | None = None

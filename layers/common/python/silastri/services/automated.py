@@ -73,13 +73,21 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
                             " belum terbit; calon hari cuti bersama dihitung sebagai hari libur.")
         logger.warning("provisional revision deadline", application_id=app.application_id,
                        years=sorted(calendar.provisional_years))
-    round_number = app.revision_round + 1
-    app = _mark(app.application_id, event.state, revision_round=round_number, revision_deadline=deadline)
+    decided_by_task = _decision(event).get("task_id")
+    again = bool(decided_by_task and app.revision_counted_for == decided_by_task and app.revision_deadline)
+    if again:  # this decision's round is counted already (run again after a crash or a retry): same round, deadline
+        round_number, deadline = app.revision_round, app.revision_deadline
+        assert deadline is not None
+        app = _mark(app.application_id, event.state)
+    else:
+        round_number = app.revision_round + 1
+        app = _mark(app.application_id, event.state, revision_round=round_number, revision_deadline=deadline,
+                    revision_counted_for=decided_by_task)
     limit_reached = round_number > office.max_revision_rounds
     if limit_reached:
         _mark(app.application_id, None, rejection_reasons=[
             f"Berkas belum lengkap setelah {office.max_revision_rounds} kali perbaikan."])
-    else:
+    elif not (again and _recorded(app.application_id, "revision_requested", round=round_number)):
         timeline.record(app.application_id, steps.StepId.REVISION.value, "revision_requested", "system",
                         None, provisional_note, round=round_number, deadline=deadline.isoformat())
         timeline.notify("revision_requested", application_id=app.application_id,
@@ -119,20 +127,38 @@ def forward_application(application_id: str) -> dict[str, Any]:
     return {"forwarded_to": target.value}
 
 
-def record_return(event: StepEvent) -> dict[str, Any]:
-    """An officer returned the file one step back: count it; too many ends the run for an operator."""
-    app = dynamo.get_application(event.application_id, documents=False)
-    count = app.return_count + 1
-    _mark(app.application_id, None, return_count=count)
-    target = event.input.get("return_to")
+def _decision(event: StepEvent) -> dict[str, Any]:
+    """The human decision the run carries (`$.decision`): {"outcome", "task_id", "step"}; a decision that left the
+    normal path was caught as an error whose `Cause` is that JSON. {} when there is none."""
     decision = event.input.get("decision") or {}
-    if isinstance(decision.get("Cause"), str):  # caught as Keputusan.Kembalikan: the decision is the JSON cause
+    if isinstance(decision, dict) and isinstance(decision.get("Cause"), str):
         try:
             decision = json.loads(decision["Cause"])
         except ValueError:
             decision = {}
-    timeline.record(app.application_id, str(decision.get("step") or app.current_step),
-                    "returned", "system", return_to=target, count=count)
+    return decision if isinstance(decision, dict) else {}
+
+
+def _recorded(application_id: str, action: str, **details: Any) -> bool:
+    """Whether the audit trail has an `action` entry with these details (for steps run again: one Query)."""
+    return any(e.action == action and all(e.details.get(k) == v for k, v in details.items())
+               for e in dynamo.timeline(application_id))
+
+
+def record_return(event: StepEvent) -> dict[str, Any]:
+    """An officer returned the file one step back: count it once per returning decision (a step run again after a
+    crash or a retry counts nothing more); too many ends the run for an operator."""
+    app = dynamo.get_application(event.application_id, documents=False)
+    target = event.input.get("return_to")
+    decision = _decision(event)
+    decided_by_task = decision.get("task_id")
+    again = bool(decided_by_task) and app.return_counted_for == decided_by_task
+    count = app.return_count if again else app.return_count + 1
+    if not again:
+        _mark(app.application_id, None, return_count=count, return_counted_for=decided_by_task)
+    if not (again and _recorded(app.application_id, "returned", count=count)):
+        timeline.record(app.application_id, str(decision.get("step") or app.current_step),
+                        "returned", "system", return_to=target, count=count)
     return {"count": count, "limit_reached": count > MAX_RETURNS}
 
 
