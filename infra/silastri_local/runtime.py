@@ -36,6 +36,8 @@ STACK_FILE = "stack.json"  # written while a stack runs: where its API and emula
 LOCK_FILE = "stack.lock"  # held (flock) by the one stack that owns the data directory
 #: a snapshot waits at least this many times the last snapshot's duration after it (writes held ≤ ~5% of the time)
 SNAPSHOT_SPACING = 20.0
+#: at most this long, at start, for the runs resumed after a restart to wait for a person before the API serves
+RESUME_WAIT_SECONDS = 30.0
 
 
 def snapshot_due(pending: int, rounds: int, since_last: float, last_cost: float) -> bool:
@@ -203,8 +205,12 @@ class LocalStack:
             self.save()  # fold what was replayed into a snapshot before serving
         if self.run_event_sources:
             self._start_event_sources()
+        # runs first, the API after: a decision posted while a resumed run's task still holds the dead run's
+        # token would be refused although the resumed run is about to wait for it (red team F3)
+        runs = self._resume_runs()
+        self.resumed = list(runs)
+        self._await_resumed_runs(runs)
         self._start_api()
-        self.resumed = self._resume_runs()
         stack_file = self.data_dir / STACK_FILE
         stack_file.touch(mode=0o600)
         stack_file.write_text(json.dumps({
@@ -547,9 +553,10 @@ class LocalStack:
 
     # ------------------------------------------------------------------ restart
 
-    def _resume_runs(self) -> list[str]:
+    def _resume_runs(self) -> dict[str, str]:
         """Start a new run for every application that was mid-flow when the stack stopped; it enters
-        the workflow at the step the application had reached (the ASL's resume entry)."""
+        the workflow at the step the application had reached (the ASL's resume entry). Returns {run name:
+        application id}."""
         from silastri.adapters import dynamo, workflow
         from silastri.domain.models import Application, ApplicationStatus
         from silastri.services.runs import new_run_name, run_payload
@@ -559,7 +566,7 @@ class LocalStack:
         machine = os.environ["STATE_MACHINE_ARN"]
         running = {e["name"] for e in sfn.list_executions(stateMachineArn=machine,
                                                           statusFilter="RUNNING")["executions"]}
-        resumed = []
+        resumed: dict[str, str] = {}
         for app in dynamo.all_applications():
             if app.status not in (ApplicationStatus.IN_PROGRESS, ApplicationStatus.AWAITING_REVISION,
                                   ApplicationStatus.ISSUED) or not app.registration_number:
@@ -574,8 +581,31 @@ class LocalStack:
 
             dynamo.update_application(app.application_id, change)
             workflow.start_run(name, payload)
-            resumed.append(name)
+            resumed[name] = app.application_id
         return resumed
+
+    def _await_resumed_runs(self, runs: dict[str, str], timeout: float = RESUME_WAIT_SECONDS) -> list[str]:
+        """Wait until every resumed run waits for a person (a task of its application is open under the run's name)
+        or has ended, at most `timeout` seconds in all; returns the names still on their way (logged)."""
+        from silastri.adapters import dynamo
+        from silastri.domain.models import TaskStatus
+
+        assert self.resources
+        sfn = self.resources.client("stepfunctions")
+        arn = os.environ["STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:")
+        waiting = dict(runs)
+        deadline = time.monotonic() + timeout
+        while waiting and time.monotonic() < deadline:
+            for name, application_id in list(waiting.items()):
+                if sfn.describe_execution(executionArn=f"{arn}:{name}")["status"] != "RUNNING" \
+                        or any(t.execution_name == name and t.status == TaskStatus.OPEN
+                               for t in dynamo.tasks_of_application(application_id)):
+                    del waiting[name]
+            if waiting:
+                time.sleep(0.05)
+        if waiting:
+            print(f"runs not waiting yet after {timeout:g} s: {', '.join(sorted(waiting))}", file=sys.stderr, flush=True)
+        return sorted(waiting)
 
 
 def _is_run_status_rule(pattern: dict[str, Any]) -> bool:

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 from silastri.adapters import dynamo
+from silastri.adapters.identity import Principal
+from silastri.domain.errors import ConflictError
 from silastri.domain.models import Application, ApplicationStatus, TaskStatus
 from silastri.services import automated, tasks
 
@@ -87,6 +89,8 @@ def test_a_revision_request_run_again_for_the_same_decision_counts_one_round(sta
     assert one["round"] == again["round"] == stored.revision_round == 1
     assert again["timeout_seconds"] <= one["timeout_seconds"]  # the same deadline, not a new one
     assert [e.details["round"] for e in dynamo.timeline(app.application_id) if e.action == "revision_requested"] == [1]
+    # the revision wait opens, the applicant resubmits, the completeness check opens again (resume_at moves on)
+    dynamo.update_application(app.application_id, lambda target: setattr(target, "resume_at", "CheckCompleteness"))
     second = automated.request_revision(automated.StepEvent(
         application_id=app.application_id, state="RequestRevision",
         input={"decision": _caught("incomplete", "task-b", "completeness_check")}))
@@ -104,3 +108,62 @@ def test_a_return_recorded_again_for_the_same_decision_counts_once(stack):
     other = automated.StepEvent(application_id=app.application_id, state="RecordReturn",
                                 input={"return_to": "verification", "decision": _caught("returned", "task-b", "approval")})
     assert automated.record_return(other)["count"] == 2
+
+
+VERIFIER = Principal(user_id="verifier-x", roles={"verifier"}, office_id="rokan-hilir", name="Verifikator")
+
+
+def _waiting_at_verification(monkeypatch) -> tuple[Application, list]:
+    """An application whose run waits at verification under a token the test plays (no real run)."""
+    app = _application()
+    resumed: list = []
+    monkeypatch.setattr(tasks, "_resume", lambda token, task: resumed.append((token, task.task_id)))
+    tasks.open_human_task(app.application_id, app.office_id, "verification", "Verify", "tok-dead", "run-1")
+    return app, resumed
+
+
+def test_a_decision_on_a_dead_runs_token_that_a_resumed_run_took_over_takes_effect_without_an_error(stack, monkeypatch):
+    """F3 of the red team: a decision posted with the token of a run that died was refused (409, its changes undone)
+    although the resumed run's opener had delivered it meanwhile."""
+    app, resumed = _waiting_at_verification(monkeypatch)
+
+    def dead_token(token, task):
+        if token == "tok-dead":  # meanwhile the resumed run re-enters the step and its opener finds the claim
+            assert tasks.finish_pending_decisions(app.application_id, "verification", "tok-live") is not None
+            raise ConflictError("the workflow is no longer waiting for this task")
+        resumed.append((token, task.task_id))
+
+    monkeypatch.setattr(tasks, "_resume", dead_token)
+    task = dynamo.open_task_of(app.application_id)[0]
+    decided, _ = tasks.decide_settled(VERIFIER, task.task_id, "verified", None, {})
+    assert decided.status == TaskStatus.DECIDED and resumed == [("tok-live", task.task_id)]
+    assert dynamo.get_application(app.application_id, documents=False).verified_by == "verifier-x"  # not undone
+    assert not any(e.action == "decision_void" for e in dynamo.timeline(app.application_id))
+
+
+def test_a_decision_the_run_no_longer_waits_for_is_void_and_its_changes_undone(stack, monkeypatch):
+    app, _ = _waiting_at_verification(monkeypatch)
+
+    def ended(token, task):
+        raise ConflictError("the workflow is no longer waiting for this task")
+
+    monkeypatch.setattr(tasks, "_resume", ended)
+    task = dynamo.open_task_of(app.application_id)[0]
+    with pytest.raises(ConflictError):
+        tasks.decide(VERIFIER, task.task_id, "verified", None, {})
+    assert dynamo.get_task(task.task_id).status == TaskStatus.CANCELLED
+    assert dynamo.get_application(app.application_id, documents=False).verified_by is None
+    # an opener that comes later finds nothing to deliver: the void claim is not taken over
+    assert tasks.finish_pending_decisions(app.application_id, "verification", "tok-later") is None
+
+
+def test_a_revision_request_resumed_after_a_restart_counts_no_new_round(stack):
+    """F1 of the red team, as reproduced: the restart resumes the run at RequestRevision (its `resume_at`) with the
+    application's data only, no decision; the round it had counted before the crash is not counted again."""
+    app = _application()
+    automated.request_revision(automated.StepEvent(
+        application_id=app.application_id, state="RequestRevision",
+        input={"decision": _caught("incomplete", "task-a", "completeness_check")}))
+    resumed = automated.request_revision(automated.StepEvent(application_id=app.application_id,
+                                                             state="RequestRevision", input={}))
+    assert resumed["round"] == 1 == dynamo.get_application(app.application_id, documents=False).revision_round

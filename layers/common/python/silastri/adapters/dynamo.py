@@ -740,6 +740,19 @@ def release_claim(task_id: str, claim_id: str) -> bool:
         TaskItem.decision_effects.remove()])
 
 
+def take_over_claim(task: Task, claim_id: str) -> Task | None:
+    """Make a deciding claim this caller's to deliver: one conditional write of a new `claim_id` while the task is
+    still deciding under `task.claim_id`, so whoever held the claim before can no longer finish or void it (their
+    conditional writes name the old claim). Returns the task as written, None when the claim is gone (finished,
+    voided, released or taken over by another)."""
+    bind_tables()
+    assert task.claim_id
+    item = TaskItem(task_id=task.task_id)
+    if not _update_claim(item, task.claim_id, [TaskItem.claim_id.set(claim_id)]):
+        return None
+    return _task(item)
+
+
 def record_claim_effects(task_id: str, claim_id: str, effects: dict[str, Any]) -> None:
     """Keep what the claim produced (document keys, the permit record, earlier values) on the task.
 

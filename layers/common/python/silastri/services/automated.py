@@ -74,8 +74,12 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
         logger.warning("provisional revision deadline", application_id=app.application_id,
                        years=sorted(calendar.provisional_years))
     decided_by_task = _decision(event).get("task_id")
-    again = bool(decided_by_task and app.revision_counted_for == decided_by_task and app.revision_deadline)
-    if again:  # this decision's round is counted already (run again after a crash or a retry): same round, deadline
+    # counted already: for this decision (a retried Lambda), or by this very state when a restart resumes the run
+    # here (`resume_at` is set below and moves on only when the revision wait opens; the resumed run's input has
+    # no decision)
+    again = bool(app.revision_deadline and ((decided_by_task and app.revision_counted_for == decided_by_task)
+                                            or (event.state and app.resume_at == event.state)))
+    if again:  # the same round and deadline; nothing counted, the applicant told once
         round_number, deadline = app.revision_round, app.revision_deadline
         assert deadline is not None
         app = _mark(app.application_id, event.state)

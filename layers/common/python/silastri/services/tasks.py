@@ -165,17 +165,21 @@ def _publish(task: Task, effects: dict[str, Any]) -> None:
                         event_id=f"step_done:{task.task_id}", params={"step": task.step, "outcome": task.outcome})
 
 
-def _refused(task: Task, effects: dict[str, Any]) -> None:
-    """The run no longer waits (ended, timed out, stopped): undo the claim's changes, publish nothing,
-    close the task, and say so in the audit trail."""
+def _refused(task: Task, effects: dict[str, Any]) -> bool:
+    """The run no longer waits for this token (ended, timed out, stopped): close the claim as void, then undo its
+    changes, publish nothing, and say so in the audit trail. Returns False, changing nothing, when the claim is no
+    longer this caller's: a resumed run's opener took it over and delivered it (`finish_pending_decisions`)."""
     assert task.claim_id
+    if not dynamo.finish_claim(task, TaskStatus.CANCELLED):
+        return False
+    # void first, undo after: undoing first could roll back a decision that the opener delivers meanwhile
     _set_fields(task.application_id, effects.get("previous") or {})
-    if dynamo.finish_claim(task, TaskStatus.CANCELLED):
-        timeline.record(task.application_id, task.step, "decision_void", "system", note=(
-            "Alur kerja sudah tidak menunggu tugas ini; keputusan tidak berlaku dan tidak ada yang diterbitkan."),
-            task_id=task.task_id)
+    timeline.record(task.application_id, task.step, "decision_void", "system", note=(
+        "Alur kerja sudah tidak menunggu tugas ini; keputusan tidak berlaku dan tidak ada yang diterbitkan."),
+        task_id=task.task_id)
     logger.warning("decision refused by the workflow", application_id=task.application_id, step=task.step)
     count(DECISIONS_REFUSED, step=task.step)
+    return True
 
 
 def _resume(token: str, task: Task) -> None:
@@ -191,15 +195,19 @@ def _resume(token: str, task: Task) -> None:
         workflow.resume(token, output, error=error)
 
 
-def _deliver(task: Task, token: str, effects: dict[str, Any]) -> None:
-    """Resume the run with the claimed decision, then publish; if the run refuses, void the claim."""
+def _deliver(task: Task, token: str, effects: dict[str, Any]) -> bool:
+    """Resume the run with the claimed decision, then publish (True); if the run refuses, void the claim — unless
+    a resumed run took the claim over meanwhile: it delivers and publishes it, no error (False)."""
     try:
         _resume(token, task)
     except ConflictError:
-        _refused(task, effects)
-        raise ConflictError("alur kerja permohonan ini sudah berhenti; keputusan tidak berlaku dan tidak ada "
-                            "yang diterbitkan") from None
+        if _refused(task, effects):
+            raise ConflictError("alur kerja permohonan ini sudah berhenti; keputusan tidak berlaku dan tidak ada "
+                                "yang diterbitkan") from None
+        logger.info("decision delivered by the resumed run", application_id=task.application_id, step=task.step)
+        return False
     _publish(task, effects)
+    return True
 
 
 def decide(principal: Principal, task_id: str, outcome: str, note: str | None, details: dict[str, Any]) -> Task:
@@ -265,9 +273,10 @@ def decide_settled(principal: Principal, task_id: str, outcome: str, note: str |
     extra.update(sla.actual_vs_standard(claimed, claimed.decided_at or now_utc()))
     timeline.record(app.application_id, task.step, "decided", task.role, principal.user_id, note, outcome=outcome,
                     task_id=task_id, actor_name=("Plt. " if principal.acting else "") + (principal.name or ""), **extra)
-    _deliver(claimed, token, effects)
+    published = _deliver(claimed, token, effects)
     logger.info("task decided", application_id=app.application_id, step=task.step, outcome=outcome)
-    return claimed.model_copy(update={"status": TaskStatus.DECIDED}), dict(effects.get("audit") or {})
+    decided = claimed.model_copy(update={"status": TaskStatus.DECIDED}) if published else dynamo.get_task(task_id)
+    return decided, dict(effects.get("audit") or {})
 
 
 def settled(task_id: str) -> dict[str, Any]:
@@ -296,10 +305,15 @@ def finish_pending_decisions(application_id: str, step_id: str, token: str,
             dynamo.release_claim(task.task_id, task.claim_id)
             continue
         if task.step == step_id:
+            # taken over first: a claimer still alive (its token is the dead run's) can then neither void it nor
+            # undo its changes while this run receives it
+            taken = dynamo.take_over_claim(task, uuid.uuid4().hex)
+            if taken is None:
+                continue  # finished or voided meanwhile by whoever claimed it
             _set_fields(application_id, effects.get("changes") or {})
-            _resume(token, task)
-            _publish(task, effects)
-            delivered = task
+            _resume(token, taken)
+            _publish(taken, effects)
+            delivered = taken
         else:
             _publish(task, effects)
         logger.info("pending decision finished", application_id=application_id, step=task.step,
