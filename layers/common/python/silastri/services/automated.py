@@ -79,9 +79,8 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
     # no decision)
     again = bool(app.revision_deadline and ((decided_by_task and app.revision_counted_for == decided_by_task)
                                             or (event.state and app.resume_at == event.state)))
-    if again:  # the same round and deadline; nothing counted, the applicant told once
+    if again and app.revision_deadline is not None:  # the same round and deadline; nothing counted, told once
         round_number, deadline = app.revision_round, app.revision_deadline
-        assert deadline is not None
         app = _mark(app.application_id, event.state)
     else:
         round_number = app.revision_round + 1
