@@ -568,8 +568,10 @@ class LocalStack:
                                                           statusFilter="RUNNING")["executions"]}
         resumed: dict[str, str] = {}
         for app in dynamo.all_applications():
-            if app.status not in (ApplicationStatus.IN_PROGRESS, ApplicationStatus.AWAITING_REVISION,
-                                  ApplicationStatus.ISSUED) or not app.registration_number:
+            # a withdrawal the run had not closed yet (no `closed_at`) is resumed too: its run closes it
+            closing = app.status == ApplicationStatus.WITHDRAWN and app.closed_at is None
+            if (app.status not in (ApplicationStatus.IN_PROGRESS, ApplicationStatus.AWAITING_REVISION,
+                                   ApplicationStatus.ISSUED) and not closing) or not app.registration_number:
                 continue
             if app.execution_name in running:
                 continue

@@ -167,3 +167,62 @@ def test_a_revision_request_resumed_after_a_restart_counts_no_new_round(stack):
     resumed = automated.request_revision(automated.StepEvent(application_id=app.application_id,
                                                              state="RequestRevision", input={}))
     assert resumed["round"] == 1 == dynamo.get_application(app.application_id, documents=False).revision_round
+
+
+def test_an_opener_that_dies_after_storing_its_task_leaves_the_task_opened_entry_to_the_resumed_run(stack, monkeypatch):
+    """F5 of the red team: the resumed run's opener found the task stored and skipped the entry, so the step's start
+    and SLA facts were missing from the audit trail."""
+    from silastri.services import timeline
+
+    app = _application()
+    real = timeline.record
+
+    def killed(application_id, step, action, *args, **kwargs):
+        if action == "task_opened":
+            raise RuntimeError("killed before the entry was written")
+        return real(application_id, step, action, *args, **kwargs)
+
+    monkeypatch.setattr(timeline, "record", killed)
+    with pytest.raises(RuntimeError):
+        tasks.open_human_task(app.application_id, app.office_id, "approval", "Approval", "tok-dead", "run-1")
+    monkeypatch.setattr(timeline, "record", real)
+    for token in ("tok-new", "tok-newer"):  # the resumed run, then that run's opener retried
+        tasks.open_human_task(app.application_id, app.office_id, "approval", "Approval", token, "run-2")
+    opened = [e for e in dynamo.timeline(app.application_id) if e.action == "task_opened"]
+    assert [(e.step, e.details["task_id"]) for e in opened] == [
+        ("approval", dynamo.open_task_of(app.application_id)[0].task_id)]
+    assert "sla_due_at" in opened[0].details
+
+
+def test_a_decision_whose_hand_over_failed_is_pending_and_handed_over_when_decided_again(stack, monkeypatch):
+    """F4 of the red team: a throttled SendTaskSuccess (past the SDK's retries) gave the officer a 500 and left the
+    task deciding for good, in no queue."""
+    from datetime import timedelta
+
+    from silastri.domain import clock
+    from silastri.domain.errors import PendingError
+
+    app, resumed = _waiting_at_verification(monkeypatch)
+    task = dynamo.open_task_of(app.application_id)[0]
+
+    def throttled(token, task):
+        raise RuntimeError("ThrottlingException")
+
+    monkeypatch.setattr(tasks, "_resume", throttled)
+    with pytest.raises(PendingError) as pending:
+        tasks.decide(VERIFIER, task.task_id, "verified", None, {})
+    assert pending.value.status == 503 and dynamo.get_task(task.task_id).status == TaskStatus.DECIDING
+    monkeypatch.setattr(tasks, "_resume", lambda token, task: resumed.append((token, task.task_id)))
+    with pytest.raises(ConflictError):  # at once: the first request may still be on its way, nothing is sent
+        tasks.decide(VERIFIER, task.task_id, "returned", "salah", {})
+    assert resumed == [] and dynamo.get_task(task.task_id).status == TaskStatus.DECIDING
+    clock.set_offset(tasks.HAND_OVER_AFTER + timedelta(seconds=5))
+    try:
+        with pytest.raises(ConflictError, match="sudah diteruskan"):  # later: the first decision is handed over
+            tasks.decide(VERIFIER, task.task_id, "returned", "salah", {})
+    finally:
+        clock.set_offset(timedelta(0))
+    decided = dynamo.get_task(task.task_id)
+    assert decided.status == TaskStatus.DECIDED and decided.outcome == "verified"
+    assert resumed == [("tok-dead", task.task_id)]
+    assert dynamo.get_application(app.application_id, documents=False).verified_by == "verifier-x"

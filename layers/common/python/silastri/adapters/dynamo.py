@@ -740,6 +740,15 @@ def release_claim(task_id: str, claim_id: str) -> bool:
         TaskItem.decision_effects.remove()])
 
 
+def task_token_of(task_id: str) -> str | None:
+    """The token a task was last handed (backend use only), None for an unknown task."""
+    bind_tables()
+    try:
+        return str(TaskItem.get(task_id, consistent_read=True, attributes_to_get=["task_token"]).task_token)
+    except DoesNotExist:
+        return None
+
+
 def take_over_claim(task: Task, claim_id: str) -> Task | None:
     """Make a deciding claim this caller's to deliver: one conditional write of a new `claim_id` while the task is
     still deciding under `task.claim_id`, so whoever held the claim before can no longer finish or void it (their
@@ -864,7 +873,8 @@ def queue(office_id: str, role: str) -> list[Task]:
 
 
 def decisions_by(actor_id: str, limit: int = 100) -> list[Task]:
-    """The decisions `actor_id` claimed (decided, still deciding or voided), newest first, at most `limit`.
+    """The decisions `actor_id` made, once finished (decided or voided: `finish_claim`), newest first by the time
+    they were claimed, at most `limit`.
 
     One query of the sparse `by_decider` index; the tasks carry only what the index projects (no token)."""
     bind_tables()

@@ -40,5 +40,12 @@ class TooManyRequestsError(DomainError):
         self.retry_after = max(1, int(retry_after))
 
 
+class PendingError(DomainError):
+    """Recorded, not yet in effect (HTTP 503): e.g. a claimed decision whose hand-over to the run failed for a
+    reason worth retrying; deciding the task again finishes the hand-over."""
+
+    status = 503
+
+
 class TransientStepError(Exception):
     """A workflow step failed for a reason worth retrying (ASL Retry matches this name)."""

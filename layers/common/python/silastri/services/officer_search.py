@@ -139,8 +139,9 @@ def search(principal: Principal, text: str) -> list[dict[str, Any]]:
 
 def decision_history(principal: Principal, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
     """What this officer decided before, newest first: step, outcome, date (UTC ISO and WIB), registration
-    number, and whether the decision stands (`decided`), is being delivered (`deciding`) or was voided
-    (`cancelled`: the run no longer waited). Only this office's."""
+    number, and whether the decision stands (`decided`) or was voided (`cancelled`: the run no longer waited). A
+    decision is listed once finished (`dynamo.decisions_by`); `deciding` appears only for claims stored before
+    that. Only this office's."""
     office_id = _officer(principal)
     decisions = [t for t in dynamo.decisions_by(principal.user_id, limit) if t.office_id == office_id]
     apps = dynamo.applications_by_id([t.application_id for t in decisions])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..adapters import dynamo, identity
@@ -11,8 +12,15 @@ from ..adapters.identity import Principal
 from ..domain import steps, validation
 from ..domain.calendar import CalendarYearError
 from ..domain.clock import format_datetime_wib, now_utc
-from ..domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError
-from ..domain.models import Application, ApplicationStatus, Task, TaskStatus
+from ..domain.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    NotFoundError,
+    PendingError,
+    ValidationError,
+)
+from ..domain.models import OPEN_STATUSES, Application, ApplicationStatus, Task, TaskStatus
 from ..observability import DECISIONS_REFUSED, count, logger
 from . import sla, timeline
 
@@ -84,7 +92,10 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
         dynamo.cancel_open_tasks(application_id)
         logger.info("task not opened: application closed", application_id=application_id, step=step_id)
         return dynamo.get_task(stored.task_id)
-    if not resumed:
+    # a resumed run hands the open task its token; the entry is written again only if the opener that stored the
+    # task died before writing it (red team F5: the step's start and SLA facts were missing from the trail)
+    if not resumed or not any(e.action == "task_opened" and e.details.get("task_id") == stored.task_id
+                              for e in dynamo.timeline(application_id)):
         timeline.record(application_id, step_id, "task_opened", "system", task_id=stored.task_id,
                         **({"sla_standard": stored.sla["standard"], "sla_due_at": stored.due_at.isoformat(),
                             "sla_resumed_minutes": round(stored.sla["consumed_minutes"], 1)}
@@ -206,7 +217,46 @@ def _deliver(task: Task, token: str, effects: dict[str, Any]) -> bool:
                                 "yang diterbitkan") from None
         logger.info("decision delivered by the resumed run", application_id=task.application_id, step=task.step)
         return False
+    except Exception as exc:  # throttled past the SDK's retries, a timeout: the run may or may not have it
+        logger.warning("decision hand-over unconfirmed", application_id=task.application_id, step=task.step,
+                       error=type(exc).__name__)
+        raise PendingError("keputusan sudah tercatat tetapi belum diterima alur kerja; kirim keputusan ini sekali "
+                           "lagi setelah satu menit untuk meneruskannya") from exc
     _publish(task, effects)
+    return True
+
+
+#: a deciding claim older than this (longer than any API request may take: API Gateway stops at 29 s) whose
+#: hand-over failed is handed over again when the task is decided again
+HAND_OVER_AFTER = timedelta(seconds=60)
+
+
+def _hand_over_again(task: Task) -> bool:
+    """A claim left deciding with all its effects made after its hand-over failed (`PendingError`): hand it over
+    again with the token it was claimed with. True when it is finished now: the run took it (published), or had
+    taken it already and moved past the step (published), or no longer waits (voided). False when nothing can be
+    told yet (the run still waits at the step, its answer unknown): it stays deciding."""
+    claim, _details, effects = dynamo.claim_of(task.task_id)
+    token = dynamo.task_token_of(task.task_id)
+    if claim.status != TaskStatus.DECIDING or not effects.get("complete") or not token or \
+            claim.decided_at is None or now_utc() - claim.decided_at < HAND_OVER_AFTER:
+        return False  # not stuck (yet): a claim younger than any request may still be on its way
+    taken = dynamo.take_over_claim(claim, uuid.uuid4().hex)  # its first claimer can no longer void it
+    if taken is None:
+        return False
+    claim = taken
+    try:
+        _resume(token, claim)
+    except ConflictError:  # taken before (the answer was lost), or the run ended: the application tells which
+        app = dynamo.get_application(claim.application_id, documents=False)
+        if app.run_ended is not None:
+            _refused(claim, effects)
+            return True
+        if app.current_step != claim.step or app.status not in OPEN_STATUSES:
+            _publish(claim, effects)
+            return True
+        return False
+    _publish(claim, effects)
     return True
 
 
@@ -248,6 +298,8 @@ def decide_settled(principal: Principal, task_id: str, outcome: str, note: str |
         count(DECISIONS_REFUSED, step=task.step)  # e.g. the run ended and its tasks were closed before this
         raise ConflictError("tugas ini sudah ditutup (alur kerja permohonan berhenti atau permohonan ditutup); "
                             "tidak ada yang diubah")
+    if task.status == TaskStatus.DECIDING and _hand_over_again(task):
+        raise ConflictError("tugas ini sudah diputuskan; keputusan sebelumnya sekarang sudah diteruskan")
     if task.status != TaskStatus.OPEN:
         raise ConflictError("tugas ini sudah diputuskan")
     step = step_modules.module(task.step)
