@@ -206,6 +206,7 @@ def test_permit_ready_is_still_published_when_the_pickup_task_opener_runs_again(
     monkeypatch.setattr(tasks, "finish_pending_decisions", lambda application_id, step_id, token, history=None: None)
     monkeypatch.setattr(dynamo, "tasks_of_application", lambda application_id: list(stored.values()))
     monkeypatch.setattr(dynamo, "get_application", lambda application_id, documents=True: app)
+    monkeypatch.setattr(dynamo, "timeline", lambda application_id: [])  # timeline.record is faked below: no entry
     monkeypatch.setattr(dynamo, "open_task", open_task)
     monkeypatch.setattr(dynamo, "update_application", update_application)
     monkeypatch.setattr(timeline, "record", lambda *a, **k: None)
