@@ -274,8 +274,9 @@ def decide_settled(principal: Principal, task_id: str, outcome: str, note: str |
     by the claim and publish nothing; the run is resumed; only then are registry, downloads and status
     published. If an effect fails (e.g. the signer refuses), the claim is released and the task is open
     again. If the run no longer waits, the claim's changes are undone, nothing is published, the task is
-    closed and ConflictError is raised. Raises Forbidden/Validation errors before the claim (nothing
-    changes). Returns the decided task and what its effects settled (`settled`), from this call's own writes:
+    closed and ConflictError is raised; if the run's answer is unknown (throttled, a timeout), PendingError (503):
+    the claim stays deciding and deciding the task again after `HAND_OVER_AFTER` hands it over (`_hand_over_again`).
+    Raises Forbidden/Validation errors before the claim (nothing changes). Returns the decided task and what its effects settled (`settled`), from this call's own writes:
     once the run accepted the decision nothing but publishing (deciding → decided) can change the task."""
     from .. import steps as step_modules
     from ..steps import StepContext
