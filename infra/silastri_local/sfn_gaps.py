@@ -16,7 +16,8 @@ botocore drops the unknown ones, so the call fails (`States.Runtime: 'StateMachi
 as text): moto kept botocore's datetime there, which later broke DescribeExecution of the calling run (500).
 
 SendTaskFailure's `cause` is dropped by moto's API layer (it passes the error only), so a Catch's ResultPath
-saw `Cause: null`; AWS keeps it. The workflow resumes decisions that leave the normal path with a named error
+saw `Cause: null`; AWS keeps it. And moto accepted SendTaskFailure for the token of a stopped run (it looks
+through every run, SendTaskSuccess through the running ones only); AWS refuses it. The workflow resumes decisions that leave the normal path with a named error
 and the decision's JSON as the cause (adapters.workflow.resume): `install()` passes the cause on.
 
 Pinned by tests/contract/test_sfn_gaps.py.
@@ -80,11 +81,28 @@ def _normalise_sfn_response(self: Any, response: Any, boto_service_name: str | N
 
 
 def _send_task_failure_with_cause(self: Any) -> Any:
+    """moto's backend `send_task_failure`, with the cause kept and, as `send_task_success` and AWS do, only for a
+    RUNNING run's token: moto looked through every run, so a stopped run's token was accepted (200) and a decision
+    the run never took was published."""
     from moto.core.responses import EmptyResult
+    from moto.stepfunctions.parser.api import ExecutionStatus, InvalidToken, TaskDoesNotExist, TaskTimedOut
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerTimeout,
+        CallbackNotifyConsumerError,
+        CallbackOutcomeFailure,
+    )
 
-    self.stepfunction_backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"),
-                                                cause=self._get_param("cause"))
-    return EmptyResult()
+    token = self._get_param("taskToken")
+    outcome = CallbackOutcomeFailure(callback_id=token, error=self._get_param("error"), cause=self._get_param("cause"))
+    for execution in self.stepfunction_backend._get_executions(ExecutionStatus.RUNNING):
+        try:
+            if execution.exec_worker.env.callback_pool_manager.notify(callback_id=token, outcome=outcome):
+                return EmptyResult()
+        except CallbackNotifyConsumerError as consumer_error:
+            if isinstance(consumer_error, CallbackConsumerTimeout):
+                raise TaskTimedOut("Task Timed Out") from consumer_error
+            raise TaskDoesNotExist("Task does not exist") from consumer_error
+    raise InvalidToken()
 
 
 def install() -> None:

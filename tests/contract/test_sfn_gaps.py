@@ -76,6 +76,9 @@ def test_a_stopped_run_ends_at_once_and_refuses_its_token(sfn):
     with pytest.raises(ClientError) as refused:
         sfn.send_task_success(taskToken=token, output="{}")
     assert refused.value.response["Error"]["Code"] in ("InvalidToken", "TaskDoesNotExist", "TaskTimedOut")
+    with pytest.raises(ClientError) as failure_refused:  # a decision leaving the normal path: refused the same
+        sfn.send_task_failure(taskToken=token, error="Keputusan.Kembalikan", cause="{}")
+    assert failure_refused.value.response["Error"]["Code"] in ("InvalidToken", "TaskDoesNotExist", "TaskTimedOut")
 
 
 def test_a_token_can_be_used_inside_the_invocation_that_received_it(sfn):

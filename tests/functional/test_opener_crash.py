@@ -226,3 +226,20 @@ def test_a_decision_whose_hand_over_failed_is_pending_and_handed_over_when_decid
     assert decided.status == TaskStatus.DECIDED and decided.outcome == "verified"
     assert resumed == [("tok-dead", task.task_id)]
     assert dynamo.get_application(app.application_id, documents=False).verified_by == "verifier-x"
+
+
+def test_a_claim_taken_over_is_not_voided_and_nothing_is_undone(stack, monkeypatch):
+    """Voiding and undoing are one transaction conditional on the claim (red team round 2, F3: a crash between the
+    void and the undo left a void decision's `verified_by` for good)."""
+    app, _ = _waiting_at_verification(monkeypatch)
+    task = dynamo.open_task_of(app.application_id)[0]
+    claimed, _ = dynamo.claim_task(task.task_id, "c1", "verified", None, "verifier-x", datetime.now(UTC))
+    dynamo.update_application(app.application_id, lambda target: setattr(target, "verified_by", "verifier-x"))
+    assert dynamo.take_over_claim(claimed, "c2") is not None  # a resumed run's opener delivers it
+    assert not dynamo.void_claim(claimed, {"verified_by": None})
+    assert dynamo.get_application(app.application_id, documents=False).verified_by == "verifier-x"
+    assert dynamo.get_task(task.task_id).status == TaskStatus.DECIDING
+    taken = dynamo.get_task(task.task_id)
+    assert dynamo.void_claim(taken, {"verified_by": None})  # its own claim: voided and undone together
+    assert dynamo.get_application(app.application_id, documents=False).verified_by is None
+    assert dynamo.get_task(task.task_id).status == TaskStatus.CANCELLED

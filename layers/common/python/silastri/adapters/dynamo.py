@@ -749,6 +749,50 @@ def task_token_of(task_id: str) -> str | None:
         return None
 
 
+def void_claim(task: Task, previous: dict[str, Any], attempts: int = 12) -> bool:
+    """deciding → cancelled for `task` as claimed, and its changes undone on the application (`previous`: field →
+    value before the claim), in one transaction: a crash leaves both or neither, and the claim is voided only while
+    it is still this claim (not finished, not taken over). Returns False, changing nothing, when it no longer is.
+    Retries on a concurrent change of the application; raises ConflictError when it keeps changing."""
+    bind_tables()
+    assert task.claim_id
+    claim_still = (TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == task.claim_id)
+    for attempt in range(attempts):
+        item = ApplicationItem.get(task.application_id, consistent_read=True)
+        if (item.body or {}).get("documents"):  # stored before documents had items: moved by update_application
+            def undo(target: Application) -> None:
+                for name, value in previous.items():
+                    setattr(target, name, value)
+
+            if not finish_claim(task, TaskStatus.CANCELLED):
+                return False
+            update_application(task.application_id, undo)
+            return True
+        app = _application(item, documents=False)
+        for name, value in previous.items():
+            setattr(app, name, value)
+        item.body = _body(app)
+        for name, value in _attributes(app).items():
+            setattr(item, name, value)
+        try:
+            with _transaction() as transaction:
+                transaction.save(item)
+                transaction.update(TaskItem(task_id=task.task_id), actions=[
+                    TaskItem.status.set(TaskStatus.CANCELLED.value),
+                    *([TaskItem.decided_by.set(task.decided_by), TaskItem.decided_at.set(_iso(task.decided_at))]
+                      if task.decided_by and task.decided_at else [])], condition=claim_still)
+        except TransactWriteError as exc:
+            if not _is_cancelled(exc):
+                raise
+            current = TaskItem.get(task.task_id, consistent_read=True)
+            if current.status != TaskStatus.DECIDING.value or current.claim_id != task.claim_id:
+                return False
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - the application changed: again
+            continue
+        return True
+    raise ConflictError("permohonan sedang diubah oleh pengguna lain; coba lagi")
+
+
 def take_over_claim(task: Task, claim_id: str) -> Task | None:
     """Make a deciding claim this caller's to deliver: one conditional write of a new `claim_id` while the task is
     still deciding under `task.claim_id`, so whoever held the claim before can no longer finish or void it (their

@@ -177,14 +177,14 @@ def _publish(task: Task, effects: dict[str, Any]) -> None:
 
 
 def _refused(task: Task, effects: dict[str, Any]) -> bool:
-    """The run no longer waits for this token (ended, timed out, stopped): close the claim as void, then undo its
-    changes, publish nothing, and say so in the audit trail. Returns False, changing nothing, when the claim is no
+    """The run no longer waits for this token (ended, timed out, stopped): close the claim as void and undo its
+    changes (one transaction), publish nothing, and say so in the audit trail. Returns False, changing nothing, when the claim is no
     longer this caller's: a resumed run's opener took it over and delivered it (`finish_pending_decisions`)."""
     assert task.claim_id
-    if not dynamo.finish_claim(task, TaskStatus.CANCELLED):
+    # voided and undone in one transaction, only while the claim is still this one: never a rollback of a decision
+    # an opener delivers meanwhile, never a void decision's changes left behind by a crash in between
+    if not dynamo.void_claim(task, effects.get("previous") or {}):
         return False
-    # void first, undo after: undoing first could roll back a decision that the opener delivers meanwhile
-    _set_fields(task.application_id, effects.get("previous") or {})
     timeline.record(task.application_id, task.step, "decision_void", "system", note=(
         "Alur kerja sudah tidak menunggu tugas ini; keputusan tidak berlaku dan tidak ada yang diterbitkan."),
         task_id=task.task_id)
@@ -234,8 +234,10 @@ HAND_OVER_AFTER = timedelta(seconds=60)
 def _hand_over_again(task: Task) -> bool:
     """A claim left deciding with all its effects made after its hand-over failed (`PendingError`): hand it over
     again with the token it was claimed with. True when it is finished now: the run took it (published), or had
-    taken it already and moved past the step (published), or no longer waits (voided). False when nothing can be
-    told yet (the run still waits at the step, its answer unknown): it stays deciding."""
+    taken it already and moved past the step (published). False when nothing can be told (the token is refused and
+    the application is still at the step): it stays deciding, never voided here — a refused token may be one the
+    run used before failing later — and a run continued at this step is handed it by its opener
+    (`finish_pending_decisions`). Raises PendingError when the run cannot be reached again."""
     claim, _details, effects = dynamo.claim_of(task.task_id)
     token = dynamo.task_token_of(task.task_id)
     if claim.status != TaskStatus.DECIDING or not effects.get("complete") or not token or \
@@ -247,15 +249,17 @@ def _hand_over_again(task: Task) -> bool:
     claim = taken
     try:
         _resume(token, claim)
-    except ConflictError:  # taken before (the answer was lost), or the run ended: the application tells which
+    except ConflictError:  # taken before (the answer was lost), or the run ended: only moving on tells
         app = dynamo.get_application(claim.application_id, documents=False)
-        if app.run_ended is not None:
-            _refused(claim, effects)
-            return True
         if app.current_step != claim.step or app.status not in OPEN_STATUSES:
             _publish(claim, effects)
             return True
         return False
+    except Exception as exc:
+        logger.warning("decision hand-over unconfirmed again", application_id=claim.application_id,
+                       step=claim.step, error=type(exc).__name__)
+        raise PendingError("keputusan sebelumnya sudah tercatat tetapi belum diterima alur kerja; coba lagi "
+                           "setelah satu menit") from exc
     _publish(claim, effects)
     return True
 
