@@ -20,7 +20,7 @@ from ..domain.errors import (
     PendingError,
     ValidationError,
 )
-from ..domain.models import OPEN_STATUSES, Application, ApplicationStatus, Task, TaskStatus
+from ..domain.models import Application, ApplicationStatus, Task, TaskStatus
 from ..observability import DECISIONS_REFUSED, count, logger
 from . import sla, timeline
 
@@ -234,7 +234,7 @@ HAND_OVER_AFTER = timedelta(seconds=60)
 def _hand_over_again(task: Task) -> bool:
     """A claim left deciding with all its effects made after its hand-over failed (`PendingError`): hand it over
     again with the token it was claimed with. True when it is finished now: the run took it (published), or had
-    taken it already and moved past the step (published). False when nothing can be told (the token is refused and
+    taken it already and recorded a later step (published). False when nothing can be told (the token is refused and
     the application is still at the step): it stays deciding, never voided here — a refused token may be one the
     run used before failing later — and a run continued at this step is handed it by its opener
     (`finish_pending_decisions`). Raises PendingError when the run cannot be reached again."""
@@ -251,10 +251,10 @@ def _hand_over_again(task: Task) -> bool:
         _resume(token, claim)
     except ConflictError:  # taken before (the answer was lost), or the run ended: only moving on tells
         app = dynamo.get_application(claim.application_id, documents=False)
-        if app.current_step != claim.step or app.status not in OPEN_STATUSES:
+        if app.current_step != claim.step:  # a later step's opener recorded it: the run took this decision
             _publish(claim, effects)
             return True
-        return False
+        return False  # an ended run is continued by an operator; the step's opener then delivers the claim
     except Exception as exc:
         logger.warning("decision hand-over unconfirmed again", application_id=claim.application_id,
                        step=claim.step, error=type(exc).__name__)
