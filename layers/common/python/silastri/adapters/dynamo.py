@@ -777,10 +777,8 @@ def void_claim(task: Task, previous: dict[str, Any], attempts: int = 12) -> bool
         try:
             with _transaction() as transaction:
                 transaction.save(item)
-                transaction.update(TaskItem(task_id=task.task_id), actions=[
-                    TaskItem.status.set(TaskStatus.CANCELLED.value),
-                    *([TaskItem.decided_by.set(task.decided_by), TaskItem.decided_at.set(_iso(task.decided_at))]
-                      if task.decided_by and task.decided_at else [])], condition=claim_still)
+                transaction.update(TaskItem(task_id=task.task_id), actions=_finish_actions(task, TaskStatus.CANCELLED),
+                                   condition=claim_still)
         except TransactWriteError as exc:
             if not _is_cancelled(exc):
                 raise
@@ -815,6 +813,13 @@ def record_claim_effects(task_id: str, claim_id: str, effects: dict[str, Any]) -
         raise ConflictError("tugas ini sudah diputuskan")
 
 
+def _finish_actions(task: Task, status: TaskStatus) -> list[Any]:
+    """The status a claim ends in, and who decided it when (copied from the claim) for the history indexes."""
+    return [TaskItem.status.set(status.value),
+            *([TaskItem.decided_by.set(task.decided_by), TaskItem.decided_at.set(_iso(task.decided_at))]
+              if task.decided_by and task.decided_at else [])]
+
+
 def finish_claim(task: Task, status: TaskStatus) -> bool:
     """deciding → decided (the run accepted it) or → cancelled (the run no longer waits), for `task` as claimed
     (its `claim_id`, and `decided_by`/`decided_at` as the claim set them: copied to the decision history indexes).
@@ -822,10 +827,7 @@ def finish_claim(task: Task, status: TaskStatus) -> bool:
     Returns True only for the call that made the transition (so that it is announced once)."""
     bind_tables()
     assert task.claim_id
-    actions = [TaskItem.status.set(status.value)]
-    if task.decided_by and task.decided_at:
-        actions += [TaskItem.decided_by.set(task.decided_by), TaskItem.decided_at.set(_iso(task.decided_at))]
-    return _update_claim(TaskItem(task_id=task.task_id), task.claim_id, actions)
+    return _update_claim(TaskItem(task_id=task.task_id), task.claim_id, _finish_actions(task, status))
 
 
 def claim_of(task_id: str) -> tuple[Task, dict[str, Any], dict[str, Any]]:

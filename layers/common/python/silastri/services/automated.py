@@ -46,7 +46,7 @@ def record_submission(application_id: str) -> None:
     """SOP 1: the submission is on record; the applicant gets SILASTRI's notification. Done as the completeness
     check's task opens (steps.completeness_check.prepare), not as a workflow state of its own; idempotent."""
     app = dynamo.get_application(application_id)
-    if not any(e.action == "submitted" for e in dynamo.timeline(app.application_id)):
+    if not timeline.recorded(app.application_id, "submitted"):
         timeline.record(app.application_id, steps.StepId.SUBMISSION.value, "submitted", steps.Role.APPLICANT.value,
                         app.applicant_id)
         timeline.record(app.application_id, steps.StepId.SUBMISSION.value, "done", "system")
@@ -79,8 +79,8 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
     # no decision)
     again = bool(app.revision_deadline and ((decided_by_task and app.revision_counted_for == decided_by_task)
                                             or (event.state and app.resume_at == event.state)))
-    if again and app.revision_deadline is not None:  # the same round and deadline; nothing counted, told once
-        round_number, deadline = app.revision_round, app.revision_deadline
+    if again:  # the same round and deadline; nothing counted, the applicant told once
+        round_number, deadline = app.revision_round, app.revision_deadline or deadline
         app = _mark(app.application_id, event.state)
     else:
         round_number = app.revision_round + 1
@@ -90,7 +90,7 @@ def request_revision(event: StepEvent) -> dict[str, Any]:
     if limit_reached:
         _mark(app.application_id, None, rejection_reasons=[
             f"Berkas belum lengkap setelah {office.max_revision_rounds} kali perbaikan."])
-    elif not (again and _recorded(app.application_id, "revision_requested", round=round_number)):
+    elif not (again and timeline.recorded(app.application_id, "revision_requested", round=round_number)):
         timeline.record(app.application_id, steps.StepId.REVISION.value, "revision_requested", "system",
                         None, provisional_note, round=round_number, deadline=deadline.isoformat())
         timeline.notify("revision_requested", application_id=app.application_id,
@@ -142,12 +142,6 @@ def _decision(event: StepEvent) -> dict[str, Any]:
     return decision if isinstance(decision, dict) else {}
 
 
-def _recorded(application_id: str, action: str, **details: Any) -> bool:
-    """Whether the audit trail has an `action` entry with these details (for steps run again: one Query)."""
-    return any(e.action == action and all(e.details.get(k) == v for k, v in details.items())
-               for e in dynamo.timeline(application_id))
-
-
 def record_return(event: StepEvent) -> dict[str, Any]:
     """An officer returned the file one step back: count it once per returning decision (a step run again after a
     crash or a retry counts nothing more); too many ends the run for an operator."""
@@ -159,7 +153,7 @@ def record_return(event: StepEvent) -> dict[str, Any]:
     count = app.return_count if again else app.return_count + 1
     if not again:
         _mark(app.application_id, None, return_count=count, return_counted_for=decided_by_task)
-    if not (again and _recorded(app.application_id, "returned", count=count)):
+    if not (again and timeline.recorded(app.application_id, "returned", count=count)):
         timeline.record(app.application_id, str(decision.get("step") or app.current_step),
                         "returned", "system", return_to=target, count=count)
     return {"count": count, "limit_reached": count > MAX_RETURNS}

@@ -94,8 +94,7 @@ def open_human_task(application_id: str, office_id: str, step_id: str, state: st
         return dynamo.get_task(stored.task_id)
     # a resumed run hands the open task its token; the entry is written again only if the opener that stored the
     # task died before writing it (red team F5: the step's start and SLA facts were missing from the trail)
-    if not resumed or not any(e.action == "task_opened" and e.details.get("task_id") == stored.task_id
-                              for e in dynamo.timeline(application_id)):
+    if not resumed or not timeline.recorded(application_id, "task_opened", task_id=stored.task_id):
         timeline.record(application_id, step_id, "task_opened", "system", task_id=stored.task_id,
                         **({"sla_standard": stored.sla["standard"], "sla_due_at": stored.due_at.isoformat(),
                             "sla_resumed_minutes": round(stored.sla["consumed_minutes"], 1)}
@@ -206,22 +205,32 @@ def _resume(token: str, task: Task) -> None:
         workflow.resume(token, output, error=error)
 
 
+def _hand_over(token: str, task: Task) -> None:
+    """`_resume` for a decision made through the API: an answer other than "the run no longer waits" (throttled
+    past the SDK's retries, a timeout) leaves the run's answer unknown and raises PendingError (503); the claim
+    stays deciding for `_hand_over_again`."""
+    try:
+        _resume(token, task)
+    except ConflictError:
+        raise
+    except Exception as exc:
+        logger.warning("decision hand-over unconfirmed", application_id=task.application_id, step=task.step,
+                       error=type(exc).__name__)
+        raise PendingError("keputusan sudah tercatat tetapi belum diterima alur kerja; kirim keputusan ini sekali "
+                           "lagi setelah satu menit untuk meneruskannya") from exc
+
+
 def _deliver(task: Task, token: str, effects: dict[str, Any]) -> bool:
     """Resume the run with the claimed decision, then publish (True); if the run refuses, void the claim — unless
     a resumed run took the claim over meanwhile: it delivers and publishes it, no error (False)."""
     try:
-        _resume(token, task)
+        _hand_over(token, task)
     except ConflictError:
         if _refused(task, effects):
             raise ConflictError("alur kerja permohonan ini sudah berhenti; keputusan tidak berlaku dan tidak ada "
                                 "yang diterbitkan") from None
         logger.info("decision delivered by the resumed run", application_id=task.application_id, step=task.step)
         return False
-    except Exception as exc:  # throttled past the SDK's retries, a timeout: the run may or may not have it
-        logger.warning("decision hand-over unconfirmed", application_id=task.application_id, step=task.step,
-                       error=type(exc).__name__)
-        raise PendingError("keputusan sudah tercatat tetapi belum diterima alur kerja; kirim keputusan ini sekali "
-                           "lagi setelah satu menit untuk meneruskannya") from exc
     _publish(task, effects)
     return True
 
@@ -248,18 +257,13 @@ def _hand_over_again(task: Task) -> bool:
         return False
     claim = taken
     try:
-        _resume(token, claim)
+        _hand_over(token, claim)
     except ConflictError:  # taken before (the answer was lost), or the run ended: only moving on tells
         app = dynamo.get_application(claim.application_id, documents=False)
         if app.current_step != claim.step:  # a later step's opener recorded it: the run took this decision
             _publish(claim, effects)
             return True
         return False  # an ended run is continued by an operator; the step's opener then delivers the claim
-    except Exception as exc:
-        logger.warning("decision hand-over unconfirmed again", application_id=claim.application_id,
-                       step=claim.step, error=type(exc).__name__)
-        raise PendingError("keputusan sebelumnya sudah tercatat tetapi belum diterima alur kerja; coba lagi "
-                           "setelah satu menit") from exc
     _publish(claim, effects)
     return True
 

@@ -28,6 +28,12 @@ def record(application_id: str, step: str, action: str, actor_role: str, actor_i
     return event
 
 
+def recorded(application_id: str, action: str, **details: Any) -> bool:
+    """Whether the audit trail has an `action` entry with these details (one Query; for steps run again)."""
+    return any(e.action == action and all(e.details.get(k) == v for k, v in details.items())
+               for e in dynamo.timeline(application_id))
+
+
 def verify_audit(application_id: str) -> list[str]:
     """Problems in one application's audit trail (edited, deleted or added entries); [] when intact."""
     entries = sorted(dynamo.raw_events(application_id), key=lambda e: int(e.get("seq", 0)))
