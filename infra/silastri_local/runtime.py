@@ -187,6 +187,9 @@ class LocalStack:
         os.environ.pop("AWS_PROFILE", None)
         apply_clock_offset()
         self.aws = LocalAws(host=self.host, port=self.aws_port, handler_resolver=self._resolve).start()
+        # moto's backends are process-wide: a stack holds what its data directory holds, never what an earlier
+        # stack of this process left (its queued notifications, its runs)
+        self.aws.reset()
         os.environ["AWS_ENDPOINT_URL"] = self.aws.endpoint_url
         if self.persist:
             recovery = self.aws.open_store(self.data_dir)
