@@ -35,12 +35,17 @@ from chalice.local import (
     RouteMatcher,
 )
 
+from .moto_server import running
+from .resources import PREFIX
+
 __all__ = ["IDLE_TIMEOUT_SECONDS", "LISTEN_BACKLOG", "ThreadedApiServer", "create_api_server"]
 
 #: Pending connections the kernel queues before the server accepts them.
 LISTEN_BACKLOG = max(128, socket.SOMAXCONN)
 #: An idle keep-alive connection is closed after this many seconds (its thread ends).
 IDLE_TIMEOUT_SECONDS = 120
+#: the function the API's handler is, on AWS (its AWS calls are made under this function's role)
+API_FUNCTION_NAME = f"{PREFIX}-ApiFunction"
 
 
 class ThreadedApiServer(ThreadingMixIn, HTTPServer):
@@ -82,6 +87,10 @@ class _ClientGateway(LocalGateway):
         event = super()._generate_lambda_event(method, path, headers, body)
         event["requestContext"]["identity"]["sourceIp"] = self._source_ip
         return event
+
+    def handle_request(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Any:
+        with running(API_FUNCTION_NAME):  # the API's AWS calls are the API function's
+            return super().handle_request(method, path, headers, body)
 
 
 class _ApiRequestHandler(ChaliceRequestHandler):

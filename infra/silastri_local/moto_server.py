@@ -12,6 +12,7 @@ rely on is pinned by ``tests/contract/test_moto_contract.py``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import decimal
@@ -87,6 +88,26 @@ _active: LocalAws | None = None
 
 
 # --------------------------------------------------------------------------- Lambda
+
+
+_running = threading.local()
+
+
+def running_function() -> str | None:
+    """The function (its name, e.g. ``silastri-ApiFunction``) whose handler this thread is running on the local
+    runtime, None outside a handler: tells which function made an AWS call (the permission check's test)."""
+    return getattr(_running, "name", None)
+
+
+@contextlib.contextmanager
+def running(name: str) -> Iterator[None]:
+    """Mark this thread as running function `name`'s handler for the duration (nested calls restore the outer)."""
+    previous = getattr(_running, "name", None)
+    _running.name = name
+    try:
+        yield
+    finally:
+        _running.name = previous
 
 
 class LambdaContext:
@@ -667,7 +688,8 @@ class LocalAws:
 
             def run_async() -> None:
                 try:
-                    handler(event, make_context())
+                    with running(name):
+                        handler(event, make_context())
                 except Exception:
                     log.exception("asynchronous invocation of %s failed", name)
 
@@ -675,7 +697,8 @@ class LocalAws:
             return b""
 
         try:
-            result = handler(event, make_context())
+            with running(name):
+                result = handler(event, make_context())
         except Exception as exc:
             response_headers["x-amz-function-error"] = "Unhandled"
             return _error_payload(exc)

@@ -27,7 +27,7 @@ from typing import IO, Any
 from . import metrics_capture
 from . import template as tpl
 from .durability import PersistenceFailure
-from .moto_server import LambdaContext, LocalAws
+from .moto_server import LambdaContext, LocalAws, running
 from .resources import PREFIX, LocalResources
 
 REGION = "ap-southeast-3"
@@ -379,7 +379,8 @@ class LocalStack:
         context = LambdaContext(function_name=name, function_version="$LATEST",
                                 invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{name}",
                                 memory_limit_in_mb=512, timeout_seconds=60)
-        return handler(event, context)
+        with running(name):
+            return handler(event, context)
 
     # ------------------------------------------------------------------ event sources and schedules
 
@@ -567,8 +568,8 @@ class LocalStack:
         assert self.resources
         sfn = self.resources.client("stepfunctions")
         machine = os.environ["STATE_MACHINE_ARN"]
-        running = {e["name"] for e in sfn.list_executions(stateMachineArn=machine,
-                                                          statusFilter="RUNNING")["executions"]}
+        running = {e["name"] for page in sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=machine, statusFilter="RUNNING") for e in page["executions"]}
         resumed: dict[str, str] = {}
         for app in dynamo.all_applications():
             # a withdrawal the run had not closed yet (no `closed_at`) is resumed too: its run closes it
