@@ -172,9 +172,15 @@ def recorded() -> Iterator[tuple[LocalStack, set[tuple[str, str, str]]]]:
 
 def _play(stack: LocalStack, calls: set[tuple[str, str, str]]) -> None:
     """Drive every function at least once: permits issued (with and without an assessed payment), a return, a
-    revision, a rejection, a withdrawal, an overdue task, a failed step, a stopped run, a redrive."""
+    revision, a rejection, a withdrawal, an overdue task, decisions left half-done, a failed step, a stopped run, a
+    redrive."""
     from silastri.adapters import dynamo
+    from silastri.adapters.identity import Principal
     from silastri.domain.models import Task
+    from silastri.services import tasks
+
+    def opened_office(j: Journey) -> str:
+        return dynamo.get_application(j.application_id, documents=False).office_id
 
     api = ApiClient(stack.api_url)
     staff = officer_clients(api, stack.officers)
@@ -216,6 +222,24 @@ def _play(stack: LocalStack, calls: set[tuple[str, str, str]]) -> None:
                           remind_at=datetime.now(UTC) - timedelta(hours=1, minutes=30),
                           sla={"standard": "10 menit", "budget_minutes": 10, "consumed_minutes": 0}), "t")
     assert stack.invoke("SlaMonitorFunction", {})["escalated"] >= 1
+    # decisions whose API call died (the claims sweeper): one before its effects were made, one before its hand-over
+    stale = journey("izin-operasional-orsos")
+    stale.apply()
+    stale.submit()
+    dead_claim = stale.task("back_office", "completeness_check")["task_id"]
+    dynamo.claim_task(dead_claim, "c-dead", "complete", None, "officer-x", datetime.now(UTC) - timedelta(minutes=10))
+    assert stack.invoke("RecoverClaimsFunction", {})["released"] == 1
+
+    def died(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the API function timed out here")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tasks, "_deliver", died)
+        patch.setattr(tasks, "now_utc", lambda: datetime.now(UTC) - timedelta(minutes=10))
+        with pytest.raises(RuntimeError):
+            tasks.decide(Principal(user_id="officer-x", roles={"back_office"}, office_id=opened_office(stale)),
+                         dead_claim, "complete", "Berkas lengkap", {})
+    assert stack.invoke("RecoverClaimsFunction", {})["delivered"] == 1
     # a step that kept failing: the ASL's catch-all state records it (invoked here as the state would)
     stack.invoke("RecordFailureFunction", {"application_id": opened.application_id, "error": {"Error": "X"}})
     # a run stopped from outside: the run-status rule's function records it
@@ -255,7 +279,7 @@ def test_every_call_a_function_made_is_granted_by_its_role(recorded):
             "IssueReceiptFunction", "CloseApplicationFunction", "RecordReturnFunction", "PrepareRejectionFunction",
             "RequestRevisionFunction", "IssuePaymentReferenceFunction", "RecordFixedAssessmentFunction",
             "RecordFailureFunction", "NotificationsRedriveFunction",
-            "DeliveryStatusFunction"} <= called, called
+            "DeliveryStatusFunction", "RecoverClaimsFunction"} <= called, called
 
 
 def test_the_check_refuses_what_a_role_does_not_grant():

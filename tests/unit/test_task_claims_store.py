@@ -90,4 +90,47 @@ def test_a_decided_task_costs_each_history_index_one_write() -> None:
     units = {name: units for name, units in bill.write_units.items() if "/" in name}
     assert units["silastri-unit-tasks/by_decider"] == 1
     assert units["silastri-unit-tasks/by_office_decided"] == 1
-    assert units["silastri-unit-tasks/by_queue"] == 1 and units["silastri-unit-tasks/by_due"] == 1  # it leaves both
+    assert units["silastri-unit-tasks/by_queue"] == 1  # it leaves the queue
+    # its SLA alarm becomes the claims sweeper's (a key change: delete + put), removed when the claim is finished
+    assert units["silastri-unit-tasks/by_due"] == 3
+
+
+def _alarms(office_id: str = "rohil") -> dict[str, str]:
+    """task id → alarm time of the `by_due` entries (SLA alarms and the claims sweeper's)."""
+    return {i.task_id: i.alarm_at for i in dynamo.TaskItem.by_due.query(office_id)}
+
+
+def test_a_claim_moves_the_tasks_alarm_to_its_recovery_and_a_release_gives_the_sla_clock_back() -> None:
+    fresh, reminded, escalated, unclocked = (_open(f"app-{n}") for n in range(4))
+    dynamo.mark_reminded(reminded.task_id, OPENED + timedelta(minutes=50))
+    dynamo.mark_escalated(escalated.task_id, OPENED + timedelta(hours=2))
+    dynamo.TaskItem(task_id=unclocked.task_id).update(actions=[  # a step with no SLA clock
+        dynamo.TaskItem.due_at.remove(), dynamo.TaskItem.remind_at.remove(), dynamo.TaskItem.alarm_at.remove(),
+        dynamo.TaskItem.sla_office.remove()])
+    before = _alarms()
+    assert escalated.task_id not in before and unclocked.task_id not in before
+    recovery = (CLAIMED + dynamo.CLAIM_RECOVERY_AFTER).isoformat(timespec="microseconds")
+    for n, task in enumerate((fresh, reminded, escalated, unclocked)):
+        dynamo.claim_task(task.task_id, f"c{n}", "verified", None, "officer-1", CLAIMED)
+    assert _alarms() == dict.fromkeys(
+        (fresh.task_id, reminded.task_id, escalated.task_id, unclocked.task_id), recovery)
+    assert [t.task_id for t in dynamo.stale_claims("rohil", CLAIMED + dynamo.CLAIM_RECOVERY_AFTER)] != []
+    assert list(dynamo.stale_claims("rohil", CLAIMED + timedelta(minutes=4))) == []
+    assert list(dynamo.tasks_with_alarm("rohil", CLAIMED + timedelta(days=1))) == []  # no SLA alarm while deciding
+    for n, task in enumerate((fresh, reminded, escalated, unclocked)):
+        assert dynamo.release_claim(task.task_id, f"c{n}")
+    # back as they were: the reminder pending, the due time once reminded, none once escalated or without a clock
+    assert _alarms() == {fresh.task_id: before[fresh.task_id], reminded.task_id: before[reminded.task_id]}
+
+
+def test_a_finished_claim_leaves_the_alarm_index_and_a_deferred_one_rings_later() -> None:
+    done, stuck = _open("app-1"), _open("app-2")
+    claimed, _ = dynamo.claim_task(done.task_id, "c1", "verified", None, "officer-1", CLAIMED)
+    dynamo.claim_task(stuck.task_id, "c2", "verified", None, "officer-1", CLAIMED)
+    assert dynamo.finish_claim(claimed, TaskStatus.DECIDED)
+    later = CLAIMED + timedelta(hours=1)
+    assert dynamo.defer_claim_recovery(stuck.task_id, later)
+    assert not dynamo.defer_claim_recovery(done.task_id, later)  # not deciding: nothing to look at again
+    assert _alarms() == {stuck.task_id: later.isoformat(timespec="microseconds")}
+    assert list(dynamo.stale_claims("rohil", later - timedelta(seconds=1))) == []
+    assert [t.task_id for t in dynamo.stale_claims("rohil", later)] == [stuck.task_id]

@@ -133,6 +133,9 @@ ACTIONS = {
     "signing_attempt": "Percobaan tanda tangan BSrE", "signing_outcome_unknown": "Hasil tanda tangan BSrE TIDAK DIKETAHUI",
     "signing_rejected": "Tanda tangan ditolak BSrE", "signing_unavailable": "Layanan BSrE tidak dapat dihubungi",
     "signing_failed": "Tanda tangan BSrE gagal",
+    "decision_void": "Keputusan tidak berlaku (alur kerja sudah tidak menunggu)",
+    "decision_released": "Keputusan tidak selesai diproses — tugas dibuka kembali",
+    "sla_breached": "Melewati waktu standar — dieskalasi",
 }
 
 APPLICATION_STATES = {

@@ -27,6 +27,8 @@ APPLICATIONS_DECIDED = "ApplicationsDecided"  # permit_type, outcome (completed 
 SLA_BREACHES = "SlaBreaches"  # step
 DECISIONS_REFUSED = "DecisionsRefused"  # step: the run no longer waited for the decision
 NOTIFICATIONS_FAILED = "NotificationsFailed"  # channel, kind: a delivery attempt failed (the queue retries it)
+DECISIONS_RECOVERED = "DecisionsRecovered"  # step, result (delivered | released): a claim a dead process left
+DECISIONS_STUCK = "DecisionsStuck"  # step: a claim left deciding that the sweeper could not settle (an operator looks)
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

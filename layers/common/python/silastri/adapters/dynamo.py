@@ -160,10 +160,11 @@ class ByApplicationIndex(GlobalSecondaryIndex["TaskItem"]):
 
 
 class ByDueIndex(GlobalSecondaryIndex["TaskItem"]):
-    """Sparse index of open officer tasks whose SLA clock still has an alarm to ring, by office and the
-    moment of that alarm (`alarm_at`: the 80% reminder, then the due time). A task leaves it when it is
-    claimed or cancelled (`sla_office` removed) or escalated (`alarm_at` removed), so the SLA monitor's
-    query never grows with closed history."""
+    """Sparse index of the tasks with an alarm to ring, by office and the moment of that alarm (`alarm_at`): an
+    open officer task's SLA clock (the 80% reminder, then the due time), and a claimed decision's recovery
+    (`CLAIM_RECOVERY_AFTER` after the claim: a claim still deciding then was left by a process that died). A task
+    leaves it when its claim is finished or it is cancelled (`sla_office` removed) or escalated (`alarm_at`
+    removed), so the SLA monitor's and the claims sweeper's queries never grow with closed history."""
 
     class Meta:
         index_name = "by_due"
@@ -676,13 +677,19 @@ def get_task(task_id: str) -> Task:
         raise NotFoundError("tugas tidak ditemukan", field="task_id") from None
 
 
+#: A claim still deciding this long after it was made was left by a process that died (an API request ends by
+#: 30 s: API Gateway's 29 s, the function's timeout): the claims sweeper (`stale_claims`) settles it.
+CLAIM_RECOVERY_AFTER = timedelta(minutes=5)
+
+
 def claim_task(task_id: str, claim_id: str, outcome: str, note: str | None, actor_id: str, at: datetime,
                details: dict[str, Any] | None = None) -> tuple[Task, str]:
     """Claim the decision: one conditional write open → deciding, by whom, with which outcome.
 
-    Only one claim can ever win; the task leaves the queue. Returns the claimed task as the write left it (the
-    update's ALL_NEW image: no second read) and its token (backend use only). Raises ConflictError when the task
-    is no longer open (decided, being decided or cancelled)."""
+    Only one claim can ever win; the task leaves the queue, and its alarm (`by_due`) is set to `at` +
+    `CLAIM_RECOVERY_AFTER` for the claims sweeper. Returns the claimed task as the write left it (the update's
+    ALL_NEW image: no second read) and its token (backend use only). Raises ConflictError when the task is no longer
+    open (decided, being decided or cancelled)."""
     bind_tables()
     item = TaskItem(task_id=task_id)
     try:
@@ -690,7 +697,8 @@ def claim_task(task_id: str, claim_id: str, outcome: str, note: str | None, acto
             actions=[
                 TaskItem.status.set(TaskStatus.DECIDING.value),
                 TaskItem.queue.remove(),
-                TaskItem.sla_office.remove(),
+                TaskItem.sla_office.set(TaskItem.office_id),
+                TaskItem.alarm_at.set(_key(at + CLAIM_RECOVERY_AFTER)),
                 TaskItem.outcome.set(outcome),
                 *([TaskItem.note.set(note)] if note else []),
                 TaskItem.claimed_by.set(actor_id),
@@ -733,11 +741,22 @@ def release_claim(task_id: str, claim_id: str) -> bool:
     item = TaskItem.get(task_id, consistent_read=True)
     return _update_claim(item, claim_id, [
         TaskItem.status.set(TaskStatus.OPEN.value), TaskItem.queue.set(queue_key(item.office_id, item.role)),
-        *([TaskItem.sla_office.set(item.office_id)] if item.due_at else []),
+        *_sla_alarm_actions(item),
         TaskItem.outcome.remove(), TaskItem.note.remove(), TaskItem.decided_by.remove(),
         TaskItem.decided_at.remove(), TaskItem.claimed_by.remove(), TaskItem.claimed_at.remove(),
         TaskItem.decision_details.remove(), TaskItem.claim_id.remove(),
         TaskItem.decision_effects.remove()])
+
+
+def _sla_alarm_actions(item: TaskItem) -> list[Any]:
+    """The `by_due` entry of a task open again: its SLA clock's next alarm (the reminder, the due time once
+    reminded, none once escalated), or out of the index when it has no SLA clock."""
+    if not item.due_at:
+        return [TaskItem.sla_office.remove(), TaskItem.alarm_at.remove()]
+    if item.escalated_at:
+        return [TaskItem.sla_office.set(item.office_id), TaskItem.alarm_at.remove()]
+    return [TaskItem.sla_office.set(item.office_id),
+            TaskItem.alarm_at.set(item.due_at if item.reminded_at else (item.remind_at or item.due_at))]
 
 
 def task_token_of(task_id: str) -> str | None:
@@ -791,17 +810,36 @@ def void_claim(task: Task, previous: dict[str, Any], attempts: int = 12) -> bool
     raise ConflictError("permohonan sedang diubah oleh pengguna lain; coba lagi")
 
 
-def take_over_claim(task: Task, claim_id: str) -> Task | None:
+def take_over_claim(task: Task, claim_id: str, at: datetime | None = None) -> Task | None:
     """Make a deciding claim this caller's to deliver: one conditional write of a new `claim_id` while the task is
     still deciding under `task.claim_id`, so whoever held the claim before can no longer finish or void it (their
-    conditional writes name the old claim). Returns the task as written, None when the claim is gone (finished,
-    voided, released or taken over by another)."""
+    conditional writes name the old claim); the claims sweeper's alarm moves to `at` (default now) +
+    `CLAIM_RECOVERY_AFTER`. Returns the task as written, None when the claim is gone (finished, voided, released or
+    taken over by another)."""
     bind_tables()
     assert task.claim_id
     item = TaskItem(task_id=task.task_id)
-    if not _update_claim(item, task.claim_id, [TaskItem.claim_id.set(claim_id)]):
+    alarm = _key((at or datetime.now(UTC)) + CLAIM_RECOVERY_AFTER)
+    if not _update_claim(item, task.claim_id, [TaskItem.claim_id.set(claim_id), TaskItem.alarm_at.set(alarm)]):
         return None
     return _task(item)
+
+
+def defer_claim_recovery(task_id: str, until: datetime) -> bool:
+    """Look at a claim the sweeper could not settle again at `until` (its `by_due` alarm); False when the task is
+    no longer deciding."""
+    bind_tables()
+    return _update_if(TaskItem(task_id=task_id), [TaskItem.alarm_at.set(_key(until))],
+                      TaskItem.status == TaskStatus.DECIDING.value)
+
+
+def stale_claims(office_id: str, now: datetime) -> Iterator[Task]:
+    """An office's decisions still deciding past their recovery alarm (`CLAIM_RECOVERY_AFTER` after the claim or
+    the last take-over): left by a process that died. A query on the sparse `by_due` index."""
+    bind_tables()
+    for item in TaskItem.by_due.query(office_id, TaskItem.alarm_at <= _key(now)):
+        if item.status == TaskStatus.DECIDING.value:
+            yield get_task(item.task_id)
 
 
 def record_claim_effects(task_id: str, claim_id: str, effects: dict[str, Any]) -> None:
@@ -814,8 +852,9 @@ def record_claim_effects(task_id: str, claim_id: str, effects: dict[str, Any]) -
 
 
 def _finish_actions(task: Task, status: TaskStatus) -> list[Any]:
-    """The status a claim ends in, and who decided it when (copied from the claim) for the history indexes."""
-    return [TaskItem.status.set(status.value),
+    """The status a claim ends in, and who decided it when (copied from the claim) for the history indexes; out of
+    `by_due` (nothing left to recover)."""
+    return [TaskItem.status.set(status.value), TaskItem.sla_office.remove(), TaskItem.alarm_at.remove(),
             *([TaskItem.decided_by.set(task.decided_by), TaskItem.decided_at.set(_iso(task.decided_at))]
               if task.decided_by and task.decided_at else [])]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..adapters import dynamo, identity
@@ -21,7 +21,7 @@ from ..domain.errors import (
     ValidationError,
 )
 from ..domain.models import Application, ApplicationStatus, Task, TaskStatus
-from ..observability import DECISIONS_REFUSED, count, logger
+from ..observability import DECISIONS_RECOVERED, DECISIONS_REFUSED, DECISIONS_STUCK, count, logger
 from . import sla, timeline
 
 if TYPE_CHECKING:
@@ -240,19 +240,20 @@ def _deliver(task: Task, token: str, effects: dict[str, Any]) -> bool:
 HAND_OVER_AFTER = timedelta(seconds=60)
 
 
-def _hand_over_again(task: Task) -> bool:
+def _hand_over_again(task: Task, now: datetime | None = None) -> bool:
     """A claim left deciding with all its effects made after its hand-over failed (`PendingError`): hand it over
     again with the token it was claimed with. True when it is finished now: the run took it (published), or had
     taken it already and recorded a later step (published). False when nothing can be told (the token is refused and
     the application is still at the step): it stays deciding, never voided here — a refused token may be one the
     run used before failing later — and a run continued at this step is handed it by its opener
-    (`finish_pending_decisions`). Raises PendingError when the run cannot be reached again."""
+    (`finish_pending_decisions`); also False for a claim not `HAND_OVER_AFTER` old at `now` (UTC, default the
+    clock). Raises PendingError when the run cannot be reached again."""
     claim, _details, effects = dynamo.claim_of(task.task_id)
     token = dynamo.task_token_of(task.task_id)
     if claim.status != TaskStatus.DECIDING or not effects.get("complete") or not token or \
-            claim.decided_at is None or now_utc() - claim.decided_at < HAND_OVER_AFTER:
+            claim.decided_at is None or (now or now_utc()) - claim.decided_at < HAND_OVER_AFTER:
         return False  # not stuck (yet): a claim younger than any request may still be on its way
-    taken = dynamo.take_over_claim(claim, uuid.uuid4().hex)  # its first claimer can no longer void it
+    taken = dynamo.take_over_claim(claim, uuid.uuid4().hex, now)  # its first claimer can no longer void it
     if taken is None:
         return False
     claim = taken
@@ -266,6 +267,64 @@ def _hand_over_again(task: Task) -> bool:
         return False  # an ended run is continued by an operator; the step's opener then delivers the claim
     _publish(claim, effects)
     return True
+
+
+#: a claim the sweeper could not settle (the run cannot be reached, or it ended at this step) is looked at again
+#: after this long, and counted as stuck (DECISIONS_STUCK, alarmed) every time
+CLAIM_RECHECK_AFTER = timedelta(hours=1)
+
+
+def recover_stale_claims(now: datetime | None = None) -> dict[str, int]:
+    """The claims sweeper (scheduled): settle every decision still deciding `dynamo.CLAIM_RECOVERY_AFTER` after its
+    claim, i.e. left by a process that died between the claim and its hand-over (an API function that timed out or
+    crashed; on the local runtime a restart also settles them, `finish_pending_decisions`).
+
+    A claim whose effects were not all made is released: undone, the task open again in its queue with its SLA
+    clock, an audit entry saying so. A complete claim is handed over again (`_hand_over_again`): published once the
+    run took it. One that cannot be settled (the run cannot be reached, or it ended at this step: an operator
+    continues it, and the step's opener delivers the claim) stays deciding, is counted (DECISIONS_STUCK) and
+    looked at again after `CLAIM_RECHECK_AFTER`. `now` (UTC) may be given (tests). Returns counts
+    {"delivered": n, "released": n, "stuck": n}."""
+    from ..domain.catalog import default_catalog
+
+    now = now or now_utc()
+    counts = {"delivered": 0, "released": 0, "stuck": 0}
+    for office_id in default_catalog().offices:
+        for task in dynamo.stale_claims(office_id, now):
+            result = _recover_claim(task, now)
+            if result:
+                counts[result] += 1
+    return counts
+
+
+def _recover_claim(task: Task, now: datetime) -> str | None:
+    """Settle one stale claim (`recover_stale_claims`): "delivered", "released", "stuck", or None when it was
+    settled meanwhile by someone else."""
+    claim, _details, effects = dynamo.claim_of(task.task_id)
+    if claim.status != TaskStatus.DECIDING or not claim.claim_id:
+        return None
+    if not effects.get("complete"):  # died while making its effects: nothing was handed over
+        _set_fields(claim.application_id, effects.get("previous") or {})
+        if not dynamo.release_claim(claim.task_id, claim.claim_id):
+            return None
+        timeline.record(claim.application_id, claim.step, "decision_released", "system", task_id=claim.task_id, note=(
+            "Keputusan tidak selesai diproses (prosesnya terhenti); tidak ada yang berlaku. Tugas dibuka kembali."))
+        logger.warning("stale claim released", application_id=claim.application_id, step=claim.step)
+        count(DECISIONS_RECOVERED, step=claim.step, result="released")
+        return "released"
+    # old enough for `_hand_over_again` (HAND_OVER_AFTER < CLAIM_RECOVERY_AFTER): taken over, handed over, published
+    try:
+        if _hand_over_again(claim, now):
+            logger.warning("stale claim delivered", application_id=claim.application_id, step=claim.step)
+            count(DECISIONS_RECOVERED, step=claim.step, result="delivered")
+            return "delivered"
+    except PendingError:
+        pass  # the run cannot be reached now: again later
+    if not dynamo.defer_claim_recovery(claim.task_id, now + CLAIM_RECHECK_AFTER):
+        return None
+    logger.error("stale claim not settled", application_id=claim.application_id, step=claim.step)
+    count(DECISIONS_STUCK, step=claim.step)
+    return "stuck"
 
 
 def decide(principal: Principal, task_id: str, outcome: str, note: str | None, details: dict[str, Any]) -> Task:
