@@ -366,8 +366,11 @@ def decide_settled(principal: Principal, task_id: str, outcome: str, note: str |
         count(DECISIONS_REFUSED, step=task.step)  # e.g. the run ended and its tasks were closed before this
         raise ConflictError("tugas ini sudah ditutup (alur kerja permohonan berhenti atau permohonan ditutup); "
                             "tidak ada yang diubah")
-    if task.status == TaskStatus.DECIDING and _hand_over_again(task):
-        raise ConflictError("tugas ini sudah diputuskan; keputusan sebelumnya sekarang sudah diteruskan")
+    if task.status == TaskStatus.DECIDING:
+        if _hand_over_again(task):
+            raise ConflictError("tugas ini sudah diputuskan; keputusan sebelumnya sekarang sudah diteruskan")
+        raise ConflictError("tugas ini sudah diputuskan; keputusannya sedang diteruskan ke alur kerja dan selesai "
+                            "otomatis dalam beberapa menit")
     if task.status != TaskStatus.OPEN:
         raise ConflictError("tugas ini sudah diputuskan")
     step = step_modules.module(task.step)
