@@ -6,8 +6,10 @@ again — released when its effects were not all made, delivered to the waiting 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -20,13 +22,14 @@ from silastri_local.client import wait_for
 LATER = dynamo.CLAIM_RECOVERY_AFTER + timedelta(seconds=1)
 
 
-def _waiting_at_verification(stack) -> tuple[Application, str]:
-    """An application whose run waits at verification (a real run, started at its recorded step); its task id."""
+def _waiting_at_verification(stack, step: str = "verification", state: str = "Verify",
+                              **fields: Any) -> tuple[Application, str]:
+    """An application whose run waits at `step` (a real run, started at its recorded `state`); its task id."""
     app = Application(application_id=str(uuid.uuid4()), office_id="rokan-hilir", applicant_id="applicant-x",
                       permit_type="izin-operasional-orsos", status=ApplicationStatus.IN_PROGRESS,
                       registration_number=f"REG-2026-{uuid.uuid4().int % 10**6:06d}",
                       form={"organisation_name": "Yayasan Uji"}, created_at=datetime.now(UTC),
-                      submitted_at=datetime.now(UTC), current_step="verification", resume_at="Verify")
+                      submitted_at=datetime.now(UTC), current_step=step, resume_at=state, **fields)
     dynamo.create_application(app)
     runs = stack._resume_runs()
     assert app.application_id in runs.values()
@@ -73,7 +76,7 @@ def test_a_decision_whose_call_died_while_making_its_effects_is_released_and_the
     def died(*args, **kwargs):
         raise RuntimeError("the API function timed out here")
 
-    monkeypatch.setattr(dynamo, "record_claim_effects", died)
+    monkeypatch.setattr(dynamo, "commit_claim", died)
     monkeypatch.setattr(dynamo, "release_claim", died)  # a dead process does not release its claim either
     with pytest.raises(RuntimeError):
         tasks.decide(_verifier(), task_id, "verified", "Berkas terverifikasi", {})
@@ -132,3 +135,125 @@ def test_a_claim_finished_normally_leaves_nothing_for_the_sweeper_and_the_sla_mo
     dynamo.claim_task(approval.task_id, "c-sla", "approved", None, "approver-x", datetime.now(UTC))
     assert not [t for t in dynamo.tasks_with_alarm("rokan-hilir", datetime.now(UTC) + timedelta(days=400))
                 if t.task_id == approval.task_id]
+    assert dynamo.release_claim(approval.task_id, "c-sla")  # nothing left for the sweeps of the tests after this one
+
+
+# Red team round 3 (claims sweeper): the attacks that found bugs, kept.
+
+def test_a_slow_claimer_released_by_the_sweeper_writes_nothing_over_the_decision_made_since(local_stack):
+    """F3: a claimer still alive after the sweeper released its claim (its effects took minutes) must not write its
+    changes, or undo them, over the decision another verifier made on the reopened task."""
+    app, task_id = _waiting_at_verification(local_stack)
+    in_effects, go_on = threading.Event(), threading.Event()
+    real_effects = tasks._effects
+
+    def slow(step, ctx, *args, **kwargs):
+        if ctx.principal.user_id == "verifier-slow":
+            in_effects.set()
+            go_on.wait(30)
+        return real_effects(step, ctx, *args, **kwargs)
+
+    result: dict[str, Any] = {}
+
+    def claimer() -> None:
+        try:
+            tasks.decide(Principal(user_id="verifier-slow", roles={"verifier"}, office_id="rokan-hilir"), task_id,
+                         "verified", "ok", {})
+        except Exception as exc:  # noqa: BLE001 - what it got is the point
+            result["error"] = exc
+
+    tasks._effects = slow
+    try:
+        slow_one = threading.Thread(target=claimer)
+        slow_one.start()
+        assert in_effects.wait(30)
+        assert tasks.recover_stale_claims(datetime.now(UTC) + LATER)["released"] == 1
+        tasks.decide(_verifier(), task_id, "verified", "Berkas terverifikasi", {})  # verifier-x, on the reopened task
+        go_on.set()
+        slow_one.join(30)
+    finally:
+        tasks._effects = real_effects
+        go_on.set()
+    assert "tidak berlaku" in str(result["error"])  # told its decision did not count
+    assert dynamo.get_application(app.application_id, documents=False).verified_by == "verifier-x"
+    assert [(e.step, e.action) for e in dynamo.timeline(app.application_id)].count(("verification", "decided")) == 1, \
+        [(e.step, e.action, e.actor_id) for e in dynamo.timeline(app.application_id)]
+
+
+def test_a_claim_that_became_complete_just_before_the_sweeper_released_it_is_delivered_not_released(
+        local_stack, monkeypatch):
+    """F2: the release is conditional on the claim's changes not being committed."""
+    app, task_id = _waiting_at_verification(local_stack)
+    in_effects, go_on, committed = threading.Event(), threading.Event(), threading.Event()
+    real_effects, real_commit, real_release = tasks._effects, dynamo.commit_claim, dynamo.release_claim
+
+    def slow(*args, **kwargs):
+        in_effects.set()
+        go_on.wait(30)
+        return real_effects(*args, **kwargs)
+
+    def commit(*args, **kwargs):
+        try:
+            return real_commit(*args, **kwargs)
+        finally:
+            committed.set()
+
+    def release_after_the_commit(*args, **kwargs):  # the sweeper read the claim as unfinished a moment earlier
+        go_on.set()
+        committed.wait(30)
+        return real_release(*args, **kwargs)
+
+    monkeypatch.setattr(tasks, "_effects", slow)
+    monkeypatch.setattr(dynamo, "commit_claim", commit)
+    claimer = threading.Thread(target=tasks.decide, args=(_verifier(), task_id, "verified", "ok", {}))
+    claimer.start()
+    assert in_effects.wait(30)
+    monkeypatch.setattr(dynamo, "release_claim", release_after_the_commit)
+    assert tasks.recover_stale_claims(datetime.now(UTC) + LATER)["released"] == 0
+    monkeypatch.setattr(dynamo, "release_claim", real_release)
+    claimer.join(30)
+    assert dynamo.get_task(task_id).status == TaskStatus.DECIDED
+    assert "decision_released" not in _actions(app.application_id)
+    wait_for(lambda: any(t.step == "approval" for t in dynamo.tasks_of_application(app.application_id)) or None,
+             what="approval task")
+
+
+def test_a_withdrawal_whose_call_died_after_the_run_took_it_is_not_reopened(local_stack, monkeypatch):
+    """F4: a withdrawal's claim is complete at once; the run's closing step publishes it, the sweeper leaves it."""
+    from silastri.services import applications
+
+    app, task_id = _waiting_at_verification(local_stack)
+
+    def died(*args, **kwargs):
+        raise RuntimeError("the API function died after the run took the withdrawal")
+
+    monkeypatch.setattr(tasks, "_publish", died)
+    with pytest.raises(RuntimeError):
+        applications.withdraw(Principal(user_id="applicant-x", roles={"applicant"}), app.application_id, "tidak jadi")
+    monkeypatch.undo()
+    wait_for(lambda: dynamo.get_application(app.application_id, documents=False).closed_at or None, what="closed")
+    assert tasks.recover_stale_claims(datetime.now(UTC) + LATER) == {"delivered": 0, "released": 0, "stuck": 0}
+    assert dynamo.get_task(task_id).status == TaskStatus.DECIDED
+    assert dynamo.get_application(app.application_id, documents=False).status == ApplicationStatus.WITHDRAWN
+    assert not [t for t in dynamo.queue("rokan-hilir", "verifier") if t.task_id == task_id]
+
+
+def test_a_resubmission_the_run_never_got_before_its_deadline_is_voided_when_the_application_lapses(
+        local_stack, monkeypatch):
+    """F7: a lapse comes from a deadline, never from a decision: a claim still deciding then was not taken."""
+    app, task_id = _waiting_at_verification(local_stack, "revision", "AwaitRevision", revision_round=1,
+                                            revision_deadline=datetime.now(UTC) + timedelta(seconds=5))
+
+    def died(*args, **kwargs):
+        raise RuntimeError("the API function died before the hand-over")
+
+    monkeypatch.setattr(tasks, "_deliver", died)
+    with pytest.raises(RuntimeError):
+        tasks.decide(Principal(user_id="applicant-x", roles={"applicant"}), task_id, "resubmitted", None, {})
+    monkeypatch.undo()
+    wait_for(lambda: dynamo.get_application(app.application_id, documents=False).closed_at or None,
+             what="lapsed", timeout=60)
+    assert dynamo.get_application(app.application_id, documents=False).status == ApplicationStatus.LAPSED
+    voided = dynamo.get_task(task_id)
+    assert voided.status == TaskStatus.CANCELLED and "decision_void" in _actions(app.application_id)
+    assert tasks.recover_stale_claims(datetime.now(UTC) + LATER) == {"delivered": 0, "released": 0, "stuck": 0}

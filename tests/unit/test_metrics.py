@@ -181,7 +181,7 @@ def test_a_closed_application_is_counted_as_decided_per_permit_type_once(monkeyp
 
     monkeypatch.setattr(automated.dynamo, "get_application", lambda application_id, documents=True: stored["app"])
     monkeypatch.setattr(automated.dynamo, "cancel_open_tasks", lambda application_id: None)
-    monkeypatch.setattr(tasks, "publish_accepted", lambda application_id: None)  # imported where it is used
+    monkeypatch.setattr(tasks, "publish_accepted", lambda application_id, outcome=None: None)  # imported where it is used
     monkeypatch.setattr(automated, "_mark", mark)
     monkeypatch.setattr(automated.timeline, "record", lambda *args, **kwargs: None)
     monkeypatch.setattr(automated.timeline, "notify", lambda *args, **kwargs: None)

@@ -85,7 +85,7 @@ def test_a_decided_task_costs_each_history_index_one_write() -> None:
     task = _open()
     with ddb_billing.billing() as bill:
         claimed, _ = dynamo.claim_task(task.task_id, "c1", "verified", None, "officer-1", CLAIMED)
-        dynamo.record_claim_effects(task.task_id, "c1", {"changes": {}, "complete": True})
+        assert dynamo.commit_claim(claimed, {}, {"changes": {}})
         dynamo.finish_claim(claimed, TaskStatus.DECIDED)
     units = {name: units for name, units in bill.write_units.items() if "/" in name}
     assert units["silastri-unit-tasks/by_decider"] == 1

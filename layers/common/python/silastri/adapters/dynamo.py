@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from pynamodb.attributes import (
     Attribute,
+    BooleanAttribute,
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
@@ -224,6 +225,9 @@ class TaskItem(Model):
     decision_details = JSONAttribute(null=True)
     claim_id = UnicodeAttribute(null=True)  # the winning claim (open → deciding); effects are keyed by it
     decision_effects = JSONAttribute(null=True)  # what the claim produced, to publish once the run accepts it
+    # set with the claim's changes, in one transaction (`commit_claim`): from then on the claim is delivered, never
+    # released (a claim released after it was complete could be delivered by its claimer as well)
+    effects_complete = BooleanAttribute(null=True)
     reminded_at = UnicodeAttribute(null=True)
     # SLA clock (UTC ISO): set when an officer task opens; `sla_office` only while open (sparse `by_due`)
     due_at = UnicodeAttribute(null=True)
@@ -736,16 +740,19 @@ def _update_claim(item: TaskItem, claim_id: str, actions: list[Any]) -> bool:
 def release_claim(task_id: str, claim_id: str) -> bool:
     """Undo a claim whose effects could not be made (deciding → open, back in its queue).
 
-    Conditional on the claim; returns False when the claim is no longer the task's deciding claim."""
+    Conditional on the claim, and on its changes not being committed (`commit_claim`: a complete claim is
+    delivered, never released); returns False, changing nothing, otherwise."""
     bind_tables()
     item = TaskItem.get(task_id, consistent_read=True)
-    return _update_claim(item, claim_id, [
+    return _update_if(item, [
         TaskItem.status.set(TaskStatus.OPEN.value), TaskItem.queue.set(queue_key(item.office_id, item.role)),
         *_sla_alarm_actions(item),
         TaskItem.outcome.remove(), TaskItem.note.remove(), TaskItem.decided_by.remove(),
         TaskItem.decided_at.remove(), TaskItem.claimed_by.remove(), TaskItem.claimed_at.remove(),
         TaskItem.decision_details.remove(), TaskItem.claim_id.remove(),
-        TaskItem.decision_effects.remove()])
+        TaskItem.decision_effects.remove()],
+        (TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == claim_id)
+        & TaskItem.effects_complete.does_not_exist())
 
 
 def _sla_alarm_actions(item: TaskItem) -> list[Any]:
@@ -773,31 +780,55 @@ def void_claim(task: Task, previous: dict[str, Any], attempts: int = 12) -> bool
     value before the claim), in one transaction: a crash leaves both or neither, and the claim is voided only while
     it is still this claim (not finished, not taken over). Returns False, changing nothing, when it no longer is.
     Retries on a concurrent change of the application; raises ConflictError when it keeps changing."""
-    bind_tables()
     assert task.claim_id
+
+    def undo(target: Application) -> None:
+        for name, value in previous.items():
+            setattr(target, name, value)
+
+    return _with_claim(task, undo, _finish_actions(task, TaskStatus.CANCELLED), attempts)
+
+
+def commit_claim(task: Task, changes: dict[str, Any], effects: dict[str, Any], attempts: int = 12) -> bool:
+    """Apply a claim's `changes` (application field → value) and record its `effects` as complete, in one
+    transaction, only while the claim is still this one (deciding under `task.claim_id`): the changes are never on
+    the application without the record of them (and of the values they replaced), and a claim released or taken
+    over meanwhile (the claims sweeper, a resumed run's opener) gets nothing written. Returns False, writing
+    nothing, when the claim is no longer this one. Retries on a concurrent change of the application; raises
+    ConflictError when it keeps changing."""
+    assert task.claim_id
+    actions = [TaskItem.decision_effects.set({**effects, "complete": True}), TaskItem.effects_complete.set(True)]
+    if not changes:
+        bind_tables()
+        return _update_claim(TaskItem(task_id=task.task_id), task.claim_id, actions)
+
+    def apply(target: Application) -> None:
+        for name, value in changes.items():
+            setattr(target, name, value)
+
+    return _with_claim(task, apply, actions, attempts)
+
+
+def _with_claim(task: Task, change: Callable[[Application], None], actions: list[Any], attempts: int) -> bool:
+    """`change` the application and update the task with `actions` in one transaction, conditional on the
+    application's version and on `task` still deciding under its claim; False (nothing written) when it no longer
+    is. An application still holding its documents in its body has them moved to their items first."""
+    bind_tables()
     claim_still = (TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == task.claim_id)
     for attempt in range(attempts):
         item = ApplicationItem.get(task.application_id, consistent_read=True)
-        if (item.body or {}).get("documents"):  # stored before documents had items: moved by update_application
-            def undo(target: Application) -> None:
-                for name, value in previous.items():
-                    setattr(target, name, value)
-
-            if not finish_claim(task, TaskStatus.CANCELLED):
-                return False
-            update_application(task.application_id, undo)
-            return True
+        if (item.body or {}).get("documents"):  # stored before documents had items
+            update_application(task.application_id, lambda target: None)
+            continue
         app = _application(item, documents=False)
-        for name, value in previous.items():
-            setattr(app, name, value)
+        change(app)
         item.body = _body(app)
         for name, value in _attributes(app).items():
             setattr(item, name, value)
         try:
             with _transaction() as transaction:
                 transaction.save(item)
-                transaction.update(TaskItem(task_id=task.task_id), actions=_finish_actions(task, TaskStatus.CANCELLED),
-                                   condition=claim_still)
+                transaction.update(TaskItem(task_id=task.task_id), actions=actions, condition=claim_still)
         except TransactWriteError as exc:
             if not _is_cancelled(exc):
                 raise
@@ -840,15 +871,6 @@ def stale_claims(office_id: str, now: datetime) -> Iterator[Task]:
     for item in TaskItem.by_due.query(office_id, TaskItem.alarm_at <= _key(now)):
         if item.status == TaskStatus.DECIDING.value:
             yield get_task(item.task_id)
-
-
-def record_claim_effects(task_id: str, claim_id: str, effects: dict[str, Any]) -> None:
-    """Keep what the claim produced (document keys, the permit record, earlier values) on the task.
-
-    Raises ConflictError when the claim is no longer deciding."""
-    bind_tables()
-    if not _update_claim(TaskItem(task_id=task_id), claim_id, [TaskItem.decision_effects.set(effects)]):
-        raise ConflictError("tugas ini sudah diputuskan")
 
 
 def _finish_actions(task: Task, status: TaskStatus) -> list[Any]:

@@ -216,7 +216,7 @@ def close_application(event: CloseEvent) -> dict[str, Any]:
     from . import tasks
     status = _FINAL[event.outcome]
     already_closed = dynamo.get_application(event.application_id, documents=False).status == status
-    tasks.publish_accepted(event.application_id)  # the decision that led here, if its API call died after resuming
+    tasks.publish_accepted(event.application_id, event.outcome)  # the decision that led here, if its call died
     dynamo.cancel_open_tasks(event.application_id)
     app = _mark(event.application_id, None, status=status, closed_at=now_utc(), resume_at=None,
                 current_step=None)

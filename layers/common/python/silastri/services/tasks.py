@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -151,11 +152,11 @@ def _set_fields(application_id: str, values: dict[str, Any]) -> None:
     dynamo.update_application(application_id, change, documents=False)  # a step's changes are fields, never documents
 
 
-def _publish(task: Task, effects: dict[str, Any]) -> None:
+def _publish(task: Task, effects: dict[str, Any]) -> bool:
     """The run accepted the decision: make it public (registry, download, status), then close the claim.
 
     Idempotent and safe to run twice at once (the API after resuming, and the next step's opener when the
-    API died in between); the audit entry is written once, by whoever closes the claim."""
+    API died in between); the audit entry is written once, by whoever closes the claim. True for that caller."""
     from ..domain.models import PermitRecord
 
     # effects["changes"] were applied before the run resumed (a complete claim always has them): applying
@@ -169,10 +170,12 @@ def _publish(task: Task, effects: dict[str, Any]) -> None:
 
         signing.clear_unknown(task.application_id)  # a signature is published: an earlier unknown one is settled
     assert task.claim_id
-    if dynamo.finish_claim(task, TaskStatus.DECIDED):
-        logger.info("decision published", application_id=task.application_id, step=task.step, outcome=task.outcome)
-        timeline.notify("step_done", application_id=task.application_id, office_id=task.office_id, role=task.role,
-                        event_id=f"step_done:{task.task_id}", params={"step": task.step, "outcome": task.outcome})
+    if not dynamo.finish_claim(task, TaskStatus.DECIDED):
+        return False
+    logger.info("decision published", application_id=task.application_id, step=task.step, outcome=task.outcome)
+    timeline.notify("step_done", application_id=task.application_id, office_id=task.office_id, role=task.role,
+                    event_id=f"step_done:{task.task_id}", params={"step": task.step, "outcome": task.outcome})
+    return True
 
 
 def _refused(task: Task, effects: dict[str, Any]) -> bool:
@@ -240,33 +243,52 @@ def _deliver(task: Task, token: str, effects: dict[str, Any]) -> bool:
 HAND_OVER_AFTER = timedelta(seconds=60)
 
 
-def _hand_over_again(task: Task, now: datetime | None = None) -> bool:
-    """A claim left deciding with all its effects made after its hand-over failed (`PendingError`): hand it over
-    again with the token it was claimed with. True when it is finished now: the run took it (published), or had
-    taken it already and recorded a later step (published). False when nothing can be told (the token is refused and
-    the application is still at the step): it stays deciding, never voided here — a refused token may be one the
-    run used before failing later — and a run continued at this step is handed it by its opener
-    (`finish_pending_decisions`); also False for a claim not `HAND_OVER_AFTER` old at `now` (UTC, default the
-    clock). Raises PendingError when the run cannot be reached again."""
+def _hand_over_again(task: Task, now: datetime | None = None) -> bool | None:
+    """A claim left deciding with all its effects made after its hand-over failed (`PendingError`) or its caller
+    died: hand it over again with the token it was claimed with. True when it is finished now: the run took it
+    (published), or had taken it already and recorded a later step (published). None when someone else has it (it
+    was finished, or taken over by another settler, which publishes it). False when nothing can be told yet: the claim is not
+    complete, not `HAND_OVER_AFTER` old at `now` (UTC, default the clock), or the token is refused while the
+    application is still at the step (or lapsed, which no decision leads to): it stays deciding, never voided here
+    — a refused token may be one the run used before failing later — and a run continued at this step is handed it
+    by its opener (`finish_pending_decisions`). Raises PendingError when the run cannot be reached again."""
     claim, _details, effects = dynamo.claim_of(task.task_id)
+    if claim.status != TaskStatus.DECIDING:
+        return None
     token = dynamo.task_token_of(task.task_id)
-    if claim.status != TaskStatus.DECIDING or not effects.get("complete") or not token or \
+    if not effects.get("complete") or not token or \
             claim.decided_at is None or (now or now_utc()) - claim.decided_at < HAND_OVER_AFTER:
         return False  # not stuck (yet): a claim younger than any request may still be on its way
     taken = dynamo.take_over_claim(claim, uuid.uuid4().hex, now)  # its first claimer can no longer void it
     if taken is None:
-        return False
+        return None
     claim = taken
     try:
         _hand_over(token, claim)
     except ConflictError:  # taken before (the answer was lost), or the run ended: only moving on tells
-        app = dynamo.get_application(claim.application_id, documents=False)
-        if app.current_step != claim.step:  # a later step's opener recorded it: the run took this decision
-            _publish(claim, effects)
-            return True
+        if _moved_past(claim):  # a later step's opener recorded it: the run took this decision
+            return True if _publish(claim, effects) else None
         return False  # an ended run is continued by an operator; the step's opener then delivers the claim
-    _publish(claim, effects)
-    return True
+    return True if _publish(claim, effects) else None  # None: another settler took it over and publishes it
+
+
+#: how often, a second apart, a refused hand-over looks whether the run has moved past the step: a settler that
+#: took a claim over just after another handed it to the run sees the run's next step recorded a moment later
+MOVE_CHECKS = 3
+
+
+def _moved_past(claim: Task) -> bool:
+    """Whether the application has left the claim's step on a path a decision leads to (not a lapse: only a
+    deadline closes an application as lapsed), looked at `MOVE_CHECKS` times a second apart."""
+    for check in range(MOVE_CHECKS):
+        app = dynamo.get_application(claim.application_id, documents=False)
+        if app.status == ApplicationStatus.LAPSED:
+            return False
+        if app.current_step != claim.step:
+            return True
+        if check < MOVE_CHECKS - 1:
+            time.sleep(1)
+    return False
 
 
 #: a claim the sweeper could not settle (the run cannot be reached, or it ended at this step) is looked at again
@@ -303,10 +325,9 @@ def _recover_claim(task: Task, now: datetime) -> str | None:
     claim, _details, effects = dynamo.claim_of(task.task_id)
     if claim.status != TaskStatus.DECIDING or not claim.claim_id:
         return None
-    if not effects.get("complete"):  # died while making its effects: nothing was handed over
-        _set_fields(claim.application_id, effects.get("previous") or {})
+    if not effects.get("complete"):  # died while making its effects: nothing was changed or handed over
         if not dynamo.release_claim(claim.task_id, claim.claim_id):
-            return None
+            return None  # committed or taken meanwhile: a later sweep hands it over
         timeline.record(claim.application_id, claim.step, "decision_released", "system", task_id=claim.task_id, note=(
             "Keputusan tidak selesai diproses (prosesnya terhenti); tidak ada yang berlaku. Tugas dibuka kembali."))
         logger.warning("stale claim released", application_id=claim.application_id, step=claim.step)
@@ -314,12 +335,15 @@ def _recover_claim(task: Task, now: datetime) -> str | None:
         return "released"
     # old enough for `_hand_over_again` (HAND_OVER_AFTER < CLAIM_RECOVERY_AFTER): taken over, handed over, published
     try:
-        if _hand_over_again(claim, now):
-            logger.warning("stale claim delivered", application_id=claim.application_id, step=claim.step)
-            count(DECISIONS_RECOVERED, step=claim.step, result="delivered")
-            return "delivered"
+        delivered = _hand_over_again(claim, now)
     except PendingError:
-        pass  # the run cannot be reached now: again later
+        delivered = False  # the run cannot be reached now: again later
+    if delivered is None:
+        return None  # finished, or taken over by another settler (the API, a run's opener, another sweep)
+    if delivered:
+        logger.warning("stale claim delivered", application_id=claim.application_id, step=claim.step)
+        count(DECISIONS_RECOVERED, step=claim.step, result="delivered")
+        return "delivered"
     if not dynamo.defer_claim_recovery(claim.task_id, now + CLAIM_RECHECK_AFTER):
         return None
     logger.error("stale claim not settled", application_id=claim.application_id, step=claim.step)
@@ -378,16 +402,17 @@ def decide_settled(principal: Principal, task_id: str, outcome: str, note: str |
     checked = step.validate(ctx)  # the step's own checks, before the claim (nothing changes)
     claim_id = uuid.uuid4().hex
     claimed, token = dynamo.claim_task(task_id, claim_id, outcome, note, principal.user_id, now_utc(), details)
-    effects: dict[str, Any] = {}
     try:
         effects = _effects(step, replace(ctx, task=claimed, app=dynamo.get_application(task.application_id)),
                            checked, claim_id, credentials)
-        _set_fields(app.application_id, effects["changes"])
-        effects["complete"] = True  # a claim is delivered (also after a crash) only with all its effects made
-        dynamo.record_claim_effects(task_id, claim_id, effects)
+        # the changes and the record of them (a claim is delivered, also after a crash, only once complete) in one
+        # write, only while the claim is still this one: the claims sweeper releases a claim left unfinished
+        if not dynamo.commit_claim(claimed, effects["changes"], effects):
+            raise ConflictError("keputusan ini tidak selesai diproses tepat waktu dan tidak berlaku; tugas dibuka "
+                                "kembali, putuskan lagi")
+        effects["complete"] = True
     except BaseException:
-        _set_fields(app.application_id, effects.get("previous") or {})
-        dynamo.release_claim(task_id, claim_id)
+        dynamo.release_claim(task_id, claim_id)  # nothing was changed yet; a no-op once the changes are committed
         raise
     extra: dict[str, Any] = {name: checked[name] for name in step.audit if name in checked}
     extra.update(effects.get("audit") or {})  # what the effects settled (e.g. the permit number assigned)
@@ -422,9 +447,8 @@ def finish_pending_decisions(application_id: str, step_id: str, token: str,
         history = None  # finishing them changes the tasks: the redelivery check below lists them again
     for task, old_token in pending:
         _, _, effects = dynamo.claim_of(task.task_id)
-        if not effects.get("complete"):  # died while making effects: nothing was delivered, open it again
+        if not effects.get("complete"):  # died while making effects: nothing was changed or delivered, open it again
             assert task.claim_id
-            _set_fields(application_id, effects.get("previous") or {})
             dynamo.release_claim(task.task_id, task.claim_id)
             continue
         if task.step == step_id:
@@ -508,12 +532,18 @@ def counter_view(principal: Principal, registration_number: str) -> dict[str, An
     }
 
 
-def publish_accepted(application_id: str) -> None:
+def publish_accepted(application_id: str, outcome: str | None = None) -> None:
     """Publish every complete claim of an application whose run has moved past it (called by the closing
-    step: after the last human step no new task opens to do it). Idempotent."""
+    step with the run's final `outcome`: after the last human step no new task opens to do it). A run that closes
+    the application as lapsed got there by a deadline, not a decision: it took none of them, so they are voided
+    and their changes undone instead. Idempotent."""
     for task, _token in dynamo.deciding_tasks_of(application_id):
         _, _, effects = dynamo.claim_of(task.task_id)
-        if effects.get("complete"):
+        if not effects.get("complete"):
+            continue
+        if outcome == "lapsed":
+            _refused(task, effects)
+        else:
             _publish(task, effects)
 
 
@@ -523,8 +553,12 @@ def withdraw_task(principal: Principal, task: Task, reason: str | None) -> None:
     Claimed like any decision; raises ConflictError if the task is no longer open or the run no longer waits."""
     claim_id = uuid.uuid4().hex
     claimed, token = dynamo.claim_task(task.task_id, claim_id, steps.WITHDRAWN, reason, principal.user_id, now_utc())
+    effects: dict[str, Any] = {"changes": {}, "previous": {}}
+    # complete at once (nothing to make): if this call dies, the claims sweeper delivers it, never releases it
+    if not dynamo.commit_claim(claimed, {}, effects):
+        raise ConflictError("tugas ini sudah diputuskan")
     timeline.record(task.application_id, task.step, "withdrawn", steps.Role.APPLICANT.value, principal.user_id, reason)
-    _deliver(claimed, token, {"changes": {}, "previous": {}, "complete": True})
+    _deliver(claimed, token, {**effects, "complete": True})
 
 
 def queue_view(principal: Principal) -> list[dict[str, Any]]:
