@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -45,7 +46,14 @@ def _up(args: argparse.Namespace) -> int:
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
-    stack.start()
+    try:
+        stack.start()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(f"port {args.port} atau {args.aws_port or 'AWS lokal'} di {stack.host} sudah dipakai proses lain; "
+              "pilih port lain dengan --port / --aws-port", file=sys.stderr)
+        return 2
     assert stack.aws
     print(f"SILASTRI lokal berjalan: {stack.api_url}  (data: {stack.data_dir}; AWS lokal: {stack.aws.endpoint_url})")
     if stack.restored:

@@ -140,6 +140,7 @@ class LocalStack:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._api_server: Any = None
+        self._api_port_hold: Any = None  # the API's port, held while the stack starts (`_hold_port`)
         self._handlers: dict[str, Callable[..., Any]] = {}
         self.restored = False
         self.resumed: list[str] = []
@@ -180,6 +181,10 @@ class LocalStack:
             self._lock_handle = None
 
     def _start(self) -> LocalStack:
+        # the API's port is held from here on: it is served only after the resumed runs wait again, and a port left
+        # free that long was taken by another process's connection now and then (EADDRINUSE at `_start_api`)
+        self._api_port_hold = _hold_port(self.host, self.api_port)
+        self.api_port = int(self._api_port_hold.getsockname()[1])
         self._emf_filter = metrics_capture.install(self.data_dir)  # `silastri metrics` reads what it keeps
         for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}.items():
@@ -194,8 +199,6 @@ class LocalStack:
         if self.persist:
             recovery = self.aws.open_store(self.data_dir)
             self.restored = recovery.restored
-        if self.api_port == 0:
-            self.api_port = _free_port(self.host)
         self.resources = LocalResources(self.template, REGION, {"PublicBaseUrl": self.api_url,
                                                                 "MessagingMode": "local-outbox"})
         self.resources.create_all()
@@ -225,6 +228,9 @@ class LocalStack:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._api_port_hold is not None:
+            self._api_port_hold.close()
+            self._api_port_hold = None
         if self._api_server is not None:
             self._api_server.shutdown()
             self._api_server.server.server_close()
@@ -552,6 +558,9 @@ class LocalStack:
 
         chalice_app: Any = self._resolve("ApiFunction")  # the Chalice app object is the API's handler
         config = Config.create(chalice_stage="local", app_name="silastri", lambda_timeout=30)
+        if self._api_port_hold is not None:
+            self._api_port_hold.close()
+            self._api_port_hold = None
         self._api_server = create_api_server(chalice_app, config, self.host, self.api_port)
         self._spawn(self._api_server.serve_forever, "api")
 
@@ -633,9 +642,16 @@ def parse_rate(expression: str) -> float:
     return int(match.group(1)) * unit
 
 
-def _free_port(host: str) -> int:
+def _hold_port(host: str, port: int) -> Any:
+    """A socket bound to `host:port` (0: a free port), not listening: the port stays this stack's until closed.
+    Raises OSError when the port is taken."""
     import socket
 
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -40,3 +40,18 @@ def test_a_stack_started_after_another_in_one_process_starts_empty(tmp_path):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def test_up_on_a_port_in_use_says_so_and_exits_non_zero(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "silastri_local.cli", "--data-dir", str(tmp_path / "data"), "up",
+                               "--port", str(port), "--no-schedules"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert f"port {port}" in done.stderr and "sudah dipakai" in done.stderr and "Traceback" not in done.stderr
