@@ -38,6 +38,24 @@ def _waiting_at_verification(stack, step: str = "verification", state: str = "Ve
     return app, task.task_id
 
 
+def _dying_at(monkeypatch, places: list[tuple[Any, str]], action: Any) -> None:
+    """Run `action` as a process that dies at each of `places` (module, function name) would: RuntimeError there
+    (and the call raising it), then everything put back."""
+    def died(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the API function died here")
+
+    for module, name in places:
+        monkeypatch.setattr(module, name, died)
+    with pytest.raises(RuntimeError):
+        action()
+    monkeypatch.undo()
+
+
+def _next_step_opens(app: Application, step: str = "approval") -> None:
+    wait_for(lambda: any(t.step == step and t.status == TaskStatus.OPEN
+                         for t in dynamo.tasks_of_application(app.application_id)) or None, what=f"{step} task")
+
+
 def _verifier() -> Principal:
     return Principal(user_id="verifier-x", roles={"verifier"}, office_id="rokan-hilir", name="Verifikator Uji")
 
@@ -49,13 +67,8 @@ def _actions(application_id: str) -> list[str]:
 def test_a_decision_whose_call_died_before_the_hand_over_is_delivered_by_the_sweeper(local_stack, monkeypatch):
     app, task_id = _waiting_at_verification(local_stack)
 
-    def died(*args, **kwargs):
-        raise RuntimeError("the API function timed out here")
-
-    monkeypatch.setattr(tasks, "_deliver", died)
-    with pytest.raises(RuntimeError):
-        tasks.decide(_verifier(), task_id, "verified", "Berkas terverifikasi", {})
-    monkeypatch.undo()
+    _dying_at(monkeypatch, [(tasks, "_deliver")],
+              lambda: tasks.decide(_verifier(), task_id, "verified", "Berkas terverifikasi", {}))
     assert dynamo.get_task(task_id).status == TaskStatus.DECIDING  # claimed, effects made, never handed over
     now = datetime.now(UTC)
 
@@ -63,8 +76,7 @@ def test_a_decision_whose_call_died_before_the_hand_over_is_delivered_by_the_swe
     assert tasks.recover_stale_claims(now + LATER) == {"delivered": 1, "released": 0, "stuck": 0}
     assert dynamo.get_task(task_id).status == TaskStatus.DECIDED
     # the run took it: the next step's task opens, and the decision is not looked at again
-    wait_for(lambda: any(t.step == "approval" and t.status == TaskStatus.OPEN
-                         for t in dynamo.tasks_of_application(app.application_id)) or None, what="approval task")
+    _next_step_opens(app)
     assert dynamo.get_application(app.application_id, documents=False).verified_by == "verifier-x"
     assert tasks.recover_stale_claims(now + 2 * LATER) == {"delivered": 0, "released": 0, "stuck": 0}
 
@@ -73,14 +85,9 @@ def test_a_decision_whose_call_died_while_making_its_effects_is_released_and_the
         local_stack, monkeypatch):
     app, task_id = _waiting_at_verification(local_stack)
 
-    def died(*args, **kwargs):
-        raise RuntimeError("the API function timed out here")
-
-    monkeypatch.setattr(dynamo, "commit_claim", died)
-    monkeypatch.setattr(dynamo, "release_claim", died)  # a dead process does not release its claim either
-    with pytest.raises(RuntimeError):
-        tasks.decide(_verifier(), task_id, "verified", "Berkas terverifikasi", {})
-    monkeypatch.undo()
+    # a dead process does not release its claim either
+    _dying_at(monkeypatch, [(dynamo, "commit_claim"), (dynamo, "release_claim")],
+              lambda: tasks.decide(_verifier(), task_id, "verified", "Berkas terverifikasi", {}))
     assert dynamo.get_task(task_id).status == TaskStatus.DECIDING
     assert not [t for t in dynamo.queue("rokan-hilir", "verifier") if t.task_id == task_id]
 
@@ -92,20 +99,14 @@ def test_a_decision_whose_call_died_while_making_its_effects_is_released_and_the
     # and it is decided again, normally, by whoever picks it up
     decided = tasks.decide(_verifier(), task_id, "verified", "Berkas terverifikasi", {})
     assert decided.status == TaskStatus.DECIDED
-    wait_for(lambda: any(t.step == "approval" for t in dynamo.tasks_of_application(app.application_id)) or None,
-             what="approval task")
+    _next_step_opens(app)
 
 
 def test_a_decision_whose_run_was_stopped_stays_deciding_counted_and_looked_at_again_later(local_stack, monkeypatch):
     app, task_id = _waiting_at_verification(local_stack)
 
-    def died(*args, **kwargs):
-        raise RuntimeError("the API function timed out here")
-
-    monkeypatch.setattr(tasks, "_deliver", died)
-    with pytest.raises(RuntimeError):
-        tasks.decide(_verifier(), task_id, "verified", "Berkas terverifikasi", {})
-    monkeypatch.undo()
+    _dying_at(monkeypatch, [(tasks, "_deliver")],
+              lambda: tasks.decide(_verifier(), task_id, "verified", "Berkas terverifikasi", {}))
     arn = os.environ["STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:")
     name = dynamo.get_application(app.application_id, documents=False).execution_name
     sfn = boto3.client("stepfunctions")
@@ -214,8 +215,7 @@ def test_a_claim_that_became_complete_just_before_the_sweeper_released_it_is_del
     claimer.join(30)
     assert dynamo.get_task(task_id).status == TaskStatus.DECIDED
     assert "decision_released" not in _actions(app.application_id)
-    wait_for(lambda: any(t.step == "approval" for t in dynamo.tasks_of_application(app.application_id)) or None,
-             what="approval task")
+    _next_step_opens(app)
 
 
 def test_a_withdrawal_whose_call_died_after_the_run_took_it_is_not_reopened(local_stack, monkeypatch):
@@ -224,13 +224,9 @@ def test_a_withdrawal_whose_call_died_after_the_run_took_it_is_not_reopened(loca
 
     app, task_id = _waiting_at_verification(local_stack)
 
-    def died(*args, **kwargs):
-        raise RuntimeError("the API function died after the run took the withdrawal")
-
-    monkeypatch.setattr(tasks, "_publish", died)
-    with pytest.raises(RuntimeError):
-        applications.withdraw(Principal(user_id="applicant-x", roles={"applicant"}), app.application_id, "tidak jadi")
-    monkeypatch.undo()
+    applicant = Principal(user_id="applicant-x", roles={"applicant"})
+    _dying_at(monkeypatch, [(tasks, "_publish")],
+              lambda: applications.withdraw(applicant, app.application_id, "tidak jadi"))
     wait_for(lambda: dynamo.get_application(app.application_id, documents=False).closed_at or None, what="closed")
     assert tasks.recover_stale_claims(datetime.now(UTC) + LATER) == {"delivered": 0, "released": 0, "stuck": 0}
     assert dynamo.get_task(task_id).status == TaskStatus.DECIDED
@@ -244,13 +240,9 @@ def test_a_resubmission_the_run_never_got_before_its_deadline_is_voided_when_the
     app, task_id = _waiting_at_verification(local_stack, "revision", "AwaitRevision", revision_round=1,
                                             revision_deadline=datetime.now(UTC) + timedelta(seconds=5))
 
-    def died(*args, **kwargs):
-        raise RuntimeError("the API function died before the hand-over")
-
-    monkeypatch.setattr(tasks, "_deliver", died)
-    with pytest.raises(RuntimeError):
-        tasks.decide(Principal(user_id="applicant-x", roles={"applicant"}), task_id, "resubmitted", None, {})
-    monkeypatch.undo()
+    applicant = Principal(user_id="applicant-x", roles={"applicant"})
+    _dying_at(monkeypatch, [(tasks, "_deliver")],
+              lambda: tasks.decide(applicant, task_id, "resubmitted", None, {}))
     wait_for(lambda: dynamo.get_application(app.application_id, documents=False).closed_at or None,
              what="lapsed", timeout=60)
     assert dynamo.get_application(app.application_id, documents=False).status == ApplicationStatus.LAPSED
