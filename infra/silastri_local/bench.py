@@ -638,6 +638,15 @@ def unmet_reasons(result: dict[str, Any], rows: list[dict[str, Any]] | None = No
             f"{sfn / GOALS['cost_usd']:.0%} of the goal (Express workflows cannot wait for a task token); "
             f"API Gateway {result['api_gateway'].upper()} ${float(costs.get('api_gateway') or 0):.6f} for "
             f"{per['api_requests']:.0f} requests; DynamoDB ${float(costs.get('dynamodb') or 0):.6f}")
+        prices = result.get("prices_usd") or {}
+        if prices.get("sfn_transition") and prices.get("ddb_write_unit"):
+            floor = (GOALS["transitions"] * float(prices["sfn_transition"])
+                     + GOALS["write_units"] * float(prices["ddb_write_unit"]))
+            if floor > GOALS["cost_usd"]:
+                reasons.append(
+                    f"cost: the transition and write-unit goals met exactly already cost ${floor:.6f} "
+                    f"({GOALS['transitions']} transitions + {GOALS['write_units']} write units), above the cost goal "
+                    f"${GOALS['cost_usd']:g}: with Standard workflows the three goals cannot all be met")
     if "DynamoDB write units per permit" in missed:
         tables: dict[str, list[float]] = {}
         for name, units in (per.get("dynamodb_write_units_by_table") or {}).items():

@@ -48,3 +48,13 @@ def test_a_met_goal_has_no_reason() -> None:
     text = "\n".join(unmet_reasons(cheap))
     assert "cost:" not in text and "write units:" not in text
     assert "cold import:" in text  # still not met
+
+
+def test_the_cost_goal_is_shown_out_of_reach_of_the_transition_and_write_unit_goals() -> None:
+    priced = copy.deepcopy(RESULT)
+    priced["prices_usd"] = {"sfn_transition": 0.025 / 1000, "ddb_write_unit": 0.625 / 1_000_000}
+    text = "\n".join(unmet_reasons(priced))
+    assert "already cost $0.000450 (13 transitions + 200 write units), above the cost goal $0.00035" in text
+    cheaper = copy.deepcopy(priced)
+    cheaper["prices_usd"]["sfn_transition"] = 0.01 / 1000  # a price at which the goals fit together: no such line
+    assert "cannot all be met" not in "\n".join(unmet_reasons(cheaper))
