@@ -15,6 +15,7 @@ import boto3
 import pytest
 from silastri.adapters import dynamo
 from silastri.adapters.identity import Principal
+from silastri.domain.errors import ConflictError
 from silastri.domain.models import Application, ApplicationStatus, TaskStatus
 from silastri.services import tasks
 from silastri_local.client import wait_for
@@ -249,3 +250,72 @@ def test_a_resubmission_the_run_never_got_before_its_deadline_is_voided_when_the
     voided = dynamo.get_task(task_id)
     assert voided.status == TaskStatus.CANCELLED and "decision_void" in _actions(app.application_id)
     assert tasks.recover_stale_claims(datetime.now(UTC) + LATER) == {"delivered": 0, "released": 0, "stuck": 0}
+
+
+# Red team round 4 (the claim's commit), the attacks that found bugs, kept.
+
+def test_a_decision_whose_caller_died_right_after_its_commit_is_published_with_its_audit_entry(
+        local_stack, monkeypatch):
+    """R4-F1: the audit entry is kept with the claim; whoever publishes a claim whose caller died writes it."""
+    app, task_id = _waiting_at_verification(local_stack)
+    real_commit = dynamo.commit_claim
+
+    def lost(*args, **kwargs):
+        real_commit(*args, **kwargs)
+        raise ConnectionResetError("the answer of the committed transaction was lost")
+
+    monkeypatch.setattr(dynamo, "commit_claim", lost)
+    with pytest.raises(ConnectionResetError):
+        tasks.decide(_verifier(), task_id, "verified", "Berkas sah", {})
+    monkeypatch.undo()
+    assert "decided" not in _actions(app.application_id)
+    assert tasks.recover_stale_claims(datetime.now(UTC) + LATER)["delivered"] == 1
+    _next_step_opens(app)
+    decided = [e for e in dynamo.timeline(app.application_id) if e.action == "decided"]
+    assert [(e.actor_id, e.note, e.details["outcome"], e.details["task_id"]) for e in decided] == [
+        ("verifier-x", "Berkas sah", "verified", task_id)]
+
+
+def _lapsing(stack) -> tuple[Application, str]:
+    """An application waiting for the applicant's revision, whose deadline passes in 4 s (the run then lapses)."""
+    app, task_id = _waiting_at_verification(stack, "revision", "AwaitRevision", revision_round=1,
+                                            revision_deadline=datetime.now(UTC) + timedelta(seconds=4))
+    return app, task_id
+
+
+def _after_the_lapse(app: Application) -> None:
+    wait_for(lambda: dynamo.get_application(app.application_id, documents=False).closed_at or None,
+             what="lapsed", timeout=60)
+
+
+def test_a_withdrawal_the_lapse_voided_is_refused_and_the_application_stays_lapsed(local_stack, monkeypatch):
+    """R4-F2: a hand-over refused after the run voided the claim (a deadline closed it) is a conflict, not a
+    delivery by someone else."""
+    from silastri.services import applications
+
+    app, _task_id = _lapsing(local_stack)
+    real = tasks._hand_over
+
+    def after_the_deadline(token, task):
+        _after_the_lapse(app)
+        return real(token, task)
+
+    monkeypatch.setattr(tasks, "_hand_over", after_the_deadline)
+    with pytest.raises(ConflictError, match="tidak berlaku"):
+        applications.withdraw(Principal(user_id="applicant-x", roles={"applicant"}), app.application_id, "tidak jadi")
+    assert dynamo.get_application(app.application_id, documents=False).status == ApplicationStatus.LAPSED
+
+
+def test_a_claim_released_after_its_application_lapsed_does_not_reopen_the_task(local_stack, monkeypatch):
+    """R4-F4: a task released on an application closed meanwhile is cancelled, not left open."""
+    app, task_id = _lapsing(local_stack)
+
+    def fails_after_the_deadline(*args, **kwargs):
+        _after_the_lapse(app)
+        raise RuntimeError("storage error while making the effects")
+
+    monkeypatch.setattr(tasks, "_effects", fails_after_the_deadline)
+    with pytest.raises(RuntimeError):
+        tasks.decide(Principal(user_id="applicant-x", roles={"applicant"}), task_id, "resubmitted", None, {})
+    assert dynamo.get_task(task_id).status == TaskStatus.CANCELLED
+    assert dynamo.open_task_of(app.application_id) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import replace
@@ -152,6 +153,46 @@ def _set_fields(application_id: str, values: dict[str, Any]) -> None:
     dynamo.update_application(application_id, change, documents=False)  # a step's changes are fields, never documents
 
 
+def _entry(action: str, actor_role: str, actor_id: str | None, note: str | None, **details: Any) -> dict[str, Any]:
+    """A decision's audit entry as kept with its claim (`_record_entry` writes it); dates as ISO text, as the
+    audit trail stores them."""
+    details = json.loads(json.dumps(details, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)))
+    return {"action": action, "actor_role": actor_role, "actor_id": actor_id, "note": note, "details": details}
+
+
+def _record_entry(task: Task, effects: dict[str, Any], fresh: bool = False) -> None:
+    """Write the claim's audit entry (kept with it since its commit): by its caller right after the commit (`fresh`:
+    written without looking), else — by whoever publishes a claim whose caller died before writing it — unless the
+    trail has it already (one Query)."""
+    entry = effects.get("entry")
+    if not entry or effects.get("entry_recorded"):
+        return
+    details = dict(entry.get("details") or {})
+    if not fresh and timeline.recorded(task.application_id, entry["action"], task_id=task.task_id):
+        effects["entry_recorded"] = True
+        return
+    details.setdefault("task_id", task.task_id)
+    timeline.record(task.application_id, task.step, entry["action"], entry["actor_role"], entry.get("actor_id"),
+                    entry.get("note"), **details)
+    effects["entry_recorded"] = True
+
+
+def _release(task: Task, audited: bool = True) -> bool:
+    """Release a claim whose changes were not committed (`dynamo.release_claim`): the task is open again, with an
+    audit entry when `audited` (a settler's release; a caller that failed says so to its user). A task released on an
+    application closed meanwhile (its run ended while the claim was being made) is cancelled, not left open.
+    False when the claim is no longer releasable (committed, finished, taken over)."""
+    assert task.claim_id
+    if not dynamo.release_claim(task.task_id, task.claim_id):
+        return False
+    if audited:
+        timeline.record(task.application_id, task.step, "decision_released", "system", task_id=task.task_id, note=(
+            "Keputusan tidak selesai diproses (prosesnya terhenti); tidak ada yang berlaku. Tugas dibuka kembali."))
+    if dynamo.get_application(task.application_id, documents=False).status in CLOSED_STATUSES:
+        dynamo.cancel_open_tasks(task.application_id)
+    return True
+
+
 def _publish(task: Task, effects: dict[str, Any]) -> bool:
     """The run accepted the decision: make it public (registry, download, status), then close the claim.
 
@@ -161,6 +202,7 @@ def _publish(task: Task, effects: dict[str, Any]) -> bool:
 
     # effects["changes"] were applied before the run resumed (a complete claim always has them): applying
     # them again here could overwrite what the run's next steps have written since.
+    _record_entry(task, effects)  # the decision's audit entry, if its caller died before writing it
     if effects.get("permit"):
         from . import permits
 
@@ -229,7 +271,8 @@ def _deliver(task: Task, token: str, effects: dict[str, Any]) -> bool:
     try:
         _hand_over(token, task)
     except ConflictError:
-        if _refused(task, effects):
+        if _refused(task, effects) or dynamo.get_task(task.task_id).status == TaskStatus.CANCELLED:
+            # voided here, or already (the run closed the application by a deadline meanwhile, `publish_accepted`)
             raise ConflictError("alur kerja permohonan ini sudah berhenti; keputusan tidak berlaku dan tidak ada "
                                 "yang diterbitkan") from None
         logger.info("decision delivered by the resumed run", application_id=task.application_id, step=task.step)
@@ -326,10 +369,8 @@ def _recover_claim(task: Task, now: datetime) -> str | None:
     if claim.status != TaskStatus.DECIDING or not claim.claim_id:
         return None
     if not effects.get("complete"):  # died while making its effects: nothing was changed or handed over
-        if not dynamo.release_claim(claim.task_id, claim.claim_id):
+        if not _release(claim):
             return None  # committed or taken meanwhile: a later sweep hands it over
-        timeline.record(claim.application_id, claim.step, "decision_released", "system", task_id=claim.task_id, note=(
-            "Keputusan tidak selesai diproses (prosesnya terhenti); tidak ada yang berlaku. Tugas dibuka kembali."))
         logger.warning("stale claim released", application_id=claim.application_id, step=claim.step)
         count(DECISIONS_RECOVERED, step=claim.step, result="released")
         return "released"
@@ -405,6 +446,14 @@ def decide_settled(principal: Principal, task_id: str, outcome: str, note: str |
     try:
         effects = _effects(step, replace(ctx, task=claimed, app=dynamo.get_application(task.application_id)),
                            checked, claim_id, credentials)
+        extra: dict[str, Any] = {name: checked[name] for name in step.audit if name in checked}
+        extra.update(effects.get("audit") or {})  # what the effects settled (e.g. the permit number assigned)
+        if principal.acting:
+            extra["acting"] = "Plt."  # an acting head decides in their own name, marked as Plt.
+        extra.update(sla.actual_vs_standard(claimed, claimed.decided_at or now_utc()))
+        # the audit entry is kept with the claim: whoever publishes a claim whose caller died writes it
+        effects["entry"] = _entry("decided", task.role, principal.user_id, note, outcome=outcome, task_id=task_id,
+                                  actor_name=("Plt. " if principal.acting else "") + (principal.name or ""), **extra)
         # the changes and the record of them (a claim is delivered, also after a crash, only once complete) in one
         # write, only while the claim is still this one: the claims sweeper releases a claim left unfinished
         if not dynamo.commit_claim(claimed, effects["changes"], effects):
@@ -412,15 +461,9 @@ def decide_settled(principal: Principal, task_id: str, outcome: str, note: str |
                                 "kembali, putuskan lagi")
         effects["complete"] = True
     except BaseException:
-        dynamo.release_claim(task_id, claim_id)  # nothing was changed yet; a no-op once the changes are committed
+        _release(claimed, audited=False)  # nothing was changed yet; a no-op once the changes are committed
         raise
-    extra: dict[str, Any] = {name: checked[name] for name in step.audit if name in checked}
-    extra.update(effects.get("audit") or {})  # what the effects settled (e.g. the permit number assigned)
-    if principal.acting:
-        extra["acting"] = "Plt."  # an acting head decides in their own name, marked as Plt.
-    extra.update(sla.actual_vs_standard(claimed, claimed.decided_at or now_utc()))
-    timeline.record(app.application_id, task.step, "decided", task.role, principal.user_id, note, outcome=outcome,
-                    task_id=task_id, actor_name=("Plt. " if principal.acting else "") + (principal.name or ""), **extra)
+    _record_entry(claimed, effects, fresh=True)
     published = _deliver(claimed, token, effects)
     logger.info("task decided", application_id=app.application_id, step=task.step, outcome=outcome)
     decided = claimed.model_copy(update={"status": TaskStatus.DECIDED}) if published else dynamo.get_task(task_id)
@@ -448,8 +491,7 @@ def finish_pending_decisions(application_id: str, step_id: str, token: str,
     for task, old_token in pending:
         _, _, effects = dynamo.claim_of(task.task_id)
         if not effects.get("complete"):  # died while making effects: nothing was changed or delivered, open it again
-            assert task.claim_id
-            dynamo.release_claim(task.task_id, task.claim_id)
+            _release(task)
             continue
         if task.step == step_id:
             # taken over first: a claimer still alive (its token is the dead run's) can then neither void it nor
@@ -553,11 +595,12 @@ def withdraw_task(principal: Principal, task: Task, reason: str | None) -> None:
     Claimed like any decision; raises ConflictError if the task is no longer open or the run no longer waits."""
     claim_id = uuid.uuid4().hex
     claimed, token = dynamo.claim_task(task.task_id, claim_id, steps.WITHDRAWN, reason, principal.user_id, now_utc())
-    effects: dict[str, Any] = {"changes": {}, "previous": {}}
+    effects: dict[str, Any] = {"changes": {}, "previous": {},
+                               "entry": _entry("withdrawn", steps.Role.APPLICANT.value, principal.user_id, reason)}
     # complete at once (nothing to make): if this call dies, the claims sweeper delivers it, never releases it
     if not dynamo.commit_claim(claimed, {}, effects):
         raise ConflictError("tugas ini sudah diputuskan")
-    timeline.record(task.application_id, task.step, "withdrawn", steps.Role.APPLICANT.value, principal.user_id, reason)
+    _record_entry(claimed, effects, fresh=True)
     _deliver(claimed, token, {**effects, "complete": True})
 
 
