@@ -20,6 +20,11 @@ saw `Cause: null`; AWS keeps it. And moto accepted SendTaskFailure for the token
 through every run, SendTaskSuccess through the running ones only); AWS refuses it. The workflow resumes decisions that leave the normal path with a named error
 and the decision's JSON as the cause (adapters.workflow.resume): `install()` passes the cause on.
 
+A wait on a task token that ended (its decision taken, timed out, or interrupted) left its token open in moto:
+a SendTaskSuccess for it was still accepted while the run went on in later states (e.g. closing the application
+as lapsed after the revision wait timed out), and again after it was used. AWS refuses a spent token
+(TaskTimedOut / TaskDoesNotExist). `install()` closes each callback token once its state is over.
+
 Pinned by tests/contract/test_sfn_gaps.py.
 """
 
@@ -107,6 +112,9 @@ def _send_task_failure_with_cause(self: Any) -> Any:
 
 def install() -> None:
     """Patch moto's Step Functions interpreter (idempotent, process-wide)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+        StateTaskServiceCallback,
+    )
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
         StateTaskServiceSfn,
     )
@@ -122,6 +130,9 @@ def install() -> None:
             StateTaskServiceSfn._normalise_parameters = _normalise_sfn_parameters  # type: ignore[method-assign]
             _ORIGINAL["sfn_response"] = StateTaskServiceSfn._normalise_response
             StateTaskServiceSfn._normalise_response = _normalise_sfn_response  # type: ignore[method-assign]
+        if "callback_eval" not in _ORIGINAL:
+            _ORIGINAL["callback_eval"] = StateTaskServiceCallback._eval_body
+            StateTaskServiceCallback._eval_body = _close_spent_tokens  # type: ignore[method-assign]
         if "stop" not in _ORIGINAL:
             _ORIGINAL["stop"] = Execution.stop
             Execution.stop = _stop_and_wake  # type: ignore[method-assign]
@@ -129,5 +140,18 @@ def install() -> None:
             BaseExecutionWorkerCommunication._reflect_execution_status = _reflect_stopped  # type: ignore[method-assign]
 
 
+def _close_spent_tokens(self: Any, env: Any) -> None:
+    pool = env.callback_pool_manager
+    before = set(pool._pool)
+    try:
+        _ORIGINAL["callback_eval"](self, env)
+    finally:
+        # the token this state waited on is spent, whichever way the state ended: out of the pool, a later
+        # SendTaskSuccess/Failure for it is answered InvalidToken (moto's own consumer-error path answers 500)
+        for token in set(pool._pool) - before:
+            pool._pool.pop(token, None)
+
+
 def installed() -> bool:
-    return "stop" in _ORIGINAL and "sfn_normalise" in _ORIGINAL and "task_failure" in _ORIGINAL
+    return ("stop" in _ORIGINAL and "sfn_normalise" in _ORIGINAL and "task_failure" in _ORIGINAL
+            and "callback_eval" in _ORIGINAL)

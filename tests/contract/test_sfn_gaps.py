@@ -144,3 +144,34 @@ def test_a_run_can_continue_as_a_new_execution_of_its_own_machine(sfn):
     second = wait(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(
         sfn.describe_execution(executionArn=output["ExecutionArn"])))
     assert second["status"] == "SUCCEEDED" and json.loads(second["input"]) == {"generation": 1}
+
+
+def _lingering(timeout_seconds: int) -> dict[str, Any]:
+    """A wait on a token (timing out after `timeout_seconds`, caught), then 5 s more of the same run."""
+    definition = machine("keep_token")
+    definition["States"]["Await"].update(TimeoutSeconds=timeout_seconds, Next="Linger", Catch=[
+        {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "Linger"}])
+    del definition["States"]["Await"]["End"]
+    definition["States"]["Linger"] = {"Type": "Wait", "Seconds": 5, "End": True}
+    return definition
+
+
+@pytest.mark.parametrize("spent", ["timed_out", "used"])
+def test_a_spent_token_is_refused_while_its_run_goes_on(sfn, spent):
+    """AWS refuses a token whose wait is over: a lapse's timed-out revision, a decision handed over twice."""
+    arn = sfn.create_state_machine(name=f"gaps-spent-{spent}", roleArn=ROLE, definition=json.dumps(
+        _lingering(1 if spent == "timed_out" else 60)))["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=arn, name=f"app-{spent}", input=json.dumps({"app": f"app-{spent}"}))
+    token = wait(lambda: TOKENS.get(f"app-{spent}"))
+    if spent == "used":
+        sfn.send_task_success(taskToken=token, output="{}")
+
+    def lingering() -> bool:
+        history = sfn.get_execution_history(executionArn=run["executionArn"])["events"]
+        return any(e["type"] == "WaitStateEntered" for e in history)
+
+    wait(lingering, timeout=10)
+    assert sfn.describe_execution(executionArn=run["executionArn"])["status"] == "RUNNING"
+    with pytest.raises(ClientError) as refused:
+        sfn.send_task_success(taskToken=token, output="{}")
+    assert refused.value.response["Error"]["Code"] in ("InvalidToken", "TaskDoesNotExist", "TaskTimedOut")

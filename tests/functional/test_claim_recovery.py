@@ -319,3 +319,22 @@ def test_a_claim_released_after_its_application_lapsed_does_not_reopen_the_task(
         tasks.decide(Principal(user_id="applicant-x", roles={"applicant"}), task_id, "resubmitted", None, {})
     assert dynamo.get_task(task_id).status == TaskStatus.CANCELLED
     assert dynamo.open_task_of(app.application_id) is None
+
+
+def test_a_hand_over_whose_answer_was_lost_is_published_not_voided(local_stack, monkeypatch):
+    """Red team round 5 F2: SendTaskSuccess reached the run, its answer was lost and the SDK's retry was refused
+    (the token is spent): the run took the decision, so it is published, never voided."""
+    from silastri.adapters import workflow
+
+    app, task_id = _waiting_at_verification(local_stack)
+    real = workflow.resume
+
+    def answer_lost(token, output, error=None):
+        real(token, output, error=error)
+        raise ConflictError("the workflow is no longer waiting for this task")  # what the retry is told
+
+    monkeypatch.setattr(workflow, "resume", answer_lost)
+    assert tasks.decide(_verifier(), task_id, "verified", "Berkas sah", {}).status == TaskStatus.DECIDED
+    _next_step_opens(app)
+    assert dynamo.get_application(app.application_id, documents=False).verified_by == "verifier-x"
+    assert "decision_void" not in _actions(app.application_id)

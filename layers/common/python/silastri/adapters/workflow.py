@@ -34,3 +34,17 @@ def resume(task_token: str, output: dict[str, Any], error: str | None = None) ->
             sfn.send_task_failure(taskToken=task_token, error=error, cause=json.dumps(output))
     except (sfn.exceptions.TaskDoesNotExist, sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken) as exc:
         raise ConflictError("the workflow is no longer waiting for this task") from exc
+
+
+def run_status(execution_name: str) -> str | None:
+    """The status of this state machine's run `execution_name` (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED),
+    None when it is unknown (no such run, or no state machine configured for this function)."""
+    arn = get_settings().state_machine_arn
+    if not arn or not execution_name:
+        return None
+    sfn = client("stepfunctions")
+    try:
+        return str(sfn.describe_execution(executionArn=f"{arn.replace(':stateMachine:', ':execution:')}:{execution_name}")
+                   ["status"])
+    except sfn.exceptions.ExecutionDoesNotExist:
+        return None

@@ -217,9 +217,11 @@ def close_application(event: CloseEvent) -> dict[str, Any]:
     status = _FINAL[event.outcome]
     already_closed = dynamo.get_application(event.application_id, documents=False).status == status
     tasks.publish_accepted(event.application_id, event.outcome)  # the decision that led here, if its call died
-    dynamo.cancel_open_tasks(event.application_id)
     app = _mark(event.application_id, None, status=status, closed_at=now_utc(), resume_at=None,
                 current_step=None)
+    # after the status: a claim released meanwhile (tasks._release) sees the application closed and cancels its
+    # task itself, or is released before this and cancelled here
+    dynamo.cancel_open_tasks(event.application_id)
     timeline.record(app.application_id, "closed", event.outcome, "system")
     timeline.notify(f"closed_{event.outcome}", application_id=app.application_id,
                     registration_number=app.registration_number, user_id=app.applicant_id,

@@ -266,11 +266,24 @@ def _hand_over(token: str, task: Task) -> None:
 
 
 def _deliver(task: Task, token: str, effects: dict[str, Any]) -> bool:
-    """Resume the run with the claimed decision, then publish (True); if the run refuses, void the claim — unless
-    a resumed run took the claim over meanwhile: it delivers and publishes it, no error (False)."""
+    """Resume the run with the claimed decision, then publish (True). A refused hand-over is a decision the run took
+    already when the application has moved past the step (a lost answer, retried: published, True), or when the
+    run still runs (PendingError: settled by the run's next opener or the claims sweeper); otherwise the run ended
+    without it: the claim is voided and ConflictError raised — unless a resumed run took the claim over meanwhile:
+    it delivers and publishes it, no error (False)."""
     try:
         _hand_over(token, task)
     except ConflictError:
+        if dynamo.get_task(task.task_id).status != TaskStatus.CANCELLED:  # not voided already (a lapse)
+            if _moved_past(task):  # the run took it and went on: its answer was lost (a retry is refused)
+                _publish(task, effects)
+                return True
+            from ..adapters import workflow
+
+            lapsed = dynamo.get_application(task.application_id, documents=False).status == ApplicationStatus.LAPSED
+            if not lapsed and workflow.run_status(task.execution_name) == "RUNNING":  # took it; not void here
+                raise PendingError("keputusan sudah tercatat dan diteruskan ke alur kerja; penyelesaiannya "
+                                   "dilakukan otomatis dalam beberapa menit") from None
         if _refused(task, effects) or dynamo.get_task(task.task_id).status == TaskStatus.CANCELLED:
             # voided here, or already (the run closed the application by a deadline meanwhile, `publish_accepted`)
             raise ConflictError("alur kerja permohonan ini sudah berhenti; keputusan tidak berlaku dan tidak ada "
