@@ -302,9 +302,9 @@ HAND_OVER_AFTER = timedelta(seconds=60)
 def _hand_over_again(task: Task, now: datetime | None = None) -> bool | None:
     """A claim left deciding with all its effects made after its hand-over failed (`PendingError`) or its caller
     died: hand it over again with the token it was claimed with. True when it is finished now: the run took it
-    (published), or had taken it already and recorded a later step (published). None when someone else has it (it
-    was finished, or taken over by another settler, which publishes it). False when nothing can be told yet: the claim is not
-    complete, not `HAND_OVER_AFTER` old at `now` (UTC, default the clock), or the token is refused while the
+    (published), or had taken it already and recorded a later step (published). None when someone else has it
+    (finished, or taken over by another settler, which publishes it). False when nothing can be told yet: the claim
+    is not complete, not `HAND_OVER_AFTER` old at `now` (UTC, default the clock), or the token is refused while the
     application is still at the step (or lapsed, which no decision leads to): it stays deciding, never voided here
     — a refused token may be one the run used before failing later — and a run continued at this step is handed it
     by its opener (`finish_pending_decisions`). Raises PendingError when the run cannot be reached again."""
@@ -357,8 +357,8 @@ def recover_stale_claims(now: datetime | None = None) -> dict[str, int]:
     claim, i.e. left by a process that died between the claim and its hand-over (an API function that timed out or
     crashed; on the local runtime a restart also settles them, `finish_pending_decisions`).
 
-    A claim whose effects were not all made is released: undone, the task open again in its queue with its SLA
-    clock, an audit entry saying so. A complete claim is handed over again (`_hand_over_again`): published once the
+    A claim whose changes were not committed is released (nothing of it was changed): the task open again in its
+    queue with its SLA clock, an audit entry saying so. A complete claim is handed over again (`_hand_over_again`): published once the
     run took it. One that cannot be settled (the run cannot be reached, or it ended at this step: an operator
     continues it, and the step's opener delivers the claim) stays deciding, is counted (DECISIONS_STUCK) and
     looked at again after `CLAIM_RECHECK_AFTER`. `now` (UTC) may be given (tests). Returns counts
