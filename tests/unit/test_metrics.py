@@ -197,7 +197,7 @@ def test_a_closed_application_is_counted_as_decided_per_permit_type_once(monkeyp
 def test_a_decision_the_run_no_longer_waits_for_is_counted_as_refused(monkeypatch, capsys):
     from silastri.services import tasks
 
-    monkeypatch.setattr(tasks.dynamo, "void_claim", lambda task, previous: True)
+    monkeypatch.setattr(tasks.dynamo, "void_claim", lambda task, previous, entry=None: True)
     monkeypatch.setattr(tasks.timeline, "record", lambda *args, **kwargs: None)
     task = Task(task_id="t1", application_id="a1", office_id="rokan-hilir", step="approval", role="approver",
                 opened_at=datetime.now(UTC), execution_name="run", claim_id="c1", outcome="approved")

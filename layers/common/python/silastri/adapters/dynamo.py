@@ -775,68 +775,92 @@ def task_token_of(task_id: str) -> str | None:
         return None
 
 
-def void_claim(task: Task, previous: dict[str, Any], attempts: int = 12) -> bool:
+#: an audit entry to append, as `build(seq, prev_hash)` (services/timeline.py `entry`)
+Builder = Callable[[int, str], TimelineEvent]
+
+
+def void_claim(task: Task, previous: dict[str, Any], entry: Builder | None = None, attempts: int = 12) -> bool:
     """deciding → cancelled for `task` as claimed, and its changes undone on the application (`previous`: field →
-    value before the claim), in one transaction: a crash leaves both or neither, and the claim is voided only while
-    it is still this claim (not finished, not taken over). Returns False, changing nothing, when it no longer is.
-    Retries on a concurrent change of the application; raises ConflictError when it keeps changing."""
+    value before the claim), with its audit `entry` (`timeline.entry`) if given, in one transaction: a crash leaves
+    all or nothing, and the claim is voided only while it is still this claim (not finished, not taken over).
+    Returns False, changing nothing, when it no longer is. Retries on a concurrent change of the application or
+    of the audit trail; raises ConflictError when it keeps changing."""
     assert task.claim_id
 
     def undo(target: Application) -> None:
         for name, value in previous.items():
             setattr(target, name, value)
 
-    return _with_claim(task, undo, _finish_actions(task, TaskStatus.CANCELLED), attempts)
+    return _with_claim(task, undo, _finish_actions(task, TaskStatus.CANCELLED), entry, attempts)
 
 
-def commit_claim(task: Task, changes: dict[str, Any], effects: dict[str, Any], attempts: int = 12) -> bool:
-    """Apply a claim's `changes` (application field → value) and record its `effects` as complete, in one
-    transaction, only while the claim is still this one (deciding under `task.claim_id`): the changes are never on
-    the application without the record of them (and of the values they replaced), and a claim released or taken
-    over meanwhile (the claims sweeper, a resumed run's opener) gets nothing written. Returns False, writing
-    nothing, when the claim is no longer this one. Retries on a concurrent change of the application; raises
-    ConflictError when it keeps changing."""
+def commit_claim(task: Task, changes: dict[str, Any], effects: dict[str, Any], entry: Builder | None = None,
+                 attempts: int = 12) -> bool:
+    """Apply a claim's `changes` (application field → value), record its `effects` as complete and append its audit
+    `entry` (`timeline.entry`: the decision as the trail says it), in one transaction, only while the claim is still
+    this one (deciding under `task.claim_id`): the changes are never on the application without the record of them
+    (and of the values they replaced) nor without the decision's entry in the audit trail, and a claim released or
+    taken over meanwhile (the claims sweeper, a resumed run's opener) gets nothing written. Returns False, writing
+    nothing, when the claim is no longer this one. Retries on a concurrent change of the application or of the audit
+    trail; raises ConflictError when it keeps changing."""
     assert task.claim_id
     actions = [TaskItem.decision_effects.set({**effects, "complete": True}), TaskItem.effects_complete.set(True)]
-    if not changes:
-        bind_tables()
-        return _update_claim(TaskItem(task_id=task.task_id), task.claim_id, actions)
 
     def apply(target: Application) -> None:
         for name, value in changes.items():
             setattr(target, name, value)
 
-    return _with_claim(task, apply, actions, attempts)
+    return _with_claim(task, apply if changes else None, actions, entry, attempts)
 
 
-def _with_claim(task: Task, change: Callable[[Application], None], actions: list[Any], attempts: int) -> bool:
-    """`change` the application and update the task with `actions` in one transaction, conditional on the
-    application's version and on `task` still deciding under its claim; False (nothing written) when it no longer
-    is. An application still holding its documents in its body has them moved to their items first."""
+def _with_claim(task: Task, change: Callable[[Application], None] | None, actions: list[Any], entry: Builder | None,
+                attempts: int) -> bool:
+    """In one transaction, conditional on `task` still deciding under its claim: update the task with `actions`,
+    `change` the application (when given; conditional on its version too) and append the audit `entry` (when given;
+    conditional on its sequence number, the head moved after). False (nothing written) when the claim no longer is
+    this one. An application still holding its documents in its body has them moved to their items first."""
     bind_tables()
     claim_still = (TaskItem.status == TaskStatus.DECIDING.value) & (TaskItem.claim_id == task.claim_id)
+    head_id = audit_head_id(task.application_id)
     for attempt in range(attempts):
-        item = ApplicationItem.get(task.application_id, consistent_read=True)
-        if (item.body or {}).get("documents"):  # stored before documents had items
-            update_application(task.application_id, lambda target: None)
-            continue
-        app = _application(item, documents=False)
-        change(app)
-        item.body = _body(app)
-        for name, value in _attributes(app).items():
-            setattr(item, name, value)
+        item = None
+        if change is not None:
+            item = ApplicationItem.get(task.application_id, consistent_read=True)
+            if (item.body or {}).get("documents"):  # stored before documents had items
+                update_application(task.application_id, lambda target: None)
+                continue
+            app = _application(item, documents=False)
+            change(app)
+            item.body = _body(app)
+            for name, value in _attributes(app).items():
+                setattr(item, name, value)
+        seq, head_hash = read_counter(head_id) if entry else (0, None)
+        event = entry(seq + 1, head_hash or audit.GENESIS) if entry else None
         try:
             with _transaction() as transaction:
-                transaction.save(item)
+                if item is not None:
+                    transaction.save(item)
                 transaction.update(TaskItem(task_id=task.task_id), actions=actions, condition=claim_still)
+                if event is not None:
+                    transaction.save(EventItem(application_id=task.application_id, event_id=event.event_id,
+                                               body=event.model_dump(mode="json")),
+                                     condition=EventItem.event_id.does_not_exist())
         except TransactWriteError as exc:
             if not _is_cancelled(exc):
                 raise
             current = TaskItem.get(task.task_id, consistent_read=True)
             if current.status != TaskStatus.DECIDING.value or current.claim_id != task.claim_id:
                 return False
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - the application changed: again
+            if event is not None:  # the entry's place may be taken: help its writer move the head (as append_chained)
+                try:
+                    taken = EventItem.get(task.application_id, f"{seq + 1:08d}", consistent_read=True)
+                    advance_counter(head_id, seq, taken.body["hash"])
+                except DoesNotExist:
+                    pass
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - something changed: again
             continue
+        if event is not None:
+            advance_counter(head_id, seq, event.hash)
         return True
     raise ConflictError("permohonan sedang diubah oleh pengguna lain; coba lagi")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import replace
@@ -153,30 +152,6 @@ def _set_fields(application_id: str, values: dict[str, Any]) -> None:
     dynamo.update_application(application_id, change, documents=False)  # a step's changes are fields, never documents
 
 
-def _entry(action: str, actor_role: str, actor_id: str | None, note: str | None, **details: Any) -> dict[str, Any]:
-    """A decision's audit entry as kept with its claim (`_record_entry` writes it); dates as ISO text, as the
-    audit trail stores them."""
-    details = json.loads(json.dumps(details, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)))
-    return {"action": action, "actor_role": actor_role, "actor_id": actor_id, "note": note, "details": details}
-
-
-def _record_entry(task: Task, effects: dict[str, Any], fresh: bool = False) -> None:
-    """Write the claim's audit entry (kept with it since its commit): by its caller right after the commit (`fresh`:
-    written without looking), else — by whoever publishes a claim whose caller died before writing it — unless the
-    trail has it already (one Query)."""
-    entry = effects.get("entry")
-    if not entry or effects.get("entry_recorded"):
-        return
-    details = dict(entry.get("details") or {})
-    if not fresh and timeline.recorded(task.application_id, entry["action"], task_id=task.task_id):
-        effects["entry_recorded"] = True
-        return
-    details.setdefault("task_id", task.task_id)
-    timeline.record(task.application_id, task.step, entry["action"], entry["actor_role"], entry.get("actor_id"),
-                    entry.get("note"), **details)
-    effects["entry_recorded"] = True
-
-
 def _release(task: Task, audited: bool = True) -> bool:
     """Release a claim whose changes were not committed (`dynamo.release_claim`): the task is open again, with an
     audit entry when `audited` (a settler's release; a caller that failed says so to its user). A task released on an
@@ -202,7 +177,6 @@ def _publish(task: Task, effects: dict[str, Any]) -> bool:
 
     # effects["changes"] were applied before the run resumed (a complete claim always has them): applying
     # them again here could overwrite what the run's next steps have written since.
-    _record_entry(task, effects)  # the decision's audit entry, if its caller died before writing it
     if effects.get("permit"):
         from . import permits
 
@@ -227,11 +201,11 @@ def _refused(task: Task, effects: dict[str, Any]) -> bool:
     assert task.claim_id
     # voided and undone in one transaction, only while the claim is still this one: never a rollback of a decision
     # an opener delivers meanwhile, never a void decision's changes left behind by a crash in between
-    if not dynamo.void_claim(task, effects.get("previous") or {}):
+    if not dynamo.void_claim(task, effects.get("previous") or {}, timeline.entry(
+            task.application_id, task.step, "decision_void", "system", note=(
+                "Alur kerja sudah tidak menunggu tugas ini; keputusan tidak berlaku dan tidak ada yang diterbitkan."),
+            task_id=task.task_id)):
         return False
-    timeline.record(task.application_id, task.step, "decision_void", "system", note=(
-        "Alur kerja sudah tidak menunggu tugas ini; keputusan tidak berlaku dan tidak ada yang diterbitkan."),
-        task_id=task.task_id)
     logger.warning("decision refused by the workflow", application_id=task.application_id, step=task.step)
     count(DECISIONS_REFUSED, step=task.step)
     return True
@@ -464,19 +438,20 @@ def decide_settled(principal: Principal, task_id: str, outcome: str, note: str |
         if principal.acting:
             extra["acting"] = "Plt."  # an acting head decides in their own name, marked as Plt.
         extra.update(sla.actual_vs_standard(claimed, claimed.decided_at or now_utc()))
-        # the audit entry is kept with the claim: whoever publishes a claim whose caller died writes it
-        effects["entry"] = _entry("decided", task.role, principal.user_id, note, outcome=outcome, task_id=task_id,
-                                  actor_name=("Plt. " if principal.acting else "") + (principal.name or ""), **extra)
-        # the changes and the record of them (a claim is delivered, also after a crash, only once complete) in one
-        # write, only while the claim is still this one: the claims sweeper releases a claim left unfinished
-        if not dynamo.commit_claim(claimed, effects["changes"], effects):
+        entry = timeline.entry(app.application_id, task.step, "decided", task.role, principal.user_id, note,
+                               outcome=outcome, task_id=task_id,
+                               actor_name=("Plt. " if principal.acting else "") + (principal.name or ""), **extra)
+        # the changes, the record of them (a claim is delivered, also after a crash, only once complete) and the
+        # decision's audit entry in one write, only while the claim is still this one: the claims sweeper releases a
+        # claim left unfinished
+        if not dynamo.commit_claim(claimed, effects["changes"], effects, entry):
             raise ConflictError("keputusan ini tidak selesai diproses tepat waktu dan tidak berlaku; tugas dibuka "
                                 "kembali, putuskan lagi")
         effects["complete"] = True
     except BaseException:
         _release(claimed, audited=False)  # nothing was changed yet; a no-op once the changes are committed
         raise
-    _record_entry(claimed, effects, fresh=True)
+    logger.info("timeline", application_id=app.application_id, step=task.step, action="decided", actor_role=task.role)
     published = _deliver(claimed, token, effects)
     logger.info("task decided", application_id=app.application_id, step=task.step, outcome=outcome)
     decided = claimed.model_copy(update={"status": TaskStatus.DECIDED}) if published else dynamo.get_task(task_id)
@@ -608,12 +583,12 @@ def withdraw_task(principal: Principal, task: Task, reason: str | None) -> None:
     Claimed like any decision; raises ConflictError if the task is no longer open or the run no longer waits."""
     claim_id = uuid.uuid4().hex
     claimed, token = dynamo.claim_task(task.task_id, claim_id, steps.WITHDRAWN, reason, principal.user_id, now_utc())
-    effects: dict[str, Any] = {"changes": {}, "previous": {},
-                               "entry": _entry("withdrawn", steps.Role.APPLICANT.value, principal.user_id, reason)}
-    # complete at once (nothing to make): if this call dies, the claims sweeper delivers it, never releases it
-    if not dynamo.commit_claim(claimed, {}, effects):
+    effects: dict[str, Any] = {"changes": {}, "previous": {}}
+    entry = timeline.entry(task.application_id, task.step, "withdrawn", steps.Role.APPLICANT.value, principal.user_id,
+                           reason)
+    # complete at once (nothing to make), with its audit entry: if this call dies, the claims sweeper delivers it
+    if not dynamo.commit_claim(claimed, {}, effects, entry):
         raise ConflictError("tugas ini sudah diputuskan")
-    _record_entry(claimed, effects, fresh=True)
     _deliver(claimed, token, {**effects, "complete": True})
 
 

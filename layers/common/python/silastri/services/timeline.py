@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..adapters import dynamo, messaging
@@ -11,9 +12,10 @@ from ..domain.models import TimelineEvent
 from ..observability import logger
 
 
-def record(application_id: str, step: str, action: str, actor_role: str, actor_id: str | None = None,
-           note: str | None = None, **details: Any) -> TimelineEvent:
-    """Append one timeline event (and log it, without personal data)."""
+def entry(application_id: str, step: str, action: str, actor_role: str, actor_id: str | None = None,
+          note: str | None = None, **details: Any) -> Callable[[int, str], TimelineEvent]:
+    """One timeline event to append, as `build(seq, prev_hash)` for the hash-chained trail (`dynamo.append_chained`,
+    or inside a claim's commit transaction: `dynamo.commit_claim`). Its time is now (UTC)."""
     at = now_utc()
 
     def build(seq: int, prev_hash: str) -> TimelineEvent:
@@ -23,7 +25,14 @@ def record(application_id: str, step: str, action: str, actor_role: str, actor_i
         event.hash = audit.entry_hash(prev_hash, event.model_dump(mode="json"))
         return event
 
-    event = dynamo.append_chained(application_id, build)
+    return build
+
+
+def record(application_id: str, step: str, action: str, actor_role: str, actor_id: str | None = None,
+           note: str | None = None, **details: Any) -> TimelineEvent:
+    """Append one timeline event (and log it, without personal data)."""
+    event = dynamo.append_chained(application_id, entry(application_id, step, action, actor_role, actor_id, note,
+                                                        **details))
     logger.info("timeline", application_id=application_id, step=step, action=action, actor_role=actor_role)
     return event
 
