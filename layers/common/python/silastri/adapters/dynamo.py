@@ -786,12 +786,7 @@ def void_claim(task: Task, previous: dict[str, Any], entry: Builder | None = Non
     Returns False, changing nothing, when it no longer is. Retries on a concurrent change of the application or
     of the audit trail; raises ConflictError when it keeps changing."""
     assert task.claim_id
-
-    def undo(target: Application) -> None:
-        for name, value in previous.items():
-            setattr(target, name, value)
-
-    return _with_claim(task, undo, _finish_actions(task, TaskStatus.CANCELLED), entry, attempts)
+    return _with_claim(task, _setting(previous), _finish_actions(task, TaskStatus.CANCELLED), entry, attempts)
 
 
 def commit_claim(task: Task, changes: dict[str, Any], effects: dict[str, Any], entry: Builder | None = None,
@@ -805,12 +800,16 @@ def commit_claim(task: Task, changes: dict[str, Any], effects: dict[str, Any], e
     trail; raises ConflictError when it keeps changing."""
     assert task.claim_id
     actions = [TaskItem.decision_effects.set({**effects, "complete": True}), TaskItem.effects_complete.set(True)]
+    return _with_claim(task, _setting(changes) if changes else None, actions, entry, attempts)
 
-    def apply(target: Application) -> None:
-        for name, value in changes.items():
+
+def _setting(values: dict[str, Any]) -> Callable[[Application], None]:
+    """A change that sets application fields (field → value)."""
+    def change(target: Application) -> None:
+        for name, value in values.items():
             setattr(target, name, value)
 
-    return _with_claim(task, apply if changes else None, actions, entry, attempts)
+    return change
 
 
 def _with_claim(task: Task, change: Callable[[Application], None] | None, actions: list[Any], entry: Builder | None,
@@ -851,12 +850,8 @@ def _with_claim(task: Task, change: Callable[[Application], None] | None, action
             current = TaskItem.get(task.task_id, consistent_read=True)
             if current.status != TaskStatus.DECIDING.value or current.claim_id != task.claim_id:
                 return False
-            if event is not None:  # the entry's place may be taken: help its writer move the head (as append_chained)
-                try:
-                    taken = EventItem.get(task.application_id, f"{seq + 1:08d}", consistent_read=True)
-                    advance_counter(head_id, seq, taken.body["hash"])
-                except DoesNotExist:
-                    pass
+            if event is not None:  # the entry's place may be taken: help its writer move the head
+                _help_head_past(task.application_id, seq)
             time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - something changed: again
             continue
         if event is not None:
@@ -1078,16 +1073,22 @@ def append_chained(application_id: str, build: Callable[[int, str], TimelineEven
         except PutError as exc:
             if not _is_conditional_failure(exc):
                 raise
-            try:  # seq+1 is written: help move the head past it (its writer may have died), then try again
-                existing = EventItem.get(application_id, f"{seq + 1:08d}", consistent_read=True)
-                advance_counter(head_id, seq, existing.body["hash"])
-            except DoesNotExist:
-                pass
+            _help_head_past(application_id, seq)  # its writer may have died; then try again
             time.sleep(random.uniform(0, 0.005))  # noqa: S311 - jitter
             continue
         advance_counter(head_id, seq, event.hash)
         return event
     raise ConflictError("jejak audit sedang sibuk; coba lagi")
+
+
+def _help_head_past(application_id: str, seq: int) -> None:
+    """Entry `seq + 1` may be written with the audit head still at `seq` (its writer died, or is about to move it):
+    move the head past it (a conditional write; a no-op when it moved already or the entry is not there)."""
+    try:
+        existing = EventItem.get(application_id, f"{seq + 1:08d}", consistent_read=True)
+    except DoesNotExist:
+        return
+    advance_counter(audit_head_id(application_id), seq, existing.body["hash"])
 
 
 def audit_head(application_id: str) -> tuple[int, str | None]:
